@@ -1,0 +1,31 @@
+# Top-level entry points. `make demo` and `make test` are the README's quick
+# start: both install missing Debian packages (scripts/deps.sh), configure
+# with CMake, build, then run the demo or every test through ctest.
+BUILD ?= build
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+CMAKE_FLAGS ?= -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug -DSE05X_SANITIZE=ON -DSE05X_FUZZ=ON
+
+.PHONY: all deps configure build test demo bench clean
+
+all: build
+
+deps:
+	@bash scripts/deps.sh
+
+configure: deps
+	@cmake -S . -B $(BUILD) $(CMAKE_FLAGS) >/dev/null
+
+build: configure
+	@cmake --build $(BUILD) -j $(JOBS)
+
+test: build
+	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+demo: build
+	@bash scripts/demo.sh $(BUILD)
+
+bench: build
+	@bash scripts/bench.sh $(BUILD)
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,73 @@
+/* Internals of se05x_conn shared by conn.c (link, tracing, counters, fork
+ * safety), session.c (applet sessions, 80 05 wrapper) and scp03_host.c
+ * (platform and session SCP03 channels). */
+#ifndef SE05X_CONN_INTERNAL_H
+#define SE05X_CONN_INTERNAL_H
+
+#include <pthread.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "se05x/conn.h"
+#include "se05x/transport.h"
+
+/* A host-side SCP03 channel (platform or applet-session level), in
+ * scp03_host.c. wrap: plain command APDU bytes -> C-MAC/C-ENC APDU bytes.
+ * unwrap: response (data||SW) -> plain data||SW; SE05X_ERR_SCP on a bad
+ * R-MAC (the caller then drops the channel). */
+typedef struct se05x_scp03_chan se05x_scp03_chan;
+se05x_status se05x_scp03_chan_wrap(se05x_scp03_chan *s, const uint8_t *capdu, size_t len,
+                                   uint8_t *out, size_t cap, size_t *olen);
+se05x_status se05x_scp03_chan_unwrap(se05x_scp03_chan *s, const uint8_t *rapdu, size_t len,
+                                     uint8_t *out, size_t cap, size_t *olen);
+void se05x_scp03_chan_free(se05x_scp03_chan *s);
+
+enum { SE05X_SESSION_NONE = 0, SE05X_SESSION_USERID, SE05X_SESSION_AESKEY };
+
+struct se05x_conn {
+    se05x_transport *t;
+    pthread_mutex_t mu; /* recursive */
+    pid_t pid;          /* process that opened the link (fork detection) */
+    char *connstr;
+    se05x_conn_opts opts;
+    char *keyfile;      /* owned copy of opts.scp03_keyfile */
+    bool have_scp_keys;
+    se05x_scp03_keys scp_keys;
+    se05x_scp03_chan *pscp; /* platform SCP03, NULL if plain */
+    struct {
+        int kind;           /* SE05X_SESSION_* */
+        uint32_t auth_id;
+        uint8_t id[8];
+        se05x_scp03_chan *scp; /* AESKey sessions */
+        uint8_t secret[16];    /* UserID value or AES key, to re-open after fork */
+        size_t secret_len;
+    } session;
+    uint8_t version[7];
+    se05x_counters ctr;
+    uint16_t last_sw;
+    char err[256];
+    FILE *trace;
+    bool trace_owned;
+};
+
+/* printf-style error detail into c->err. */
+void se05x_conn_seterr(se05x_conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Send bytes through the platform SCP layer (if any) and the transport,
+ * with tracing and counters. No session wrapping. */
+se05x_status se05x_conn_xfer(se05x_conn *c, const uint8_t *capdu, size_t len, uint8_t *rapdu,
+                             size_t cap, size_t *rlen);
+
+/* Re-open the link after fork() (called with the lock held). */
+se05x_status se05x_conn_check_fork(se05x_conn *c);
+
+/* session.c: exchange one plain command APDU inside the active applet
+ * session: SCP-wrap it with the session channel (AESKey), put it in the
+ * 80 05 wrapper, send it with se05x_conn_xfer, unwrap the answer into
+ * rapdu (data || SW). Used by se05x_conn_apdu when a session is active. */
+se05x_status se05x_session_xfer(se05x_conn *c, const uint8_t *inner, size_t len, uint8_t *rapdu,
+                                size_t cap, size_t *rlen);
+/* session.c: re-open the applet session after a fork/reconnect. */
+se05x_status se05x_session_reopen(se05x_conn *c);
+
+#endif

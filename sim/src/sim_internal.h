@@ -1,0 +1,224 @@
+/* Internal interfaces of the simulator, shared by its modules:
+ *   sim.c        card/channel lifecycle, locking, sesim_chan_process()
+ *   secure.c     outer layer: platform SCP03, INITIALIZE UPDATE / EXTERNAL
+ *                AUTHENTICATE, the 80 05 session wrapper, applet sessions
+ *                (UserID, AESKey); calls sesim_dispatch() for inner commands
+ *   dispatch.c   command table walk, TLV parsing, SELECT, unknown INS
+ *   store.c      crash-safe object store in DIR (one file per object)
+ *   factory.c    first start: UID, EdgeLock 2GO keys/certs, attestation key
+ *   policy.c     policy parsing and access checks
+ *   cmd_*.c      command handlers, each module exporting one table
+ *   keys.c       sesim_obj <-> EVP_PKEY conversions
+ * The wire facts are in ../shared/spec/se05x-apdu.md. */
+#ifndef SESIM_INTERNAL_H
+#define SESIM_INTERNAL_H
+
+#include <openssl/evp.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "se05x/apdu.h"
+#include "se05x/status.h"
+#include "se05x/tlv.h"
+#include "sesim/sesim.h"
+
+/* ---- objects -------------------------------------------------------- */
+
+/* SecureObjectType base values (3.x numbering, spec §2.3). EC objects are
+ * stored with these; 7.x reports curve-specific types (sesim_type_report). */
+enum {
+    SESIM_T_EC_PAIR = 0x01, SESIM_T_EC_PRIV = 0x02, SESIM_T_EC_PUB = 0x03,
+    SESIM_T_RSA_PAIR = 0x04, SESIM_T_RSA_PAIR_CRT = 0x05, SESIM_T_RSA_PRIV = 0x06,
+    SESIM_T_RSA_PRIV_CRT = 0x07, SESIM_T_RSA_PUB = 0x08, SESIM_T_AES = 0x09,
+    SESIM_T_DES = 0x0A, SESIM_T_BINARY = 0x0B, SESIM_T_USERID = 0x0C,
+    SESIM_T_COUNTER = 0x0D, SESIM_T_PCR = 0x0F, SESIM_T_CURVE = 0x10, SESIM_T_HMAC = 0x11,
+};
+
+/* Object origin (attributes). */
+enum { SESIM_ORIGIN_EXTERNAL = 1, SESIM_ORIGIN_INTERNAL = 2, SESIM_ORIGIN_PROVISIONED = 3 };
+
+/* Key-material components of an object. */
+enum {
+    SESIM_C_PRIV,  /* EC private scalar (BE, field length; Ed25519 seed as RFC 8032) */
+    SESIM_C_PUB,   /* EC public key in SE format (04||X||Y; 25519/448 reversed) */
+    SESIM_C_N, SESIM_C_E, SESIM_C_D, SESIM_C_P, SESIM_C_Q, SESIM_C_DP, SESIM_C_DQ, SESIM_C_INVQ,
+    SESIM_C_VALUE, /* symmetric key, binary content, UserID value, counter value, PCR */
+    SESIM_C_COUNT
+};
+
+typedef struct {
+    uint8_t *v; /* heap, wiped on free */
+    size_t len;
+} sesim_comp;
+
+typedef struct {
+    uint32_t id;
+    uint8_t type;      /* SESIM_T_* base type */
+    uint8_t curve;     /* ECCurve id for EC objects (spec §2.4), else 0 */
+    uint8_t origin;    /* SESIM_ORIGIN_* */
+    bool auth;         /* authentication object (created with INS_AUTH_OBJECT) */
+    bool transient;    /* lives in RAM only, gone at reset */
+    uint16_t max_attempts;
+    uint16_t failed_attempts;
+    uint8_t policy[256];
+    uint16_t policy_len; /* 0 = default policy */
+    uint32_t version;
+    uint16_t size;       /* binary/counter length in bytes, RSA modulus bits, ... */
+    sesim_comp comp[SESIM_C_COUNT];
+} sesim_obj;
+
+void sesim_obj_init(sesim_obj *o);
+void sesim_obj_free(sesim_obj *o); /* wipes key material */
+se05x_status sesim_obj_set_comp(sesim_obj *o, int comp, const uint8_t *v, size_t len);
+/* Total bytes the object takes against the persistent memory limit. */
+size_t sesim_obj_footprint(const sesim_obj *o);
+
+/* ---- store (store.c) -------------------------------------------------- */
+/* All calls expect the card lock to be held (they run inside
+ * sesim_chan_process). Transient objects are kept in memory by the store. */
+se05x_status sesim_store_load(sesim *s, uint32_t id, sesim_obj *out);  /* NOT_FOUND */
+bool sesim_store_exists(sesim *s, uint32_t id);
+/* Atomically create or replace; SE05X_ERR_BUFFER when the memory limit is hit. */
+se05x_status sesim_store_save(sesim *s, const sesim_obj *o);
+se05x_status sesim_store_delete(sesim *s, uint32_t id);
+/* Sorted ascending; *ids is malloc'ed. */
+se05x_status sesim_store_list(sesim *s, uint32_t **ids, size_t *n);
+size_t sesim_store_used(sesim *s);
+void sesim_store_drop_transient(sesim *s);
+
+/* ---- card and channel ------------------------------------------------- */
+
+#define SESIM_MAX_SESSIONS 2
+#define SESIM_MAX_CRYPTO_OBJS 8
+
+struct sesim_scp03_card; /* secure.c */
+
+typedef struct {
+    bool active;
+    uint8_t id[8];
+    uint32_t auth_id;     /* auth object the session was opened with */
+    uint8_t kind;         /* SESIM_SESSION_* */
+    bool authenticated;   /* UserID verified / SCP handshake done */
+    struct sesim_scp03_card *scp; /* AESKey / ECKey session channel */
+} sesim_session;
+
+enum { SESIM_SESSION_USERID = 1, SESIM_SESSION_AESKEY = 2, SESIM_SESSION_ECKEY = 3 };
+
+typedef struct {
+    bool used;
+    uint16_t id;
+    uint8_t context; /* 01 digest, 02 cipher, 03 signature/MAC, 04 AEAD */
+    uint8_t subtype;
+    void *state;     /* owned by the crypto module */
+    void (*free_state)(void *);
+} sesim_crypto_obj;
+
+struct sesim {
+    char *dir;
+    int lockfd;
+    pthread_mutex_t mu;
+    sesim_opts opts;
+    uint8_t uid[18];
+    void *store;        /* store.c private state */
+    uint8_t scp_enc[16], scp_mac[16], scp_dek[16]; /* platform SCP03 static keys */
+    uint32_t serial;    /* monotonically increasing, for session ids */
+};
+
+struct sesim_chan {
+    sesim *sim;
+    bool selected;
+    struct sesim_scp03_card *platform_scp; /* non-NULL once platform SCP03 is open */
+    sesim_session sessions[SESIM_MAX_SESSIONS];
+    sesim_crypto_obj cobj[SESIM_MAX_CRYPTO_OBJS];
+};
+
+/* Log one line on stderr unless quiet. */
+void sesim_log(const sesim *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* ---- command processing --------------------------------------------- */
+
+/* One command being processed (after SCP/session unwrapping). */
+typedef struct {
+    sesim_chan *ch;
+    sesim *sim;
+    const se05x_apdu *apdu;  /* the decoded (inner) command */
+    se05x_tlv_set *tlv;      /* its payload TLVs */
+    uint32_t auth_id;        /* auth object of the current session, 0 = none */
+    bool secure_messaging;   /* arrived with C-MAC and C-ENC (REQUIRE_SM) */
+    se05x_tlvw *out;         /* response data, cap SE05X_APDU_MAX - 2 */
+} sesim_req;
+
+typedef uint16_t (*sesim_handler)(sesim_req *r); /* returns the SW */
+
+/* One row of a command table. A row matches when
+ * (INS & ins_mask) == ins, (P1 & p1_mask) == p1 and P2 == p2. */
+typedef struct {
+    uint8_t ins, ins_mask;
+    uint8_t p1, p1_mask;
+    uint8_t p2;
+    const uint8_t *allowed_tags; /* 0-terminated; NULL = no payload TLV check */
+    sesim_handler fn;
+    const char *name;
+} sesim_cmd;
+
+/* Tables exported by the handler modules, each terminated by a row with
+ * fn == NULL. */
+extern const sesim_cmd sesim_cmds_objects[];  /* cmd_objects.c: write/read/mgmt */
+extern const sesim_cmd sesim_cmds_crypto[];   /* cmd_crypto.c: sign/verify/ECDH/RSA/digest/cipher/MAC */
+extern const sesim_cmd sesim_cmds_session[];  /* secure.c: CreateSession, VerifySessionUserID, ... */
+
+/* Dispatch one inner command (already unwrapped). Writes data||SW into rapdu
+ * and returns its length. Handles SELECT, unknown INS/P1/P2, TLV errors. */
+size_t sesim_dispatch(sesim_chan *ch, const uint8_t *capdu, size_t len, uint32_t auth_id,
+                      bool secure_messaging, uint8_t *rapdu, size_t cap);
+
+/* Outer layer (secure.c): platform SCP03 and the 80 05 session wrapper.
+ * Called by sesim_chan_process() with the lock held. */
+size_t sesim_secure_process(sesim_chan *ch, const uint8_t *capdu, size_t len, uint8_t *rapdu,
+                            size_t cap);
+/* Drop secure channel and sessions of a channel (reset/close). */
+void sesim_secure_reset(sesim_chan *ch);
+
+/* ---- policies (policy.c) -------------------------------------------- */
+
+/* Access-rule bits (spec §3.1). */
+#define SESIM_AR_FORBID_ALL 0x20000000u
+#define SESIM_AR_SIGN 0x10000000u
+#define SESIM_AR_VERIFY 0x08000000u
+#define SESIM_AR_KA 0x04000000u
+#define SESIM_AR_ENC 0x02000000u
+#define SESIM_AR_DEC 0x01000000u
+#define SESIM_AR_KDF 0x00800000u
+#define SESIM_AR_WRAP 0x00400000u
+#define SESIM_AR_READ 0x00200000u
+#define SESIM_AR_WRITE 0x00100000u
+#define SESIM_AR_GEN 0x00080000u
+#define SESIM_AR_DELETE 0x00040000u
+#define SESIM_AR_REQUIRE_SM 0x00020000u
+#define SESIM_AR_REQUIRE_PCR 0x00010000u
+#define SESIM_AR_ATTEST 0x00008000u
+#define SESIM_AR_IMPORT_EXPORT 0x00001000u
+
+/* Validate a policy TLV value; 0x9000 or 0x6984. */
+uint16_t sesim_policy_validate(const uint8_t *pol, size_t len);
+/* May the requester do `ar` on o? 0x9000, or 0x6986 (denied by policy). */
+uint16_t sesim_policy_check(const sesim_req *r, const sesim_obj *o, uint32_t ar);
+
+/* ---- keys (keys.c) -------------------------------------------------- */
+
+/* Build an EVP_PKEY (private if available, else public) from an EC or RSA
+ * object; NULL if the object has no usable key. */
+EVP_PKEY *sesim_obj_to_pkey(const sesim_obj *o);
+/* Fill an EC/RSA object's components from pkey (private parts if present). */
+se05x_status sesim_obj_from_pkey(sesim_obj *o, EVP_PKEY *pkey);
+/* Curve helpers: ECCurve id <-> OpenSSL group name and field length. */
+const char *sesim_curve_name(uint8_t curve);
+size_t sesim_curve_bytes(uint8_t curve);
+uint8_t sesim_curve_from_name(const char *name);
+
+/* Report type for ReadType / ReadIDList filter: curve-specific for 7.x. */
+uint8_t sesim_type_report(const sesim *s, const sesim_obj *o);
+
+#endif
