@@ -134,6 +134,14 @@ struct sesim_chan {
     sesim_crypto_obj cobj[SESIM_MAX_CRYPTO_OBJS];
 };
 
+/* factory.c: first start ("leaving the factory"), called by sesim_open
+ * with the lock held when DIR holds no card yet: creates the UID object
+ * 0x7FFF0206, EdgeLock 2GO keys/certs 0xF0000000/01 (EC P-256) and
+ * 0xF0000004/05 (RSA 2048) under a per-installation root CA written to
+ * DIR/factory-ca.pem, attestation key 0xF0000012, ECKey auth object
+ * 0xF0000020 (private half to DIR/el2go-auth-key.pem). */
+se05x_status sesim_factory_provision(sesim *s);
+
 /* Log one line on stderr unless quiet. */
 void sesim_log(const sesim *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
