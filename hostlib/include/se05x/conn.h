@@ -18,6 +18,7 @@
 
 #include "se05x/apdu.h"
 #include "se05x/status.h"
+#include "se05x/transport.h"
 
 typedef struct se05x_conn se05x_conn;
 
@@ -39,6 +40,10 @@ se05x_status se05x_conn_open(const char *connstr, const se05x_conn_opts *opts, s
 /* Like se05x_conn_open, but on failure leaves a message in err. */
 se05x_status se05x_conn_open_err(const char *connstr, const se05x_conn_opts *opts,
                                  se05x_conn **out, char *err, size_t errlen);
+/* Build a connection over an already-open transport (takes ownership of t,
+ * also on failure). Used by tests and by callers with their own links. */
+se05x_status se05x_conn_open_transport(se05x_transport *t, const se05x_conn_opts *opts,
+                                       se05x_conn **out);
 void se05x_conn_close(se05x_conn *c);
 
 /* SELECT the IoT applet; version (may be NULL) receives the 7-byte answer. */
