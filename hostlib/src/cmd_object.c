@@ -268,7 +268,8 @@ se05x_status se05x_read_id_list(se05x_conn *c, uint8_t filter, uint32_t **ids, s
             all = na;
             cap = ncap;
         }
-        memcpy(all + cnt, page, got * sizeof(*page));
+        if (got)
+            memcpy(all + cnt, page, got * sizeof(*page));
         cnt += got;
     }
     se05x_conn_unlock(c);

@@ -28,7 +28,7 @@ typedef struct {
     size_t nrsp, next;
 } cap_t;
 
-static se05x_status cap_transceive(se05x_transport *t, const uint8_t *cmd, size_t len,
+static inline se05x_status cap_transceive(se05x_transport *t, const uint8_t *cmd, size_t len,
                                    uint8_t *rsp, size_t cap, size_t *rlen)
 {
     cap_t *c = (cap_t *)t;
@@ -48,20 +48,20 @@ static se05x_status cap_transceive(se05x_transport *t, const uint8_t *cmd, size_
     return SE05X_OK;
 }
 
-static se05x_status cap_reset(se05x_transport *t, uint8_t *atr, size_t cap, size_t *atrlen)
+static inline se05x_status cap_reset(se05x_transport *t, uint8_t *atr, size_t cap, size_t *atrlen)
 {
     if (atrlen)
         *atrlen = 0;
     return SE05X_OK;
 }
 
-static void cap_close(se05x_transport *t) { free(t); }
+static inline void cap_close(se05x_transport *t) { free(t); }
 
 static const se05x_transport_ops CAP_OPS = {
     .name = "capture", .transceive = cap_transceive, .reset = cap_reset, .close = cap_close};
 
 /* Hex string (spaces ignored) to bytes; returns the length. */
-static size_t cap_hex(const char *hex, uint8_t *out, size_t cap)
+static inline size_t cap_hex(const char *hex, uint8_t *out, size_t cap)
 {
     size_t n = 0;
     int hi = -1;
@@ -82,14 +82,14 @@ static size_t cap_hex(const char *hex, uint8_t *out, size_t cap)
 }
 
 /* Queue one response (data || SW) given as hex. */
-static void cap_push(cap_t *c, const char *hex)
+static inline void cap_push(cap_t *c, const char *hex)
 {
     c->rsp_len[c->nrsp] = cap_hex(hex, c->rsp[c->nrsp], SE05X_APDU_MAX);
     c->nrsp++;
 }
 
 /* Queue one response from bytes + SW. */
-static void cap_push_bytes(cap_t *c, const uint8_t *data, size_t len, uint16_t sw)
+static inline void cap_push_bytes(cap_t *c, const uint8_t *data, size_t len, uint16_t sw)
 {
     memcpy(c->rsp[c->nrsp], data, len);
     c->rsp[c->nrsp][len] = (uint8_t)(sw >> 8);
@@ -98,7 +98,7 @@ static void cap_push_bytes(cap_t *c, const uint8_t *data, size_t len, uint16_t s
 }
 
 /* Open a connection over a fresh capture transport (no SELECT). */
-static se05x_conn *cap_open(cap_t **out)
+static inline se05x_conn *cap_open(cap_t **out)
 {
     cap_t *c = calloc(1, sizeof(*c));
     se05x_conn *conn = NULL;
@@ -112,7 +112,7 @@ static se05x_conn *cap_open(cap_t **out)
 
 /* Open and SELECT an applet answering version major.minor.0 (7.x or 3.x
  * encodings), then forget the SELECT in the capture. */
-static se05x_conn *cap_open_version(cap_t **out, uint8_t major, uint8_t minor)
+static inline se05x_conn *cap_open_version(cap_t **out, uint8_t major, uint8_t minor)
 {
     se05x_conn *conn = cap_open(out);
     char sel[64];
@@ -125,8 +125,8 @@ static se05x_conn *cap_open_version(cap_t **out, uint8_t major, uint8_t minor)
 }
 
 /* Build a hex string from printf-style pieces. */
-static char *cap_fmt(char *buf, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static char *cap_fmt(char *buf, size_t cap, const char *fmt, ...)
+static inline char *cap_fmt(char *buf, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static inline char *cap_fmt(char *buf, size_t cap, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -136,7 +136,7 @@ static char *cap_fmt(char *buf, size_t cap, const char *fmt, ...)
 }
 
 /* Hex of n bytes of `b` (for composing expectations). */
-static char *cap_tohex(const uint8_t *b, size_t n, char *out)
+static inline char *cap_tohex(const uint8_t *b, size_t n, char *out)
 {
     for (size_t i = 0; i < n; i++)
         sprintf(out + 2 * i, "%02X", b[i]);
