@@ -228,6 +228,58 @@ static void test_attested_read_7x(void **state)
     se05x_conn_close(c);
 }
 
+
+static void test_attested_read_3x(void **state)
+{
+    EVP_PKEY *key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+    assert_non_null(key);
+    uint8_t pub[65];
+    size_t pl = 0;
+    assert_int_equal(EVP_PKEY_get_octet_string_param(key, "pub", pub, sizeof(pub), &pl), 1);
+    cap_t *cap;
+    se05x_conn *c = cap_open_version(&cap, 3, 6);
+    uint8_t fresh[16], attr[16], ts[12], uid[18], msg[128], sig[128];
+    memset(fresh, 0x0F, sizeof(fresh));
+    memset(attr, 0xA7, sizeof(attr));
+    memset(ts, 0x75, sizeof(ts));
+    memset(uid, 0x1D, sizeof(uid));
+    size_t ml = 0;
+    memcpy(msg + ml, "abc", 3); ml += 3;
+    memcpy(msg + ml, attr, 16); ml += 16;
+    memcpy(msg + ml, ts, 12); ml += 12;
+    memcpy(msg + ml, fresh, 16); ml += 16;
+    memcpy(msg + ml, uid, 18); ml += 18;
+    EVP_MD_CTX *m = EVP_MD_CTX_new();
+    size_t sl = sizeof(sig);
+    assert_int_equal(EVP_DigestSignInit_ex(m, NULL, "SHA256", NULL, NULL, key, NULL), 1);
+    assert_int_equal(EVP_DigestSign(m, sig, &sl, msg, ml), 1);
+    EVP_MD_CTX_free(m);
+    uint8_t rsp[300];
+    se05x_tlvw w;
+    se05x_tlvw_init(&w, rsp, sizeof(rsp));
+    se05x_tlvw_bytes(&w, 0x41, (const uint8_t *)"abc", 3);
+    se05x_tlvw_bytes(&w, 0x42, attr, 16);
+    se05x_tlvw_bytes(&w, 0x43, ts, 12);
+    se05x_tlvw_bytes(&w, 0x44, fresh, 16);
+    se05x_tlvw_bytes(&w, 0x45, uid, 18);
+    se05x_tlvw_bytes(&w, 0x46, sig, sl);
+    cap_push_bytes(cap, rsp, w.len, 0x9000);
+    se05x_attested_read *a = calloc(1, sizeof(*a));
+    assert_int_equal(se05x_read_object_attested(c, 0xF0000001, 0, 3, 0xF0000012, SE05X_ECSIGN_SHA256,
+                                                fresh, a),
+                     SE05X_OK);
+    CAP_EXPECT(cap, 0, "80 22 00 00 00 00 25 41 04 F0000001 43 02 00 03 45 04 F0000012 46 01 21"
+                       " 47 10 0F0F0F0F0F0F0F0F0F0F0F0F0F0F0F0F 00 00");
+    assert_false(a->v7);
+    assert_int_equal(a->freshness_len, 16);
+    assert_int_equal(se05x_attested_read_verify(a, SE05X_CURVE_NIST_P256, pub, pl), SE05X_OK);
+    ((uint8_t *)a->uid)[0] ^= 1;
+    assert_int_equal(se05x_attested_read_verify(a, SE05X_CURVE_NIST_P256, pub, pl), SE05X_ERR_CRYPTO);
+    free(a);
+    EVP_PKEY_free(key);
+    se05x_conn_close(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -238,6 +290,7 @@ int main(void)
         cmocka_unit_test(test_buffers_and_args),
         cmocka_unit_test(test_id_list_guards),
         cmocka_unit_test(test_attested_read_7x),
+        cmocka_unit_test(test_attested_read_3x),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

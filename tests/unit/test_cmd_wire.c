@@ -567,6 +567,85 @@ static void test_curve_names(void **state)
     assert_false(se05x_type_ec_info(0x24, &kp, &curve));
 }
 
+
+static void test_rsa_private_and_update(void **state)
+{
+    cap_t *cap;
+    se05x_conn *c = cap_open(&cap);
+    uint8_t d[3] = {0xDD, 0xDD, 0xDD}, n[2] = {0xEE, 0xEE}, p[2] = {0xAA, 0xAA};
+    /* private raw: D then N, P1 0x42 on the first */
+    se05x_rsa_comps raw = {.d = d, .d_len = 3, .n = n, .n_len = 2};
+    cap_push(cap, "9000");
+    cap_push(cap, "9000");
+    assert_int_equal(se05x_rsa_import(c, NULL, 0xF0000001, 1024, SE05X_KEY_PRIVATE, &raw, false),
+                     SE05X_OK);
+    CAP_EXPECT(cap, 0, "80 01 42 4F 10 41 04 " ID " 42 02 04 00 49 04 00 DD DD DD");
+    CAP_EXPECT(cap, 1, "80 01 02 4F 0A 41 04 " ID " 4A 02 EE EE");
+    /* private CRT: P Q DP DQ INV_Q, P2 00 */
+    cap->ncmd = 0;
+    se05x_rsa_comps crt = {.p = p, .p_len = 2, .q = p, .q_len = 2, .dp = p, .dp_len = 2,
+                           .dq = p, .dq_len = 2, .qinv = p, .qinv_len = 2};
+    for (int i = 0; i < 5; i++)
+        cap_push(cap, "9000");
+    assert_int_equal(se05x_rsa_import(c, NULL, 0xF0000001, 1024, SE05X_KEY_PRIVATE, &crt, false),
+                     SE05X_OK);
+    assert_int_equal(cap->ncmd, 5);
+    CAP_EXPECT(cap, 0, "80 01 42 00 0E 41 04 " ID " 42 02 04 00 43 02 AA AA");
+    CAP_EXPECT(cap, 4, "80 01 02 00 0A 41 04 " ID " 47 02 AA AA");
+    /* update of an existing public key: no size, no key part, no policy */
+    cap->ncmd = 0;
+    uint8_t e[1] = {3};
+    se05x_rsa_comps pub = {.e = e, .e_len = 1, .n = n, .n_len = 2};
+    cap_push(cap, "9000");
+    cap_push(cap, "9000");
+    se05x_obj_opts tr = {.transient = true};
+    assert_int_equal(se05x_rsa_import(c, &tr, 0xF0000001, 0, SE05X_KEY_PUBLIC, &pub, true), SE05X_OK);
+    CAP_EXPECT(cap, 0, "80 81 02 4F 09 41 04 " ID " 48 01 03");
+    CAP_EXPECT(cap, 1, "80 01 02 4F 0A 41 04 " ID " 4A 02 EE EE");
+    se05x_conn_close(c);
+}
+
+static void test_ins_flags_and_misc_reads(void **state)
+{
+    cap_t *cap;
+    se05x_conn *c = cap_open(&cap);
+    /* transient auth EC key with max attempts */
+    se05x_obj_opts o = {.transient = true, .auth = true, .max_attempts = 3};
+    uint8_t pub[65];
+    memset(pub, 0x04, sizeof(pub));
+    se05x_ec_key k = {.id = 0x7DA00003, .curve = SE05X_CURVE_NIST_P256,
+                      .keypart = SE05X_KEY_PUBLIC, .pub = pub, .pub_len = 65};
+    cap_push(cap, "9000");
+    assert_int_equal(se05x_write_ec_key(c, &o, &k), SE05X_OK);
+    assert_memory_equal(cap->cmd[0], "\x80\xC1\x21\x00\x50\x12\x02\x00\x03\x41\x04\x7D\xA0\x00\x03\x42\x01\x03", 18);
+
+    uint8_t buf[300];
+    size_t len = sizeof(buf);
+    cap_push(cap, "4103 010001 9000");
+    assert_int_equal(se05x_read_rsa_component(c, 0xF0000001, SE05X_RSA_COMP_PUB_EXP, buf, &len), SE05X_OK);
+    CAP_EXPECT(cap, 1, "80 02 00 00 00 00 09 41 04 " ID " 44 01 01 00 00");
+    assert_int_equal(len, 3);
+    len = sizeof(buf);
+    cap_push(cap, "4102 AABB 9000");
+    assert_int_equal(se05x_read_object(c, 0xF0000001, 0x10, 0, buf, &len), SE05X_OK);
+    CAP_EXPECT(cap, 2, "80 02 00 00 00 00 0A 41 04 " ID " 42 02 00 10 00 00");
+
+    uint8_t ext[SE05X_EXT_VERSION_LEN], ts[12];
+    char hex[200], body[80];
+    cap_push(cap, cap_fmt(hex, sizeof(hex), "4125 %s 9000", rep(body, "01", 37)));
+    assert_int_equal(se05x_get_ext_version(c, ext), SE05X_OK);
+    CAP_EXPECT(cap, 3, "80 04 00 21 00");
+    cap_push(cap, "410C 000102030405060708090A0B 9000");
+    assert_int_equal(se05x_get_timestamp(c, ts), SE05X_OK);
+    CAP_EXPECT(cap, 4, "80 04 00 3D 00");
+    assert_int_equal(ts[11], 0x0B);
+    /* curve helpers */
+    cap_push(cap, "9000");
+    assert_int_equal(se05x_delete_ec_curve(c, SE05X_CURVE_NIST_P256), SE05X_OK);
+    CAP_EXPECT(cap, 5, "80 04 0B 28 03 41 01 03");
+    se05x_conn_close(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -584,6 +663,8 @@ int main(void)
         cmocka_unit_test(test_rsa_digest_cipher_mac),
         cmocka_unit_test(test_curve_ensure),
         cmocka_unit_test(test_curve_names),
+        cmocka_unit_test(test_rsa_private_and_update),
+        cmocka_unit_test(test_ins_flags_and_misc_reads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
