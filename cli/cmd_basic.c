@@ -27,9 +27,9 @@ static void print_mem(const char *label, se05x_conn *c, uint8_t type)
 {
     uint32_t v = 0;
     if (se05x_get_free_memory(c, type, &v) == SE05X_OK)
-        printf("%-22s %u bytes%s\n", label, v, v == 0x7FFF ? " (or more)" : "");
+        printf("%-27s %u bytes%s\n", label, v, v == 0x7FFF ? " (or more)" : "");
     else
-        printf("%-22s unavailable (%s)\n", label, se05x_conn_errmsg(c));
+        printf("%-27s unavailable (%s)\n", label, se05x_conn_errmsg(c));
 }
 
 static int run_info(cli_ctx *ctx, int argc, char **argv)
@@ -45,10 +45,10 @@ static int run_info(cli_ctx *ctx, int argc, char **argv)
         se05x_version_decode(se05x_conn_applet_version(c), &v);
     char feat[512];
     se05x_features_format(v.config, feat, sizeof(feat));
-    printf("%-22s %s\n", "Connection:", ctx->port ? ctx->port : se05x_connstr_default());
-    printf("%-22s %u.%u.%u\n", "Applet version:", v.major, v.minor, v.patch);
-    printf("%-22s %u.%u\n", "SecureBox version:", v.sb_major, v.sb_minor);
-    printf("%-22s 0x%04X %s\n", "Applet config:", v.config, feat);
+    printf("%-27s %s\n", "Connection:", ctx->port ? ctx->port : se05x_connstr_default());
+    printf("%-27s %u.%u.%u\n", "Applet version:", v.major, v.minor, v.patch);
+    printf("%-27s %u.%u\n", "SecureBox version:", v.sb_major, v.sb_minor);
+    printf("%-27s 0x%04X %s\n", "Applet config:", v.config, feat);
     print_mem("Free persistent:", c, SE05X_MEM_PERSISTENT);
     print_mem("Free transient (reset):", c, SE05X_MEM_TRANSIENT_RESET);
     print_mem("Free transient (deselect):", c, SE05X_MEM_TRANSIENT_DESELECT);
@@ -56,7 +56,7 @@ static int run_info(cli_ctx *ctx, int argc, char **argv)
     st = se05x_read_uid(c, uid);
     if (st != SE05X_OK)
         return cli_fail(ctx, st, "reading the UID");
-    printf("%-22s ", "UID:");
+    printf("%-27s ", "UID:");
     cli_print_hex(uid, sizeof(uid));
     return CLI_OK;
 }

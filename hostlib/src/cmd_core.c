@@ -125,6 +125,8 @@ se05x_status se05x_cmd_xchg(se05x_conn *c, const se05x_cmd_req *r, se05x_tlv_ite
     };
     size_t rlen = 0;
     uint16_t sw = 0;
+    /* held across the exchange and the error text (recursive mutex) */
+    se05x_conn_lock(c);
     se05x_status st = se05x_conn_apdu(c, &a, rsp, cap, &rlen, &sw);
     if (st == SE05X_OK && sw != SE05X_SW_OK)
         st = SE05X_ERR_SW;
@@ -136,6 +138,7 @@ se05x_status se05x_cmd_xchg(se05x_conn *c, const se05x_cmd_req *r, se05x_tlv_ite
     }
     if (st != SE05X_OK)
         se05x_cmd_fail(c, r->cmd, r->has_id, r->id, st);
+    se05x_conn_unlock(c);
     return st;
 }
 
