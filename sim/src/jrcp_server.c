@@ -35,6 +35,7 @@
 #include "sesim/servers.h"
 
 #define JRCP_DEFAULT_MAX_CLIENTS 64u
+#define JRCP_ATR_MAX 255u
 #define JRCP_TERMINAL_TEXT "se05x-sim JRCP v1 terminal (virtual SE05x)"
 
 typedef struct jclient {
@@ -128,8 +129,8 @@ static bool handle_frame(jclient *c, void *chan, bool *keep)
     case SE05X_JRCP_WAIT_FOR_CARD: {
         if (card->chan_reset != NULL)
             card->chan_reset(chan);
-        size_t n = card->atr != NULL ? card->atr(card->ctx, p, 64) : 0;
-        return reply(c, d->mty, n > 64 ? 64 : n);
+        size_t n = card->atr != NULL ? card->atr(card->ctx, p, JRCP_ATR_MAX) : 0;
+        return reply(c, d->mty, n > JRCP_ATR_MAX ? JRCP_ATR_MAX : n);
     }
     case SE05X_JRCP_APDU_DATA: {
         size_t n = card->process(chan, d->payload, d->len, p, SE05X_APDU_MAX);
@@ -437,8 +438,10 @@ se05x_status sesim_jrcp_server_start_ex(const sesim_card_if *card, const char *a
     }
     *out = NULL;
     sesim_jrcp_server *s = calloc(1, sizeof *s);
-    if (s == NULL)
+    if (s == NULL) {
+        set_err(opts, "JRCP server: out of memory");
         return SE05X_ERR_NOMEM;
+    }
     s->card = *card;
     s->lfd = s->wake[0] = s->wake[1] = -1;
     s->max_clients = JRCP_DEFAULT_MAX_CLIENTS;
