@@ -4,7 +4,10 @@
  * (`00 00 00 04 <timeout ms BE>`, NXP's sequence) whose reply carries the
  * ATR. transceive: one APDU per APDU_DATA frame, reading until the reply
  * frame is complete (partial reads and split headers are fine) within a
- * receive timeout. reset: WAIT_FOR_CARD again, ATR returned. close: CLOSE
+ * receive timeout. An I/O error, timeout or bad header drops the socket
+ * (the stream cannot be trusted); later calls fail with SE05X_ERR_STATE
+ * until reset, which reconnects first. reset: WAIT_FOR_CARD again, ATR
+ * returned. close: CLOSE
  * (`03 00 00 00`), then the socket is closed. Errors leave a sentence in
  * t->err. Frame coding lives in core/jrcp_frame.c. */
 #include <errno.h>
@@ -26,7 +29,9 @@
 
 typedef struct {
     se05x_transport base;
-    int fd;
+    int fd;         /* -1 once the link broke (reset reconnects) */
+    char host[256];
+    uint16_t port;
     char peer[300]; /* "host:port" for messages */
     se05x_jrcp_opts opts;
     se05x_jrcp_decoder dec;
@@ -39,6 +44,16 @@ static void jerr(jrcp_link *j, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(j->base.err, sizeof j->base.err, fmt, ap);
     va_end(ap);
+}
+
+/* The byte stream can no longer be trusted (I/O error, timeout, bad
+ * header): drop the socket; the next reset reconnects. */
+static void mark_broken(jrcp_link *j)
+{
+    if (j->fd >= 0) {
+        close(j->fd);
+        j->fd = -1;
+    }
 }
 
 void se05x_jrcp_opts_default(se05x_jrcp_opts *o)
@@ -109,13 +124,24 @@ static se05x_status send_frame(jrcp_link *j, uint8_t mty, const uint8_t *p, size
     se05x_status st = send_all(j, hdr, sizeof hdr);
     if (st == SE05X_OK && len > 0)
         st = send_all(j, p, len);
+    if (st != SE05X_OK)
+        mark_broken(j);
     return st;
 }
 
 /* Read one complete frame into j->dec (call se05x_jrcp_decoder_next after
  * use). Bytes are read one frame at a time: the server sends exactly one
  * reply per request, so nothing beyond the frame is consumed. */
+static se05x_status recv_frame_raw(jrcp_link *j);
 static se05x_status recv_frame(jrcp_link *j)
+{
+    se05x_status st = recv_frame_raw(j);
+    if (st != SE05X_OK)
+        mark_broken(j);
+    return st;
+}
+
+static se05x_status recv_frame_raw(jrcp_link *j)
 {
     long long deadline = now_ms() + j->opts.io_timeout_ms;
     se05x_jrcp_decoder_next(&j->dec);
@@ -187,7 +213,8 @@ static se05x_status jrcp_transceive(se05x_transport *t, const uint8_t *cmd, size
         return SE05X_ERR_ARG;
     }
     if (j->fd < 0) {
-        jerr(j, "connection to %s is closed", j->peer);
+        jerr(j, "connection to %s was lost after an earlier error; reset the link to reconnect",
+             j->peer);
         return SE05X_ERR_STATE;
     }
     t->err[0] = '\0';
@@ -233,14 +260,18 @@ static se05x_status wait_for_card(jrcp_link *j, uint8_t *atr, size_t cap, size_t
     return SE05X_OK;
 }
 
+static se05x_status tcp_connect(jrcp_link *j);
+
+/* WAIT_FOR_CARD again; reconnects first when the link was lost. */
 static se05x_status jrcp_reset(se05x_transport *t, uint8_t *atr, size_t cap, size_t *atrlen)
 {
     jrcp_link *j = (jrcp_link *)t;
-    if (j->fd < 0) {
-        jerr(j, "connection to %s is closed", j->peer);
-        return SE05X_ERR_STATE;
-    }
     t->err[0] = '\0';
+    if (j->fd < 0) {
+        se05x_status st = tcp_connect(j);
+        if (st != SE05X_OK)
+            return st;
+    }
     return wait_for_card(j, atr, cap, atrlen);
 }
 
@@ -303,16 +334,16 @@ static void set_err(char *err, size_t errlen, const char *msg)
 }
 
 /* Resolve and connect; on failure describe it in j->base.err. */
-static se05x_status tcp_connect(jrcp_link *j, const char *host, uint16_t port)
+static se05x_status tcp_connect(jrcp_link *j)
 {
     char svc[8];
-    snprintf(svc, sizeof svc, "%u", (unsigned)port);
+    snprintf(svc, sizeof svc, "%u", (unsigned)j->port);
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
                              .ai_flags = AI_ADDRCONFIG | AI_NUMERICSERV};
     struct addrinfo *res = NULL;
-    int gr = getaddrinfo(host, svc, &hints, &res);
+    int gr = getaddrinfo(j->host, svc, &hints, &res);
     if (gr != 0) {
-        jerr(j, "cannot resolve host '%s': %s", host, gai_strerror(gr));
+        jerr(j, "cannot resolve host '%s': %s", j->host, gai_strerror(gr));
         return SE05X_ERR_TRANSPORT;
     }
     long long deadline = now_ms() + j->opts.connect_timeout_ms;
@@ -340,8 +371,8 @@ static se05x_status tcp_connect(jrcp_link *j, const char *host, uint16_t port)
 se05x_status se05x_jrcp_open_ex(const char *host, uint16_t port, const se05x_jrcp_opts *opts,
                                 se05x_transport **out, char *err, size_t errlen)
 {
-    if (out == NULL || host == NULL || host[0] == '\0' || port == 0) {
-        set_err(err, errlen, "JRCP needs a host and a non-zero port");
+    if (out == NULL || host == NULL || host[0] == '\0' || port == 0 || strlen(host) >= 256) {
+        set_err(err, errlen, "JRCP needs a host (up to 255 characters) and a non-zero port");
         return SE05X_ERR_ARG;
     }
     *out = NULL;
@@ -356,10 +387,12 @@ se05x_status se05x_jrcp_open_ex(const char *host, uint16_t port, const se05x_jrc
         j->opts = *opts;
     else
         se05x_jrcp_opts_default(&j->opts);
+    snprintf(j->host, sizeof j->host, "%s", host);
+    j->port = port;
     snprintf(j->peer, sizeof j->peer, strchr(host, ':') ? "[%s]:%u" : "%s:%u", host,
              (unsigned)port);
     se05x_jrcp_decoder_init(&j->dec, 0);
-    se05x_status st = tcp_connect(j, host, port);
+    se05x_status st = tcp_connect(j);
     if (st == SE05X_OK)
         st = wait_for_card(j, NULL, 0, NULL);
     if (st != SE05X_OK) {

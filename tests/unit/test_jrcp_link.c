@@ -569,6 +569,32 @@ static void test_stop_with_clients(void **state)
     sesim_jrcp_server_stop(NULL); /* harmless */
 }
 
+/* A lost link stays down (ERR_STATE) until reset, which reconnects. */
+static void test_reconnect_after_restart(void **state)
+{
+    fixture *f = *state;
+    se05x_transport *t = open_client(f);
+    sesim_jrcp_server_stop(f->srv);
+    f->srv = NULL;
+    const uint8_t c[2] = {1, 2};
+    uint8_t r[16];
+    size_t rl;
+    assert_int_equal(t->ops->transceive(t, c, 2, r, sizeof r, &rl), SE05X_ERR_TRANSPORT);
+    assert_int_equal(t->ops->transceive(t, c, 2, r, sizeof r, &rl), SE05X_ERR_STATE);
+    assert_non_null(strstr(t->err, "reset the link"));
+    /* nothing listening: reset fails with the refused message */
+    assert_int_equal(t->ops->reset(t, NULL, 0, NULL), SE05X_ERR_TRANSPORT);
+    assert_non_null(strstr(t->err, "connection refused"));
+    /* server back on the same port: reset reconnects */
+    assert_int_equal(sesim_jrcp_server_start(&f->cif, "127.0.0.1", f->port, &f->srv), SE05X_OK);
+    uint8_t atr[16];
+    size_t al = 0;
+    assert_int_equal(t->ops->reset(t, atr, sizeof atr, &al), SE05X_OK);
+    assert_int_equal(al, 5);
+    check_echo(t, c, 2);
+    t->ops->close(t);
+}
+
 /* ---- client errors ---------------------------------------------------- */
 
 /* A loopback port with nothing listening. */
@@ -788,6 +814,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_close_without_close_msg, setup, teardown),
         cmocka_unit_test_setup_teardown(test_card_refuses_channel, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stop_with_clients, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reconnect_after_restart, setup, teardown),
         cmocka_unit_test_setup_teardown(test_server_start_errors, setup, teardown),
         cmocka_unit_test(test_client_refused),
         cmocka_unit_test(test_client_bad_servers),

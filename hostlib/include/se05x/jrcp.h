@@ -100,7 +100,8 @@ void se05x_jrcp_opts_default(se05x_jrcp_opts *o);
 /* se05x_jrcp_open with options (NULL = defaults) and an error description
  * (err may be NULL): TCP connect to host:port (IPv4 or IPv6, names resolved
  * with getaddrinfo), then WAIT_FOR_CARD. On success *out is the transport;
- * its ops->reset repeats WAIT_FOR_CARD and returns the ATR, ops->close
+ * its ops->reset repeats WAIT_FOR_CARD and returns the ATR (reconnecting
+ * first if an I/O error, timeout or bad frame dropped the link), ops->close
  * sends CLOSE (03 00 00 00) and frees it. Errors after opening are
  * described in (*out)->err. */
 se05x_status se05x_jrcp_open_ex(const char *host, uint16_t port, const se05x_jrcp_opts *opts,
