@@ -111,7 +111,8 @@ static bool parse_faults(const char *s, sesim_t1_faults *f, FILE *err)
         else if (strcmp(item, "busy") == 0)
             f->busy_every = (unsigned)v;
         else {
-            fprintf(err, SESIM_DAEMON_NAME ": --t1-faults: unknown fault '%s' (crc, drop, wtx, busy)\n",
+            fprintf(err,
+                    SESIM_DAEMON_NAME ": --t1-faults: unknown fault '%s' (crc, drop, wtx, busy)\n",
                     item);
             ok = false;
         }

@@ -103,6 +103,22 @@ static bool send_all(int fd, const uint8_t *b, size_t n)
     return true;
 }
 
+/* After a final message: stop sending, then discard what the peer still
+ * sends (its request, typically) until EOF or ms pass, so that the close
+ * does not turn into a TCP reset that could destroy the message before
+ * the peer reads it. The socket stays open (the caller closes it). */
+static void drain_after_send(int fd, int ms)
+{
+    shutdown(fd, SHUT_WR);
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    uint8_t junk[512];
+    for (int i = 0; i < 64 && poll(&p, 1, ms) > 0; i++) {
+        ssize_t r = recv(fd, junk, sizeof junk, MSG_DONTWAIT);
+        if (r == 0 || (r < 0 && errno != EINTR && errno != EAGAIN))
+            break;
+    }
+}
+
 /* Send a frame whose payload (len bytes) is already at c->out + 4. */
 static bool reply(jclient *c, uint8_t mty, size_t len)
 {
@@ -214,7 +230,8 @@ static void *client_main(void *arg)
     void *chan = s->card.chan_open(s->card.ctx);
     if (chan == NULL) {
         slog(s, "client #%u: the card refused a new channel", c->id);
-        reply_text(c, SE05X_JRCP_ERROR_MSG, "se05x-sim: cannot open a channel to the card");
+        if (reply_text(c, SE05X_JRCP_ERROR_MSG, "se05x-sim: cannot open a channel to the card"))
+            drain_after_send(c->fd, 500);
     } else {
         serve(c, chan);
         s->card.chan_close(chan);
@@ -280,8 +297,8 @@ static void refuse(int fd, const char *why)
     uint8_t f[SE05X_JRCP_HDR_LEN + 64];
     size_t n = strlen(why), fl;
     if (se05x_jrcp_encode(SE05X_JRCP_ERROR_MSG, (const uint8_t *)why, n, f, sizeof f, &fl) ==
-        SE05X_OK)
-        send_all(fd, f, fl);
+        SE05X_OK && send_all(fd, f, fl))
+        drain_after_send(fd, 200);
     close(fd);
 }
 
@@ -335,7 +352,8 @@ static void *acceptor_main(void *arg)
 {
     sesim_jrcp_server *s = arg;
     for (;;) {
-        struct pollfd p[2] = {{.fd = s->lfd, .events = POLLIN}, {.fd = s->wake[0], .events = POLLIN}};
+        struct pollfd p[2] = {{.fd = s->lfd, .events = POLLIN},
+                              {.fd = s->wake[0], .events = POLLIN}};
         if (poll(p, 2, -1) < 0 && errno != EINTR)
             poll(NULL, 0, 50);
         if (p[1].revents & POLLIN) {

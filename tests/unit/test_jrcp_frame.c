@@ -18,8 +18,8 @@ static void test_encode_apdu(void **state)
     const uint8_t want[9] = {0x01, 0x00, 0x00, 0x05, 0x80, 0x04, 0x00, 0x20, 0x00};
     uint8_t out[16];
     size_t n = 0;
-    assert_int_equal(se05x_jrcp_encode(SE05X_JRCP_APDU_DATA, apdu, sizeof apdu, out, sizeof out, &n),
-                     SE05X_OK);
+    assert_int_equal(
+        se05x_jrcp_encode(SE05X_JRCP_APDU_DATA, apdu, sizeof apdu, out, sizeof out, &n), SE05X_OK);
     assert_int_equal(n, sizeof want);
     assert_memory_equal(out, want, sizeof want);
 }
@@ -42,7 +42,8 @@ static void test_encode_close_and_long(void **state)
     (void)state;
     uint8_t out[4];
     size_t n = 0;
-    assert_int_equal(se05x_jrcp_encode(SE05X_JRCP_ERROR_MSG, NULL, 0, out, sizeof out, &n), SE05X_OK);
+    assert_int_equal(se05x_jrcp_encode(SE05X_JRCP_ERROR_MSG, NULL, 0, out, sizeof out, &n),
+                     SE05X_OK);
     const uint8_t bye[4] = {0x03, 0x00, 0x00, 0x00};
     assert_int_equal(n, 4);
     assert_memory_equal(out, bye, 4);
@@ -110,7 +111,8 @@ static void test_decode_split(void **state)
     uint8_t p[300];
     for (size_t i = 0; i < sizeof p; i++)
         p[i] = (uint8_t)(i * 7 + 1);
-    assert_int_equal(se05x_jrcp_encode(SE05X_JRCP_APDU_DATA, p, sizeof p, f, sizeof f, &fl), SE05X_OK);
+    assert_int_equal(se05x_jrcp_encode(SE05X_JRCP_APDU_DATA, p, sizeof p, f, sizeof f, &fl),
+                     SE05X_OK);
     se05x_jrcp_decoder *d = new_dec(0);
     for (size_t cut = 0; cut <= fl; cut++) {
         size_t u1, u2;
@@ -153,11 +155,13 @@ static void test_decode_two_frames(void **state)
     assert_int_equal(d->len, 0);
     /* feeding again before _next consumes nothing */
     size_t u2;
-    assert_int_equal(se05x_jrcp_decoder_feed(d, buf + used, sizeof buf - used, &u2, &done), SE05X_OK);
+    assert_int_equal(se05x_jrcp_decoder_feed(d, buf + used, sizeof buf - used, &u2, &done),
+                     SE05X_OK);
     assert_int_equal(u2, 0);
     assert_true(done);
     se05x_jrcp_decoder_next(d);
-    assert_int_equal(se05x_jrcp_decoder_feed(d, buf + used, sizeof buf - used, &u2, &done), SE05X_OK);
+    assert_int_equal(se05x_jrcp_decoder_feed(d, buf + used, sizeof buf - used, &u2, &done),
+                     SE05X_OK);
     assert_true(done);
     assert_int_equal(u2, 6);
     assert_int_equal(d->mty, SE05X_JRCP_APDU_DATA);
