@@ -51,6 +51,10 @@ start_sim() { # start_sim NAME ARGS... -> sets SIM_PID, logs to $T/NAME.log
     SIM_PID=$!
     PIDS+=("$SIM_PID")
 }
+wait_grep() { # wait_grep PATTERN FILE: up to 10 s
+    for _ in $(seq 1 100); do grep -q -- "$1" "$2" && return 0; sleep 0.1; done
+    return 1
+}
 wait_exit() { # wait_exit PID: exit status, or 124 if still running after 10 s
     for _ in $(seq 1 100); do
         kill -0 "$1" 2>/dev/null || { wait "$1"; return $?; }
@@ -73,7 +77,7 @@ start_sim a --dir "$T/state" --port 0 --port-file "$T/port"
 check "port file written" wait_file "$T/port"
 PORT=$(cat "$T/port")
 check "port file holds a port number" [ "$PORT" -gt 0 ] 2>/dev/null
-check "log says listening on 127.0.0.1:$PORT" grep -q "se05x-sim: listening on 127.0.0.1:$PORT dir=$T/state" "$T/a.log"
+check "log says listening on 127.0.0.1:$PORT" wait_grep "se05x-sim: listening on 127.0.0.1:$PORT dir=$T/state" "$T/a.log"
 r=$(jrcp "$PORT" "04 00 00 00")
 check "TERMINAL_INFO answered with a text ($r)" [ "${r%% *}" = "04" -a "$r" != "04 00 00 00" ]
 r=$(jrcp "$PORT" "00 00 00 04 00 00 01 00")
@@ -86,9 +90,8 @@ r=$(jrcp "$PORT" "03 00 00 00")
 check "CLOSE answered with a bare header ($r)" [ "$r" = "03 00 00 00" ]
 r=$(jrcp "$PORT" "42 00 00 00")
 check "unknown type answered with ERROR_MSG ($r)" [ "${r%% *}" = "03" ]
-sleep 0.2
-check "log has client connect lines" grep -q "client #1 connected from 127.0.0.1:" "$T/a.log"
-check "log has client disconnect lines" grep -q "client #1 disconnected" "$T/a.log"
+check "log has client connect lines" wait_grep "client #1 connected from 127.0.0.1:" "$T/a.log"
+check "log has client disconnect lines" wait_grep "client #1 disconnected" "$T/a.log"
 
 # a second daemon on the same port: startup failure, exit 1
 "$SIM" --dir "$T/state2" --port "$PORT" 2>"$T/b.log"; rc=$?
@@ -104,7 +107,7 @@ wait_exit "$SIM_PID"; rc=$?
 check "SIGTERM stops with exit 0 (got $rc)" [ $rc -eq 0 ]
 exec 4<&- 4>&-
 check "port file removed on stop" [ ! -e "$T/port" ]
-check "stop is logged" grep -q "SIGTERM received, stopping" "$T/a.log"
+check "stop is logged" wait_grep "SIGTERM received, stopping" "$T/a.log"
 
 # ---- SIGINT, --quiet, default options -----------------------------------
 start_sim c --dir "$T/state" --port 0 --port-file "$T/port3" --quiet --applet 7 --memory 64K
@@ -127,7 +130,7 @@ check "--dir below a regular file exits 1" [ $rc -eq 1 ]
 # ---- IPv6 loopback (when available) -----------------------------------------
 start_sim e --dir "$T/state" --listen ::1 --port 0 --port-file "$T/port6"
 if wait_file "$T/port6" 2>/dev/null; then
-    check "IPv6 listen is logged" grep -q "listening on \[::1\]:" "$T/e.log"
+    check "IPv6 listen is logged" wait_grep "listening on \[::1\]:" "$T/e.log"
     kill -TERM "$SIM_PID"; wait_exit "$SIM_PID"
     check "IPv6 daemon stops with exit 0" [ $? -eq 0 ]
 else

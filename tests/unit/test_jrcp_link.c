@@ -791,7 +791,7 @@ static void test_max_clients(void **state)
     assert_true(wait_count(&card, &card.closed, 1));
     /* the slot is free again once the first client is reaped */
     se05x_status st = SE05X_ERR_PROTOCOL;
-    for (int i = 0; i < 100 && st != SE05X_OK; i++) {
+    for (int i = 0; i < 500 && st != SE05X_OK; i++) {
         st = se05x_jrcp_open("127.0.0.1", port, &b);
         if (st != SE05X_OK)
             poll(NULL, 0, 10);
