@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -154,6 +155,9 @@ se05x_status se05x_t1_socket_open_ex(const char *path, const se05x_t1_opts *opts
         free(s);
         return SE05X_ERR_TRANSPORT;
     }
+    /* Backstop against a hung simulator (a slow APDU delays the read reply). */
+    struct timeval tv = {.tv_sec = 60};
+    (void)setsockopt(s->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     return se05x_t1_open_phy(&sock_ops, s, opts, out, err, errlen);
 }
 
