@@ -20,6 +20,7 @@
 
 #define T1_DEFAULT_RETRIES 3u
 #define T1_MAX_WTX 10000u /* WTX requests tolerated per block exchange */
+#define T1_MAX_RSP 65538u /* longest response chain followed before giving up */
 
 typedef struct {
     se05x_transport base; /* first: the transport handed out */
@@ -27,6 +28,7 @@ typedef struct {
     void *ctx;
     unsigned bwt_ms, ifsc, max_retries;
     bool bwt_fixed;
+    bool need_resync; /* a RESYNC failed: redo it before the next APDU */
     unsigned ns, nr;  /* our next N(S); the N(S) we expect from the SE */
     unsigned wtx_mult;/* BWT multiplier for the next wait (1 = none) */
     uint8_t last[SE05X_T1_FRAME_MAX]; /* last frame we sent, for resends */
@@ -215,7 +217,9 @@ static se05x_status do_resync(t1_engine *t, unsigned tries)
     t->st.resyncs++;
     t->ns = t->nr = 0;
     t->wtx_mult = 1;
-    return s_exchange(t, SE05X_T1_S_RESYNC, NULL, 0, &f, tries);
+    se05x_status st = s_exchange(t, SE05X_T1_S_RESYNC, NULL, 0, &f, tries);
+    t->need_resync = st != SE05X_OK;
+    return st;
 }
 
 static se05x_status t1_reset(se05x_transport *tp, uint8_t *atr, size_t cap, size_t *atrlen)
@@ -336,6 +340,11 @@ static se05x_status on_i_block(t1_engine *t, xfer *x, const se05x_t1_frame *f, b
     }
     t->nr ^= 1u;
     x->fails = 0;
+    if (x->rlen + f->len > T1_MAX_RSP) {
+        (void)do_resync(t, 0);
+        seterr(t, "T=1: response chain longer than %u bytes", T1_MAX_RSP);
+        return SE05X_ERR_PROTOCOL;
+    }
     if (x->rlen + f->len <= x->cap)
         memcpy(x->rsp + x->rlen, f->inf, f->len);
     x->rlen += f->len;
@@ -374,7 +383,12 @@ static se05x_status t1_transceive(se05x_transport *tp, const uint8_t *cmd, size_
     }
     xfer x = {.cmd = cmd, .len = len, .sending = true, .rsp = rsp, .cap = cap};
     t->wtx_mult = 1;
-    se05x_status st = send_chunk(t, &x);
+    se05x_status st = SE05X_OK;
+    /* After a failed RESYNC the two sides may disagree on sequence numbers;
+     * an old block could then pass for the answer to a new command. */
+    if (t->need_resync && (st = do_resync(t, t->max_retries)) != SE05X_OK)
+        return st;
+    st = send_chunk(t, &x);
     bool done = false;
     while (st == SE05X_OK && !done) {
         se05x_t1_frame f;

@@ -11,7 +11,9 @@
  * ABORT, WTX (response), END OF APDU SESSION, CHIP RESET, GET ATR and
  * INTERFACE SOFT RESET, and fault injection (sesim_t1_faults): corrupt CRC or
  * drop every Nth frame sent, WTX request before every Nth response, NACK
- * every Nth read. Fault counters are per connection. */
+ * every Nth read. Fault counters are per connection. Starting on a path
+ * where a live server already listens gives SE05X_ERR_LOCKED; a stale
+ * socket file is replaced. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -433,12 +435,18 @@ static se05x_status listen_on(sesim_t1_server *srv, const char *path)
         return SE05X_ERR_ARG;
     memcpy(sa.sun_path, path, strlen(path) + 1);
     memcpy(srv->path, path, strlen(path) + 1);
-    struct stat stt;
-    if (lstat(path, &stt) == 0 && S_ISSOCK(stt.st_mode))
-        unlink(path); /* stale socket of an earlier run */
     srv->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (srv->lfd < 0)
         return SE05X_ERR_TRANSPORT;
+    struct stat stt;
+    if (lstat(path, &stt) == 0 && S_ISSOCK(stt.st_mode)) {
+        if (connect(srv->lfd, (struct sockaddr *)&sa, sizeof sa) == 0) {
+            close(srv->lfd); /* a live server owns the path */
+            srv->lfd = -1;
+            return SE05X_ERR_LOCKED;
+        }
+        unlink(path); /* stale socket of an earlier run */
+    }
     if (bind(srv->lfd, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(srv->lfd, 16) != 0) {
         close(srv->lfd);
         srv->lfd = -1;

@@ -19,7 +19,7 @@
 
 #include "se05x/t1.h"
 
-#define MAXW 64
+#define MAXW 400
 
 typedef struct fake_phy fake_phy;
 typedef void (*script_fn)(fake_phy *p, unsigned idx, const se05x_t1_frame *w);
@@ -341,6 +341,60 @@ static void test_se_abort(void **state)
     t->ops->close(t);
 }
 
+/* ---- lost link, failed RESYNC, endless chain ----------------------------- */
+
+static void s_lost(fake_phy *p, unsigned idx, const se05x_t1_frame *w)
+{
+    if (idx < 5)
+        return; /* I, 3 x R, RESYNC: all unanswered */
+    if (w->pcb == 0xC0)
+        q_frame(p, 0xE0, NULL, 0);
+    else if (se05x_t1_is_i(w->pcb))
+        q_resp(p);
+}
+
+static void test_failed_resync_is_redone(void **state)
+{
+    fake_phy p;
+    se05x_transport *t = open_fake(&p, s_lost, 20, false);
+    uint8_t rsp[8];
+    size_t rlen;
+    assert_int_equal(t->ops->transceive(t, k_cmd, sizeof k_cmd, rsp, sizeof rsp, &rlen),
+                     SE05X_ERR_TIMEOUT);
+    assert_non_null(strstr(t->err, "RESYNC failed"));
+    assert_int_equal(p.nw, 5);
+    assert_int_equal(p.wf[4].pcb, 0xC0);
+    expect_ok_9000(t, k_cmd, sizeof k_cmd);
+    assert_int_equal(p.wf[5].pcb, 0xC0); /* re-synchronised first */
+    assert_int_equal(p.wf[6].pcb, 0x00); /* then I(0) */
+    t->ops->close(t);
+}
+
+static void s_endless(fake_phy *p, unsigned idx, const se05x_t1_frame *w)
+{
+    static const uint8_t blk[254];
+    if (w->pcb == 0xC0) {
+        q_frame(p, 0xE0, NULL, 0);
+        return;
+    }
+    q_frame(p, se05x_t1_i_pcb(p->se_ns, true), blk, sizeof blk);
+    p->se_ns ^= 1u;
+}
+
+static void test_endless_response_chain(void **state)
+{
+    fake_phy *p = malloc(sizeof *p);
+    se05x_transport *t = open_fake(p, s_endless, 50, false);
+    uint8_t rsp[8];
+    size_t rlen;
+    assert_int_equal(t->ops->transceive(t, k_cmd, sizeof k_cmd, rsp, sizeof rsp, &rlen),
+                     SE05X_ERR_PROTOCOL);
+    assert_non_null(strstr(t->err, "longer than"));
+    assert_int_equal(p->wf[p->nw - 1].pcb, 0xC0);
+    t->ops->close(t);
+    free(p);
+}
+
 /* ---- close ------------------------------------------------------------------- */
 
 static void s_close(fake_phy *p, unsigned idx, const se05x_t1_frame *w)
@@ -370,6 +424,7 @@ int main(void)
         cmocka_unit_test(test_read_quirk_00_a5),      cmocka_unit_test(test_r_block_error_codes),
         cmocka_unit_test(test_resend_on_se_request),  cmocka_unit_test(test_se_ifs_request),
         cmocka_unit_test(test_se_abort),              cmocka_unit_test(test_close_ends_apdu_session),
+        cmocka_unit_test(test_failed_resync_is_redone), cmocka_unit_test(test_endless_response_chain),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -398,6 +398,11 @@ static void test_permanent_failure(void **state)
     assert_int_equal(se05x_t1_get_stats(t, &s), SE05X_OK);
     assert_int_equal(s.retransmit_requests, 3);
     assert_int_equal(s.resyncs, 1);
+    /* the failed RESYNC is retried before the next APDU */
+    assert_int_equal(t->ops->transceive(t, cmd, 5, rsp, sizeof rsp, &rlen), SE05X_ERR_PROTOCOL);
+    assert_non_null(strstr(t->err, "S-block C0 not answered"));
+    assert_int_equal(se05x_t1_get_stats(t, &s), SE05X_OK);
+    assert_int_equal(s.resyncs, 2);
     t->ops->close(t);
 }
 
@@ -434,6 +439,26 @@ static void test_open_errors(void **state)
     assert_int_equal(se05x_t1_socket_open(longp, &t), SE05X_ERR_ARG);
     assert_int_equal(sesim_t1_server_start(&fx->cif, longp, NULL, &fx->srv), SE05X_ERR_ARG);
     assert_null(fx->srv);
+    /* a second server on a live path is refused; the first keeps serving */
+    start(fx, NULL);
+    sesim_t1_server *other = NULL;
+    assert_int_equal(sesim_t1_server_start(&fx->cif, fx->sock, NULL, &other), SE05X_ERR_LOCKED);
+    assert_null(other);
+    t = connect_host(fx, 0);
+    echo_roundtrip(t, 5);
+    t->ops->close(t);
+    /* a stale socket file (no server) is replaced */
+    sesim_t1_server_stop(fx->srv);
+    fx->srv = NULL;
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    snprintf(sa.sun_path, sizeof sa.sun_path, "%s", fx->sock);
+    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    close(fd);
+    start(fx, NULL);
+    t = connect_host(fx, 0);
+    echo_roundtrip(t, 5);
+    t->ops->close(t);
 }
 
 /* ---- raw virtual-I2C clients -------------------------------------------- */
