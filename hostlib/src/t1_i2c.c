@@ -99,6 +99,7 @@ se05x_status se05x_t1_i2c_open_ex(const char *dev, uint8_t addr, const se05x_t1_
         if (err && errlen)
             snprintf(err, errlen, "i2c: cannot open %s: %s%s", dev, strerror(e),
                      e == ENOENT ? " (is the i2c-dev module loaded and the bus enabled?)" : "");
+        errno = e; /* kept for callers that only see the status */
         return SE05X_ERR_TRANSPORT;
     }
     if (ioctl(fd, I2C_SLAVE, (unsigned long)addr) < 0) {
@@ -107,6 +108,7 @@ se05x_status se05x_t1_i2c_open_ex(const char *dev, uint8_t addr, const se05x_t1_
             snprintf(err, errlen, "i2c: cannot select address 0x%02X on %s: %s", addr, dev,
                      strerror(e));
         close(fd);
+        errno = e;
         return SE05X_ERR_TRANSPORT;
     }
     i2c_phy *p = malloc(sizeof *p);
@@ -117,7 +119,10 @@ se05x_status se05x_t1_i2c_open_ex(const char *dev, uint8_t addr, const se05x_t1_
     p->fd = fd;
     /* Wake-up time after power-up before the first frame (spec §6.1: 5 ms). */
     i2c_sleep(p, 5);
-    return se05x_t1_open_phy(&i2c_ops, p, opts, out, err, errlen);
+    se05x_status st = se05x_t1_open_phy(&i2c_ops, p, opts, out, err, errlen);
+    if (st != SE05X_OK)
+        errno = 0; /* a protocol failure: errno says nothing */
+    return st;
 }
 
 se05x_status se05x_t1_i2c_open(const char *dev, uint8_t addr, se05x_transport **out)

@@ -153,12 +153,16 @@ se05x_status se05x_t1_socket_open_ex(const char *path, const se05x_t1_opts *opts
         if (s->fd >= 0)
             close(s->fd);
         free(s);
+        errno = e; /* kept for callers that only see the status */
         return SE05X_ERR_TRANSPORT;
     }
     /* Backstop against a hung simulator (a slow APDU delays the read reply). */
     struct timeval tv = {.tv_sec = 60};
     (void)setsockopt(s->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    return se05x_t1_open_phy(&sock_ops, s, opts, out, err, errlen);
+    se05x_status st = se05x_t1_open_phy(&sock_ops, s, opts, out, err, errlen);
+    if (st != SE05X_OK)
+        errno = 0; /* a protocol failure: errno says nothing */
+    return st;
 }
 
 se05x_status se05x_t1_socket_open(const char *path, se05x_transport **out)

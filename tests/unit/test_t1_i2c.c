@@ -1,6 +1,7 @@
 /* Unit tests of the Linux i2c-dev T=1 backend (hostlib/src/t1_i2c.c) that
  * need no hardware: a nonexistent bus gives a clear error, a file that is
  * not an i2c adapter is refused at address selection, bad arguments. */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -25,8 +26,10 @@ static void test_nonexistent_bus(void **state)
     assert_null(t);
     assert_non_null(strstr(err, "/dev/i2c-99"));
     assert_non_null(strstr(err, "No such file or directory"));
-    /* the plain entry point fails the same way */
+    /* the plain entry point fails the same way and leaves the cause in errno */
+    errno = 0;
     assert_int_equal(se05x_t1_i2c_open("/dev/i2c-99", 0x48, &t), SE05X_ERR_TRANSPORT);
+    assert_int_equal(errno, ENOENT);
 }
 
 static void test_not_an_adapter(void **state)
