@@ -233,10 +233,9 @@ static se05x_status t1_reset(se05x_transport *tp, uint8_t *atr, size_t cap, size
     if (st != SE05X_OK)
         return st;
     se05x_t1_atr_info info;
-    if (se05x_t1_atr_parse(f.inf, f.len, &info) != SE05X_OK) {
-        seterr(t, "T=1: malformed ATR (%u bytes)", f.len);
-        return SE05X_ERR_PROTOCOL;
-    }
+    /* The ATR is informational: a layout we cannot read means defaults. */
+    if (se05x_t1_atr_parse(f.inf, f.len, &info) != SE05X_OK)
+        (void)se05x_t1_atr_parse(NULL, 0, &info);
     if (!t->bwt_fixed)
         t->bwt_ms = info.bwt_ms;
     t->ifsc = info.ifsc;

@@ -178,6 +178,30 @@ static void test_open_sequence_and_atr(void **state)
     assert_true(p.closed);
 }
 
+static void s_short_atr(fake_phy *p, unsigned idx, const se05x_t1_frame *w)
+{
+    if (w->pcb == 0xC0)
+        q_frame(p, 0xE0, NULL, 0);
+    else if (w->pcb == 0xC7)
+        q_frame(p, 0xE7, (const uint8_t[]){0x00, 0x01}, 2);
+}
+
+static void test_unreadable_atr_means_defaults(void **state)
+{
+    fake_phy p;
+    se05x_transport *t = open_fake(&p, s_short_atr, 0, true);
+    unsigned bwt, ifsc;
+    assert_int_equal(se05x_t1_get_params(t, &bwt, &ifsc), SE05X_OK);
+    assert_int_equal(bwt, 1000);
+    assert_int_equal(ifsc, 254);
+    uint8_t atr[8];
+    size_t alen = 0;
+    assert_int_equal(t->ops->reset(t, atr, sizeof atr, &alen), SE05X_OK);
+    assert_int_equal(alen, 2); /* returned as received */
+    assert_int_equal(atr[1], 0x01);
+    t->ops->close(t);
+}
+
 /* ---- WTX ------------------------------------------------------------------ */
 
 static void s_wtx(fake_phy *p, unsigned idx, const se05x_t1_frame *w)
@@ -424,6 +448,7 @@ int main(void)
         cmocka_unit_test(test_read_quirk_00_a5),      cmocka_unit_test(test_r_block_error_codes),
         cmocka_unit_test(test_resend_on_se_request),  cmocka_unit_test(test_se_ifs_request),
         cmocka_unit_test(test_se_abort),              cmocka_unit_test(test_close_ends_apdu_session),
+        cmocka_unit_test(test_unreadable_atr_means_defaults),
         cmocka_unit_test(test_failed_resync_is_redone), cmocka_unit_test(test_endless_response_chain),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
