@@ -318,9 +318,13 @@ static se05x_status on_r_block(t1_engine *t, xfer *x, const se05x_t1_frame *f)
     }
     if (x->sending && nr != t->ns)
         return ask_resend(t, x, RX_OK, SE05X_T1_FRAME_OK); /* ack of a last block: invalid */
-    if (!may_retry(t, x, RX_BAD, SE05X_T1_FRAME_OK))
+    if (!may_retry(t, x, RX_OK, SE05X_T1_FRAME_OK))
         return give_up(t, x);
-    return resend_last(t);
+    if (x->sending) { /* the SE wants our current I-block again */
+        t->st.resends++;
+        return send_chunk(t, x);
+    }
+    return resend_last(t); /* our last R-block (or S response) again */
 }
 
 /* SE I-block: (part of) the response. *done when the last one arrived. */

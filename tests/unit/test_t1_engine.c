@@ -316,6 +316,87 @@ static void test_resend_on_se_request(void **state)
     t->ops->close(t);
 }
 
+static void s_resend_i(fake_phy *p, unsigned idx, const se05x_t1_frame *w)
+{
+    if (idx == 0) { /* corrupt response */
+        size_t n = q_frame(p, 0x00, k_sw, 2);
+        p->out[n - 1] ^= 0x01;
+    } else if (idx == 1) { /* the SE in turn asks for our I-block */
+        q_frame(p, se05x_t1_r_pcb(0, SE05X_T1_R_ERR_OTHER), NULL, 0);
+    } else if (idx == 2) {
+        q_resp(p);
+    }
+}
+
+static void test_resend_i_block_not_r_block(void **state)
+{
+    fake_phy p;
+    se05x_transport *t = open_fake(&p, s_resend_i, 50, false);
+    expect_ok_9000(t, k_cmd, sizeof k_cmd);
+    assert_int_equal(p.nw, 3);
+    assert_int_equal(p.wf[1].pcb, 0x81);
+    assert_memory_equal(p.wr[2], p.wr[0], p.wlen[0]); /* the I-block, not our R-block */
+    t->ops->close(t);
+}
+
+/* ---- random SE behaviour: every call ends, with a result or an error ------- */
+
+static uint32_t rnd(uint32_t *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 17;
+    *s ^= *s << 5;
+    return *s;
+}
+
+static uint32_t g_seed;
+
+static void s_random(fake_phy *p, unsigned idx, const se05x_t1_frame *w)
+{
+    static const uint8_t pcbs[] = {0x00, 0x40, 0x20, 0x60, 0x80, 0x90, 0x81, 0x92,
+                                   0xC1, 0xC2, 0xC3, 0xE0, 0xE7, 0xE5, 0xC6};
+    uint8_t inf[254];
+    uint32_t r = rnd(&g_seed);
+    size_t len = rnd(&g_seed) % 40;
+    for (size_t i = 0; i < len; i++)
+        inf[i] = (uint8_t)rnd(&g_seed);
+    switch (r % 4) {
+    case 0: /* nothing: timeout */
+        break;
+    case 1: /* raw garbage */
+        q_raw(p, inf, len);
+        break;
+    default: { /* a well-formed frame with an arbitrary PCB */
+        uint8_t pcb = pcbs[rnd(&g_seed) % sizeof pcbs];
+        if (pcb == 0xC3 || pcb == 0xC1) {
+            len = 1;
+            inf[0] = (uint8_t)(1 + rnd(&g_seed) % 3);
+        }
+        q_frame(p, pcb, inf, len);
+    }
+    }
+}
+
+static void test_random_se_behaviour(void **state)
+{
+    fake_phy *p = malloc(sizeof *p);
+    g_seed = 0x12345678u;
+    uint8_t cmd[600] = {0x80, 0x01};
+    uint8_t rsp[256];
+    for (int i = 0; i < 60; i++) {
+        se05x_transport *t = open_fake(p, s_random, 3, false);
+        size_t rlen = 0;
+        size_t len = 4 + rnd(&g_seed) % (sizeof cmd - 4);
+        se05x_status st = t->ops->transceive(t, cmd, len, rsp, sizeof rsp, &rlen);
+        if (st == SE05X_OK)
+            assert_true(rlen <= sizeof rsp);
+        else
+            assert_true(t->err[0] != '\0');
+        t->ops->close(t);
+    }
+    free(p);
+}
+
 /* ---- SE-initiated S-blocks ------------------------------------------------- */
 
 static void s_ifs(fake_phy *p, unsigned idx, const se05x_t1_frame *w)
@@ -449,7 +530,9 @@ int main(void)
         cmocka_unit_test(test_resend_on_se_request),  cmocka_unit_test(test_se_ifs_request),
         cmocka_unit_test(test_se_abort),              cmocka_unit_test(test_close_ends_apdu_session),
         cmocka_unit_test(test_unreadable_atr_means_defaults),
-        cmocka_unit_test(test_failed_resync_is_redone), cmocka_unit_test(test_endless_response_chain),
+        cmocka_unit_test(test_failed_resync_is_redone),
+        cmocka_unit_test(test_resend_i_block_not_r_block),
+        cmocka_unit_test(test_random_se_behaviour), cmocka_unit_test(test_endless_response_chain),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -736,6 +736,51 @@ static void test_garbage_client_does_not_stop_server(void **state)
     t1->ops->close(t1);
 }
 
+static uint32_t rnd(uint32_t *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 17;
+    *s ^= *s << 5;
+    return *s;
+}
+
+/* Random frames and garbage: every write is answered by exactly one valid
+ * SE frame, and the server keeps serving. */
+static void test_random_host_frames(void **state)
+{
+    fixture *fx = *state;
+    sesim_t1_faults faults = {.wtx_every = 5};
+    start(fx, &faults);
+    static const uint8_t pcbs[] = {0x00, 0x40, 0x20, 0x60, 0x80, 0x90, 0x81, 0x92, 0xC0,
+                                   0xC1, 0xC2, 0xC3, 0xE3, 0xC5, 0xC6, 0xC7, 0xCF, 0xE0};
+    uint32_t seed = 0xC0FFEEu;
+    int fd = raw_connect(fx->sock);
+    for (int i = 0; i < 1500; i++) {
+        uint8_t inf[300];
+        size_t len = rnd(&seed) % 260;
+        for (size_t k = 0; k < len; k++)
+            inf[k] = (uint8_t)rnd(&seed);
+        if (len >= 2 && (rnd(&seed) & 7) == 0)
+            inf[1] = 0x02; /* sometimes a "big response" APDU */
+        if (rnd(&seed) % 3 == 0) {
+            raw_write_bytes(fd, inf, len ? len : 1); /* garbage */
+        } else {
+            uint8_t pcb = pcbs[rnd(&seed) % sizeof pcbs];
+            raw_write_frame(fd, pcb, inf, len > 254 ? 254 : len);
+        }
+        se05x_t1_frame f;
+        raw_read_frame(fd, &f); /* exactly one valid answer */
+        if (rnd(&seed) % 4 == 0) { /* stray extra reads are NACKed */
+            uint8_t b[3];
+            assert_false(raw_read(fd, b, 3));
+        }
+    }
+    close(fd);
+    se05x_transport *t = connect_host(fx, 0);
+    echo_roundtrip(t, 700);
+    t->ops->close(t);
+}
+
 typedef struct {
     fixture *fx;
     int ok;
@@ -808,6 +853,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_raw_command_too_long, setup, teardown),
         cmocka_unit_test_setup_teardown(test_garbage_client_does_not_stop_server, setup, teardown),
         cmocka_unit_test_setup_teardown(test_parallel_clients, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_random_host_frames, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
