@@ -11,5 +11,3 @@ size_t sesim_chan_process(sesim_chan *ch, const uint8_t *c, size_t l, uint8_t *r
 size_t sesim_dispatch(sesim_chan *ch, const uint8_t *c, size_t l, uint32_t a, bool sm, uint8_t *r, size_t cap) { r[0] = 0x6F; r[1] = 0; return 2; }
 #include "sesim/servers.h"
 sesim_card_if sesim_card_if_for(sesim *s) { sesim_card_if c = {0}; return c; }
-se05x_status sesim_t1_server_start(const sesim_card_if *card, const char *p, const sesim_t1_faults *f, sesim_t1_server **out) { return SE05X_ERR_UNSUPPORTED; }
-void sesim_t1_server_stop(sesim_t1_server *srv) { (void)srv; }
