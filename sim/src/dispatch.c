@@ -55,18 +55,17 @@ static size_t do_select(sesim_chan *ch, const se05x_apdu *a, uint8_t *rapdu, siz
 {
     if (a->p1 != 0x04 || (a->p2 != 0x00 && a->p2 != 0x0C))
         return sw_only(rapdu, SE05X_SW_WRONG_P1P2);
+    /* Sessions / secure channels are secure.c's: it sees the SELECT pass
+     * through and drops its own state (not done here, to avoid freeing
+     * state the caller may still hold). */
     if (a->lc == 0) { /* card manager (issuer security domain) */
         ch->selected = false;
-        sesim_secure_reset(ch);
         return sw_only(rapdu, SE05X_SW_OK);
     }
     if (a->lc != sizeof(IOT_AID) || memcmp(a->data, IOT_AID, sizeof(IOT_AID)) != 0) {
         ch->selected = false;
-        sesim_secure_reset(ch);
         return sw_only(rapdu, SE05X_SW_FILE_NOT_FOUND);
     }
-    /* a fresh SELECT drops the previous applet context */
-    sesim_secure_reset(ch);
     ch->selected = true;
     uint8_t v[7];
     sesim_version_info(ch->sim, v);
