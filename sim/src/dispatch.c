@@ -129,7 +129,9 @@ static size_t run_handler(sesim_chan *ch, const sesim_cmd *c, const se05x_apdu *
                           uint32_t auth_id, bool sm, uint8_t *rapdu, size_t cap)
 {
     se05x_tlv_set set;
-    if (se05x_tlv_parse_set(a->data, a->lc, c->allowed_tags, true, &set) != SE05X_OK)
+    if (!c->allowed_tags) /* raw payload (e.g. SCP handshake): handler parses it */
+        memset(&set, 0, sizeof(set));
+    else if (se05x_tlv_parse_set(a->data, a->lc, c->allowed_tags, true, &set) != SE05X_OK)
         return sw_only(rapdu, SE05X_SW_WRONG_DATA);
     se05x_tlvw w;
     size_t ocap = (cap < SE05X_APDU_MAX ? cap : SE05X_APDU_MAX) - 2;
