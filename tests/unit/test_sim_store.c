@@ -377,6 +377,8 @@ static void test_kill_at_any_instant(void **state)
         closedir(dd);
         tu_close(f);
     }
+    if (getenv("SESIM_TEST_VERBOSE"))
+        fprintf(stderr, "acknowledged writes: %d\n", acked_total);
     assert_true(acked_total > 12);
 }
 
