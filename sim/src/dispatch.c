@@ -1,7 +1,7 @@
 /* Command dispatcher of the simulator: decodes one (already unwrapped)
  * command APDU, answers SELECT and GET DATA itself (applet, card manager,
  * CPLC), then walks the handler tables (objects, crypto, session, and the
- * optional attestation table) and calls the first matching row with the
+ * attestation table of cmd_attest.c) and calls the first matching row with the
  * payload TLVs parsed strictly (ascending, no duplicates, only the row's
  * tags). Status-word choices are documented in docs/simulator.md:
  * malformed APDU or Lc > SE05X_MAX_CMD_DATA -> 6700, bad CLA -> 6E00,
@@ -21,8 +21,6 @@ static const uint8_t IOT_AID[16] = {0xA0, 0x00, 0x00, 0x03, 0x96, 0x54, 0x53, 0x
  * RSA plain + CRT, AES, DES, PBKDF, FIPS mode disabled. */
 #define APPLET_CONFIG 0x13FEu
 
-/* Optional table of the attestation module (cmd_attest.c). */
-extern const sesim_cmd sesim_cmds_attest[] __attribute__((weak));
 
 void sesim_version_info(const sesim *s, uint8_t out[7])
 {
@@ -113,8 +111,6 @@ static const sesim_cmd *find_row(const se05x_apdu *a, bool *ins_known)
                                  sesim_cmds_attest};
     *ins_known = false;
     for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++) {
-        if (!tables[t])
-            continue;
         for (const sesim_cmd *c = tables[t]; c->fn; c++) {
             if (row_matches(c, a))
                 return c;

@@ -252,6 +252,10 @@ static inline bool sesim_id_internal(uint32_t id) { return (id & 0xFFFFFF00u) ==
  * the length written to out (0 if cap is too small). */
 size_t sesim_obj_attributes(const sesim *s, const sesim_obj *o, uint8_t *out, size_t cap);
 
+/* Table of cmd_attest.c (attested ReadObject / ReadObjectAttributes, INS
+ * 0x22), walked by the dispatcher after the three tables above. */
+extern const sesim_cmd sesim_cmds_attest[];
+
 /* VersionInfo (7 bytes) as in the SELECT answer. */
 void sesim_version_info(const sesim *s, uint8_t out[7]);
 
