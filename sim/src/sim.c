@@ -109,6 +109,8 @@ se05x_status sesim_open(const char *dir, const sesim_opts *opts, sesim **out)
         sesim_opts_default(&s->opts);
     if (s->opts.applet_major != 3)
         s->opts.applet_major = 7;
+    if (!s->opts.persistent_mem) /* zero-initialised options */
+        s->opts.persistent_mem = 64u * 1024u;
     s->lockfd = -1;
     s->dir = strdup(dir);
     if (!s->dir) {

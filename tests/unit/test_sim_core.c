@@ -250,6 +250,48 @@ static void test_atr_and_card_if(void **state)
     assert_string_equal(sesim_dir(f->s), f->dir);
 }
 
+static void test_open_errors(void **state)
+{
+    simfx *f = *state;
+    sesim *s = NULL;
+    char path[700];
+    assert_int_equal(sesim_open(NULL, NULL, &s), SE05X_ERR_ARG);
+    assert_int_equal(sesim_open("", NULL, &s), SE05X_ERR_ARG);
+    assert_int_equal(sesim_open(f->dir, NULL, NULL), SE05X_ERR_ARG);
+    /* a regular file where the directory should be */
+    snprintf(path, sizeof(path), "%s/.lock/card", f->dir);
+    assert_int_not_equal(sesim_open(path, NULL, &s), SE05X_OK);
+    assert_null(s);
+    /* zero-initialised options get the defaults; nested dirs are created */
+    sesim_opts o;
+    memset(&o, 0, sizeof(o));
+    o.quiet = true;
+    snprintf(path, sizeof(path), "%s/a/b/c", f->dir);
+    assert_int_equal(sesim_open(path, &o, &s), SE05X_OK);
+    sesim_chan *ch;
+    assert_int_equal(sesim_chan_open(s, &ch), SE05X_OK);
+    uint8_t r[SE05X_APDU_MAX];
+    uint8_t sel[] = {0x00, 0xA4, 0x04, 0x00, 0x10, 0xA0, 0x00, 0x00, 0x03, 0x96, 0x54, 0x53,
+                     0x00, 0x00, 0x00, 0x01, 0x03, 0x00, 0x00, 0x00, 0x00};
+    assert_int_equal(sesim_chan_process(ch, sel, sizeof(sel), r, sizeof(r)), 9);
+    assert_int_equal(r[0], 7);
+    assert_int_equal(sesim_chan_process(ch, NULL, 0, r, sizeof(r)), 2);
+    assert_int_equal(sesim_chan_process(ch, sel, sizeof(sel), r, 1), 0);
+    /* a response that does not fit the caller's buffer: 6700 */
+    assert_int_equal(sesim_chan_process(ch, sel, sizeof(sel), r, 8), 2);
+    assert_int_equal(se05x_get_u16(r), 0x6700);
+    assert_int_equal(sesim_chan_process(ch, sel, sizeof(sel), r, sizeof(r)), 9);
+    uint8_t uid[] = {0x80, 0x02, 0x00, 0x00, 0x00, 0x00, 0x0A, 0x41, 0x04, 0x7F,
+                     0xFF, 0x02, 0x06, 0x43, 0x02, 0x00, 0x12, 0x00, 0x00};
+    assert_int_equal(sesim_chan_process(ch, uid, sizeof(uid), r, 21), 2);
+    assert_int_equal(se05x_get_u16(r), 0x6700);
+    assert_int_equal(sesim_chan_process(ch, uid, sizeof(uid), r, 22), 22);
+    sesim_chan_close(ch);
+    sesim_close(s);
+    sesim_close(NULL);
+    sesim_chan_close(NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -266,6 +308,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bad_tlv, setup, teardown),
         cmocka_unit_test_setup_teardown(test_free_memory_random, setup, teardown),
         cmocka_unit_test_setup_teardown(test_atr_and_card_if, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
