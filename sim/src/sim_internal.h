@@ -229,4 +229,18 @@ uint8_t sesim_curve_from_name(const char *name);
 /* Report type for ReadType / ReadIDList filter: curve-specific for 7.x. */
 uint8_t sesim_type_report(const sesim *s, const sesim_obj *o);
 
+/* ---- additions of the simcrypto branch ------------------------------ */
+
+/* Mark an ECCurve id as SET in the card's curve list (owner: the curve
+ * management code); the factory calls it for P-256. */
+void sesim_curve_mark_set(sesim *s, uint8_t curve);
+
+/* cmd_attest.c: attested ReadObject (80 22 00 00) and attested
+ * ReadObjectAttributes (80 22 00 3B); rows live in sesim_cmds_crypto. */
+uint16_t sesim_cmd_read_attested(sesim_req *r);
+uint16_t sesim_cmd_read_attributes_attested(sesim_req *r);
+/* Attribute bytes of an object (spec §2.3 layout for the applet version of
+ * s); returns the length written to out (cap >= 32 + policy length). */
+size_t sesim_attest_attributes(const sesim *s, const sesim_obj *o, uint8_t *out, size_t cap);
+
 #endif
