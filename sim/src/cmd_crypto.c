@@ -415,7 +415,7 @@ static uint16_t h_ecdh(sesim_req *r)
     uint32_t store_id = 0;
     sesim_obj o;
     EVP_PKEY *pkey = NULL, *peer = NULL;
-    uint8_t secret[64];
+    uint8_t secret[80]; /* P-521: 66 bytes, X448: 56 */
     size_t slen = sizeof(secret);
     if (!pub->present || (t7->present && arg_u32(r, SE05X_TAG_7, &store_id) != SE05X_SW_OK) ||
         (reversed && !t7->present))
