@@ -36,7 +36,7 @@ typedef struct {
     se05x_apdu apdu;
 } tfx;
 
-static void tfx_rmrf(const char *dir)
+static inline void tfx_rmrf(const char *dir)
 {
     DIR *d = opendir(dir);
     struct dirent *e;
@@ -57,7 +57,7 @@ static void tfx_rmrf(const char *dir)
     rmdir(dir);
 }
 
-static tfx *tfx_open(void)
+static inline tfx *tfx_open(void)
 {
     tfx *f = calloc(1, sizeof(*f));
     const char *base = getenv("SE05X_TEST_TMP");
@@ -82,7 +82,7 @@ static tfx *tfx_open(void)
     return f;
 }
 
-static void tfx_close(tfx *f)
+static inline void tfx_close(tfx *f)
 {
     if (!f)
         return;
@@ -93,13 +93,13 @@ static void tfx_close(tfx *f)
 }
 
 /* Start a new command payload. */
-static se05x_tlvw *tfx_begin(tfx *f)
+static inline se05x_tlvw *tfx_begin(tfx *f)
 {
     se05x_tlvw_init(&f->w, f->cmd, sizeof(f->cmd));
     return &f->w;
 }
 
-static const sesim_cmd *tfx_row(uint8_t ins, uint8_t p1, uint8_t p2)
+static inline const sesim_cmd *tfx_row(uint8_t ins, uint8_t p1, uint8_t p2)
 {
     for (const sesim_cmd *c = sesim_cmds_crypto; c->fn; c++)
         if ((ins & c->ins_mask) == c->ins && (p1 & c->p1_mask) == c->p1 && p2 == c->p2)
@@ -109,7 +109,7 @@ static const sesim_cmd *tfx_row(uint8_t ins, uint8_t p1, uint8_t p2)
 
 /* Run the handler of (ins, p1, p2) on the payload built since tfx_begin;
  * returns the SW, response data in f->out / f->outlen. */
-static uint16_t tfx_call(tfx *f, uint8_t ins, uint8_t p1, uint8_t p2)
+static inline uint16_t tfx_call(tfx *f, uint8_t ins, uint8_t p1, uint8_t p2)
 {
     const sesim_cmd *row = tfx_row(ins, p1, p2);
     assert_non_null(row);
@@ -134,7 +134,7 @@ static uint16_t tfx_call(tfx *f, uint8_t ins, uint8_t p1, uint8_t p2)
 }
 
 /* The response must be exactly one TLV with tag; returns its value. */
-static const uint8_t *tfx_single(tfx *f, uint8_t tag, size_t *len)
+static inline const uint8_t *tfx_single(tfx *f, uint8_t tag, size_t *len)
 {
     se05x_tlv_expect_t e = {tag, 0, 0, 0};
     se05x_tlv_item it;
@@ -143,7 +143,7 @@ static const uint8_t *tfx_single(tfx *f, uint8_t tag, size_t *len)
     return it.val;
 }
 
-static uint8_t tfx_result(tfx *f)
+static inline uint8_t tfx_result(tfx *f)
 {
     size_t l;
     const uint8_t *v = tfx_single(f, SE05X_TAG_1, &l);
@@ -151,7 +151,7 @@ static uint8_t tfx_result(tfx *f)
     return v[0];
 }
 
-static void tfx_policy(sesim_obj *o, uint32_t rules)
+static inline void tfx_policy(sesim_obj *o, uint32_t rules)
 {
     o->policy[0] = 8;
     se05x_put_u32(o->policy + 1, 0);
@@ -161,7 +161,7 @@ static void tfx_policy(sesim_obj *o, uint32_t rules)
 
 /* Store pkey at id with the given object type (0 = derived) and policy
  * (0 = default policy). */
-static void tfx_put_pkey(tfx *f, uint32_t id, EVP_PKEY *pkey, uint8_t type, uint32_t rules)
+static inline void tfx_put_pkey(tfx *f, uint32_t id, EVP_PKEY *pkey, uint8_t type, uint32_t rules)
 {
     sesim_obj o;
     sesim_obj_init(&o);
@@ -175,7 +175,7 @@ static void tfx_put_pkey(tfx *f, uint32_t id, EVP_PKEY *pkey, uint8_t type, uint
     sesim_obj_free(&o);
 }
 
-static void tfx_put_value(tfx *f, uint32_t id, uint8_t type, const uint8_t *v, size_t len)
+static inline void tfx_put_value(tfx *f, uint32_t id, uint8_t type, const uint8_t *v, size_t len)
 {
     sesim_obj o;
     sesim_obj_init(&o);
@@ -188,6 +188,6 @@ static void tfx_put_value(tfx *f, uint32_t id, uint8_t type, const uint8_t *v, s
     sesim_obj_free(&o);
 }
 
-static EVP_PKEY *tfx_ec(const char *curve) { return EVP_PKEY_Q_keygen(NULL, NULL, "EC", curve); }
+static inline EVP_PKEY *tfx_ec(const char *curve) { return EVP_PKEY_Q_keygen(NULL, NULL, "EC", curve); }
 
 #endif
