@@ -1,6 +1,7 @@
 /* Crypto command handlers of the simulator (spec §2.6, §2.7): ECDSA /
  * EdDSA / RSA sign and verify, ECDH, RSA encrypt/decrypt (raw, PKCS#1 v1.5,
- * OAEP), one-shot digest, cipher and MAC. Every handler loads its key with
+ * OAEP), one-shot digest, cipher and MAC, and crypto objects (per-channel
+ * multi-step digest / cipher / MAC contexts, spec §2.5). Every handler loads its key with
  * sesim_store_load, checks the key type (6985 when the object cannot do the
  * operation), asks sesim_policy_check for the access rule, validates its
  * inputs (6A80 when malformed) and answers exactly the TLVs of the spec.
@@ -722,8 +723,8 @@ static const mac_algo *find_mac(uint8_t algo)
     return NULL;
 }
 
-static uint16_t mac_compute(const mac_algo *ma, const sesim_obj *o, const uint8_t *in,
-                            size_t inlen, uint8_t *mac, size_t *maclen)
+/* A MAC context keyed with o for algorithm ma; *sw tells why on NULL. */
+static EVP_MAC_CTX *mac_start(const mac_algo *ma, const sesim_obj *o, uint16_t *sw)
 {
     const sesim_comp *v = &o->comp[SESIM_C_VALUE];
     uint8_t key[24];
@@ -731,16 +732,17 @@ static uint16_t mac_compute(const mac_algo *ma, const sesim_obj *o, const uint8_
     size_t klen = v->len;
     char cname[16];
     OSSL_PARAM params[2];
+    *sw = SE05X_SW_CONDITIONS;
     if (!v->v || v->len == 0)
-        return SE05X_SW_CONDITIONS;
+        return NULL;
     if (ma->key_type == SESIM_T_AES) {
         if (klen != 16 && klen != 24 && klen != 32)
-            return SE05X_SW_CONDITIONS;
+            return NULL;
         snprintf(cname, sizeof(cname), "AES-%zu-CBC", klen * 8);
         params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_CIPHER, cname, 0);
     } else if (ma->key_type == SESIM_T_DES) {
         if (klen != 8 && klen != 16 && klen != 24)
-            return SE05X_SW_CONDITIONS;
+            return NULL;
         memcpy(key, v->v, klen);
         if (klen == 8)
             memcpy(key + 8, v->v, 8);
@@ -755,13 +757,45 @@ static uint16_t mac_compute(const mac_algo *ma, const sesim_obj *o, const uint8_
     params[1] = OSSL_PARAM_construct_end();
     EVP_MAC *m = EVP_MAC_fetch(NULL, ma->mac, NULL);
     EVP_MAC_CTX *ctx = m ? EVP_MAC_CTX_new(m) : NULL;
-    uint16_t sw = SE05X_SW_NO_DIAGNOSIS;
-    if (ctx && EVP_MAC_init(ctx, k, klen, params) == 1 && EVP_MAC_update(ctx, in, inlen) == 1 &&
-        EVP_MAC_final(ctx, mac, maclen, EVP_MAX_MD_SIZE) == 1)
-        sw = SE05X_SW_OK;
-    EVP_MAC_CTX_free(ctx);
+    *sw = SE05X_SW_NO_DIAGNOSIS;
+    if (ctx && EVP_MAC_init(ctx, k, klen, params) != 1) {
+        EVP_MAC_CTX_free(ctx);
+        ctx = NULL;
+    }
     EVP_MAC_free(m);
     OPENSSL_cleanse(key, sizeof(key));
+    if (ctx)
+        *sw = SE05X_SW_OK;
+    return ctx;
+}
+
+/* Finish a MAC: output (truncated to 8 bytes for DES-CMAC8). */
+static bool mac_finish(EVP_MAC_CTX *ctx, uint8_t algo, uint8_t *mac, size_t *maclen)
+{
+    if (EVP_MAC_final(ctx, mac, maclen, EVP_MAX_MD_SIZE) != 1)
+        return false;
+    if (algo == 0x7A && *maclen > 8)
+        *maclen = 8; /* DES-CMAC8 */
+    return true;
+}
+
+/* Answer a generated MAC (TAG_1) or the result of comparing it with chk. */
+static uint16_t mac_reply(sesim_req *r, bool gen, const uint8_t *mac, size_t maclen,
+                          const se05x_tlv_item *chk)
+{
+    if (gen)
+        return reply(r, SE05X_TAG_1, mac, maclen);
+    return reply_result(r, chk->len == maclen && CRYPTO_memcmp(chk->val, mac, maclen) == 0);
+}
+
+static uint16_t mac_compute(const mac_algo *ma, const sesim_obj *o, const uint8_t *in,
+                            size_t inlen, uint8_t *mac, size_t *maclen)
+{
+    uint16_t sw;
+    EVP_MAC_CTX *ctx = mac_start(ma, o, &sw);
+    if (ctx && (EVP_MAC_update(ctx, in, inlen) != 1 || !mac_finish(ctx, ma->algo, mac, maclen)))
+        sw = SE05X_SW_NO_DIAGNOSIS;
+    EVP_MAC_CTX_free(ctx);
     return sw;
 }
 
@@ -783,16 +817,290 @@ static uint16_t h_mac_oneshot(sesim_req *r)
         sw = sesim_policy_check(r, &o, gen ? SESIM_AR_SIGN : SESIM_AR_VERIFY);
     if (sw == SE05X_SW_OK)
         sw = mac_compute(ma, &o, in->val, in->len, mac, &maclen);
-    if (sw == SE05X_SW_OK) {
-        if (algo == 0x7A && maclen > 8)
-            maclen = 8; /* DES-CMAC8 */
-        if (gen)
-            sw = reply(r, SE05X_TAG_1, mac, maclen);
-        else
-            sw = reply_result(r, chk->len == maclen && CRYPTO_memcmp(chk->val, mac, maclen) == 0);
-    }
+    if (sw == SE05X_SW_OK)
+        sw = mac_reply(r, gen, mac, maclen, chk);
     OPENSSL_cleanse(mac, sizeof(mac));
     sesim_obj_free(&o);
+    return sw;
+}
+
+/* ---- crypto objects: multi-step digest / cipher / MAC (spec §2.5, §2.7) ---- */
+
+enum { COBJ_DIGEST = 0x01, COBJ_CIPHER = 0x02, COBJ_MAC = 0x03 };
+
+typedef struct {
+    EVP_MD_CTX *md;
+    EVP_CIPHER_CTX *cipher;
+    EVP_MAC_CTX *mac;
+    bool started;  /* Init done, Final not yet */
+    bool mac_gen;  /* MAC: generate (else validate) */
+} cobj_state;
+
+static void cobj_state_free(void *p)
+{
+    cobj_state *st = p;
+    if (!st)
+        return;
+    EVP_MD_CTX_free(st->md);
+    EVP_CIPHER_CTX_free(st->cipher); /* cleanses the key schedule */
+    EVP_MAC_CTX_free(st->mac);
+    OPENSSL_free(st);
+}
+
+static void cobj_reset(cobj_state *st)
+{
+    EVP_MD_CTX_free(st->md);
+    EVP_CIPHER_CTX_free(st->cipher);
+    EVP_MAC_CTX_free(st->mac);
+    memset(st, 0, sizeof(*st));
+}
+
+static sesim_crypto_obj *cobj_find(sesim_chan *ch, uint16_t id)
+{
+    for (int i = 0; i < SESIM_MAX_CRYPTO_OBJS; i++)
+        if (ch->cobj[i].used && ch->cobj[i].id == id)
+            return &ch->cobj[i];
+    return NULL;
+}
+
+static bool cobj_subtype_ok(uint8_t context, uint8_t sub)
+{
+    switch (context) {
+    case COBJ_DIGEST:
+        return digest_name(sub) != NULL;
+    case COBJ_CIPHER: /* multi-step: block modes without padding, CTR */
+        return find_cipher_mode(sub) && find_cipher_mode(sub)->pad == PAD_NONE;
+    case COBJ_MAC:
+        return find_mac(sub) != NULL;
+    default:
+        return false;
+    }
+}
+
+/* The crypto object named by the 2-byte id in tag, of the given context. */
+static uint16_t cobj_get(sesim_req *r, uint8_t tag, uint8_t context, sesim_crypto_obj **out)
+{
+    uint16_t id;
+    if (se05x_tlv_get_u16(arg(r, tag), &id) != SE05X_OK)
+        return SE05X_SW_WRONG_DATA;
+    *out = cobj_find(r->ch, id);
+    if (!*out || (*out)->context != context)
+        return SE05X_SW_CONDITIONS;
+    return SE05X_SW_OK;
+}
+
+static uint16_t h_cobj_create(sesim_req *r)
+{
+    uint16_t id;
+    uint8_t context, sub;
+    if (se05x_tlv_get_u16(arg(r, SE05X_TAG_1), &id) != SE05X_OK ||
+        arg_u8(r, SE05X_TAG_2, &context) != SE05X_SW_OK ||
+        arg_u8(r, SE05X_TAG_3, &sub) != SE05X_SW_OK || !cobj_subtype_ok(context, sub))
+        return SE05X_SW_WRONG_DATA;
+    if (cobj_find(r->ch, id))
+        return SE05X_SW_CONDITIONS;
+    for (int i = 0; i < SESIM_MAX_CRYPTO_OBJS; i++) {
+        sesim_crypto_obj *c = &r->ch->cobj[i];
+        if (c->used)
+            continue;
+        cobj_state *st = OPENSSL_zalloc(sizeof(*st));
+        if (!st)
+            return SE05X_SW_NO_MEMORY;
+        c->used = true;
+        c->id = id;
+        c->context = context;
+        c->subtype = sub;
+        c->state = st;
+        c->free_state = cobj_state_free;
+        return SE05X_SW_OK;
+    }
+    return SE05X_SW_NO_MEMORY;
+}
+
+static uint16_t h_cobj_list(sesim_req *r)
+{
+    uint8_t buf[4 * SESIM_MAX_CRYPTO_OBJS];
+    size_t n = 0;
+    for (int i = 0; i < SESIM_MAX_CRYPTO_OBJS; i++) {
+        const sesim_crypto_obj *c = &r->ch->cobj[i];
+        if (!c->used)
+            continue;
+        se05x_put_u16(buf + n, c->id);
+        buf[n + 2] = c->context;
+        buf[n + 3] = c->subtype;
+        n += 4;
+    }
+    return reply(r, SE05X_TAG_1, buf, n);
+}
+
+static uint16_t h_cobj_delete(sesim_req *r)
+{
+    uint16_t id;
+    if (se05x_tlv_get_u16(arg(r, SE05X_TAG_1), &id) != SE05X_OK)
+        return SE05X_SW_WRONG_DATA;
+    sesim_crypto_obj *c = cobj_find(r->ch, id);
+    if (!c)
+        return SE05X_SW_CONDITIONS;
+    if (c->free_state)
+        c->free_state(c->state);
+    memset(c, 0, sizeof(*c));
+    return SE05X_SW_OK;
+}
+
+/* Digest: Init (80 03 00 0B), Update (0C), Final (0D). */
+static uint16_t h_digest_multi(sesim_req *r)
+{
+    sesim_crypto_obj *c;
+    const se05x_tlv_item *d = arg(r, SE05X_TAG_3);
+    uint16_t sw = cobj_get(r, SE05X_TAG_2, COBJ_DIGEST, &c);
+    if (sw != SE05X_SW_OK)
+        return sw;
+    cobj_state *st = c->state;
+    uint8_t p2 = r->apdu->p2;
+    if (p2 == 0x0B) {
+        cobj_reset(st);
+        EVP_MD *md = EVP_MD_fetch(NULL, digest_name(c->subtype), NULL);
+        st->md = EVP_MD_CTX_new();
+        st->started = md && st->md && EVP_DigestInit_ex2(st->md, md, NULL) == 1;
+        EVP_MD_free(md);
+        return st->started ? SE05X_SW_OK : SE05X_SW_NO_DIAGNOSIS;
+    }
+    if (!st->started)
+        return SE05X_SW_CONDITIONS;
+    if (p2 == 0x0C && !d->present)
+        return SE05X_SW_WRONG_DATA;
+    if (d->present && EVP_DigestUpdate(st->md, d->val, d->len) != 1)
+        return SE05X_SW_NO_DIAGNOSIS;
+    if (p2 == 0x0C)
+        return SE05X_SW_OK;
+    uint8_t h[EVP_MAX_MD_SIZE];
+    unsigned int hl = 0;
+    st->started = false;
+    if (EVP_DigestFinal_ex(st->md, h, &hl) != 1)
+        return SE05X_SW_NO_DIAGNOSIS;
+    return reply(r, SE05X_TAG_1, h, hl);
+}
+
+/* Cipher: Init (80 03 0E 42 enc / 43 dec) with TAG_1 key, TAG_2 object, TAG_4 IV. */
+static uint16_t h_cipher_init(sesim_req *r)
+{
+    bool enc = r->apdu->p2 == 0x42, internal_iv = false;
+    sesim_crypto_obj *c;
+    sesim_obj o;
+    uint8_t key[32], iv[16];
+    uint16_t sw = cobj_get(r, SE05X_TAG_2, COBJ_CIPHER, &c);
+    if (sw != SE05X_SW_OK)
+        return sw;
+    cobj_state *st = c->state;
+    const cipher_mode *cm = find_cipher_mode(c->subtype);
+    cobj_reset(st);
+    sw = load_key(r, &o);
+    if (sw == SE05X_SW_OK && o.type != (cm->aes ? SESIM_T_AES : SESIM_T_DES))
+        sw = SE05X_SW_CONDITIONS;
+    if (sw == SE05X_SW_OK)
+        sw = sesim_policy_check(r, &o, enc ? SESIM_AR_ENC : SESIM_AR_DEC);
+    if (sw == SE05X_SW_OK)
+        sw = cipher_iv(r, cm, enc, cm->aes ? 16 : 8, iv, &internal_iv);
+    EVP_CIPHER *ci = sw == SE05X_SW_OK ? fetch_cipher(cm, &o, key) : NULL;
+    if (sw == SE05X_SW_OK && !ci)
+        sw = SE05X_SW_CONDITIONS;
+    if (sw == SE05X_SW_OK) {
+        st->cipher = EVP_CIPHER_CTX_new();
+        st->started = st->cipher &&
+                      EVP_CipherInit_ex2(st->cipher, ci, key, iv, enc ? 1 : 0, NULL) == 1 &&
+                      EVP_CIPHER_CTX_set_padding(st->cipher, 0) == 1;
+        sw = st->started ? SE05X_SW_OK : SE05X_SW_NO_DIAGNOSIS;
+    }
+    if (sw == SE05X_SW_OK && internal_iv)
+        sw = reply(r, SE05X_TAG_3, iv, 16);
+    OPENSSL_cleanse(key, sizeof(key));
+    EVP_CIPHER_free(ci);
+    sesim_obj_free(&o);
+    return sw;
+}
+
+/* Cipher: Update (80 03 0E 0C) and Final (0D), TAG_2 object, TAG_3 data. */
+static uint16_t h_cipher_step(sesim_req *r)
+{
+    bool final = r->apdu->p2 == 0x0D;
+    sesim_crypto_obj *c;
+    const se05x_tlv_item *d = arg(r, SE05X_TAG_3);
+    uint16_t sw = cobj_get(r, SE05X_TAG_2, COBJ_CIPHER, &c);
+    if (sw != SE05X_SW_OK)
+        return sw;
+    cobj_state *st = c->state;
+    if (!st->started)
+        return SE05X_SW_CONDITIONS;
+    if (!final && !d->present)
+        return SE05X_SW_WRONG_DATA;
+    size_t cap = (d->present ? d->len : 0) + 32;
+    uint8_t *out = OPENSSL_secure_zalloc(cap);
+    int l1 = 0, l2 = 0;
+    sw = out ? SE05X_SW_OK : SE05X_SW_NO_DIAGNOSIS;
+    if (sw == SE05X_SW_OK && d->present && d->len &&
+        EVP_CipherUpdate(st->cipher, out, &l1, d->val, (int)d->len) != 1)
+        sw = SE05X_SW_WRONG_DATA;
+    if (sw == SE05X_SW_OK && final) {
+        st->started = false;
+        if (EVP_CipherFinal_ex(st->cipher, out + l1, &l2) != 1)
+            sw = SE05X_SW_WRONG_DATA; /* total length not a block multiple */
+    }
+    if (sw == SE05X_SW_OK)
+        sw = reply(r, SE05X_TAG_1, out, (size_t)l1 + (size_t)l2);
+    OPENSSL_secure_clear_free(out, cap);
+    return sw;
+}
+
+/* MAC: Init (80 03 0D 03 generate / 44 validate) with TAG_1 key, TAG_2 object. */
+static uint16_t h_mac_init(sesim_req *r)
+{
+    bool gen = r->apdu->p2 == 0x03;
+    sesim_crypto_obj *c;
+    sesim_obj o;
+    uint16_t sw = cobj_get(r, SE05X_TAG_2, COBJ_MAC, &c);
+    if (sw != SE05X_SW_OK)
+        return sw;
+    cobj_state *st = c->state;
+    const mac_algo *ma = find_mac(c->subtype);
+    cobj_reset(st);
+    sw = load_key(r, &o);
+    if (sw == SE05X_SW_OK && o.type != ma->key_type)
+        sw = SE05X_SW_CONDITIONS;
+    if (sw == SE05X_SW_OK)
+        sw = sesim_policy_check(r, &o, gen ? SESIM_AR_SIGN : SESIM_AR_VERIFY);
+    if (sw == SE05X_SW_OK)
+        st->mac = mac_start(ma, &o, &sw);
+    st->started = st->mac != NULL;
+    st->mac_gen = gen;
+    sesim_obj_free(&o);
+    return sw;
+}
+
+/* MAC: Update (80 03 0D 0C: TAG_1 data, TAG_2 object) and Final (0D: + TAG_3 MAC). */
+static uint16_t h_mac_step(sesim_req *r)
+{
+    bool final = r->apdu->p2 == 0x0D;
+    sesim_crypto_obj *c;
+    const se05x_tlv_item *d = arg(r, SE05X_TAG_1), *chk = arg(r, SE05X_TAG_3);
+    uint16_t sw = cobj_get(r, SE05X_TAG_2, COBJ_MAC, &c);
+    if (sw != SE05X_SW_OK)
+        return sw;
+    cobj_state *st = c->state;
+    if (!st->started)
+        return SE05X_SW_CONDITIONS;
+    if ((!final && !d->present) || (final && !st->mac_gen && !chk->present))
+        return SE05X_SW_WRONG_DATA;
+    if (d->present && EVP_MAC_update(st->mac, d->val, d->len) != 1)
+        return SE05X_SW_NO_DIAGNOSIS;
+    if (!final)
+        return SE05X_SW_OK;
+    uint8_t mac[EVP_MAX_MD_SIZE];
+    size_t maclen = 0;
+    st->started = false;
+    if (!mac_finish(st->mac, c->subtype, mac, &maclen))
+        return SE05X_SW_NO_DIAGNOSIS;
+    sw = mac_reply(r, st->mac_gen, mac, maclen, chk);
+    OPENSSL_cleanse(mac, sizeof(mac));
     return sw;
 }
 
@@ -806,6 +1114,10 @@ static const uint8_t TAGS_123[] = {SE05X_TAG_1, SE05X_TAG_2, SE05X_TAG_3, 0};
 static const uint8_t TAGS_12[] = {SE05X_TAG_1, SE05X_TAG_2, 0};
 static const uint8_t TAGS_1234[] = {SE05X_TAG_1, SE05X_TAG_2, SE05X_TAG_3, SE05X_TAG_4, 0};
 static const uint8_t TAGS_MAC[] = {SE05X_TAG_1, SE05X_TAG_2, SE05X_TAG_3, SE05X_TAG_5, 0};
+static const uint8_t TAGS_NONE[] = {0};
+static const uint8_t TAGS_1[] = {SE05X_TAG_1, 0};
+static const uint8_t TAGS_23[] = {SE05X_TAG_2, SE05X_TAG_3, 0};
+static const uint8_t TAGS_124[] = {SE05X_TAG_1, SE05X_TAG_2, SE05X_TAG_4, 0};
 static const uint8_t TAGS_ATTEST[] = {SE05X_TAG_1, SE05X_TAG_2, SE05X_TAG_3, SE05X_TAG_4,
                                       SE05X_TAG_5, SE05X_TAG_6, SE05X_TAG_7, 0};
 
@@ -821,6 +1133,20 @@ const sesim_cmd sesim_cmds_crypto[] = {
     {0x03, 0xFF, 0x0E, 0xFF, 0x38, TAGS_1234, h_cipher_oneshot, "CipherOneShotDecrypt"},
     {0x03, 0xFF, 0x0D, 0xFF, 0x45, TAGS_MAC, h_mac_oneshot, "MACOneShotGenerate"},
     {0x03, 0xFF, 0x0D, 0xFF, 0x46, TAGS_MAC, h_mac_oneshot, "MACOneShotValidate"},
+    {0x01, 0xFF, 0x10, 0xFF, 0x00, TAGS_123, h_cobj_create, "CreateCryptoObject"},
+    {0x02, 0xFF, 0x10, 0xFF, 0x25, TAGS_NONE, h_cobj_list, "ReadCryptoObjectList"},
+    {0x04, 0xFF, 0x10, 0xFF, 0x28, TAGS_1, h_cobj_delete, "DeleteCryptoObject"},
+    {0x03, 0xFF, 0x00, 0xFF, 0x0B, TAGS_23, h_digest_multi, "DigestInit"},
+    {0x03, 0xFF, 0x00, 0xFF, 0x0C, TAGS_23, h_digest_multi, "DigestUpdate"},
+    {0x03, 0xFF, 0x00, 0xFF, 0x0D, TAGS_23, h_digest_multi, "DigestFinal"},
+    {0x03, 0xFF, 0x0E, 0xFF, 0x42, TAGS_124, h_cipher_init, "CipherInitEncrypt"},
+    {0x03, 0xFF, 0x0E, 0xFF, 0x43, TAGS_124, h_cipher_init, "CipherInitDecrypt"},
+    {0x03, 0xFF, 0x0E, 0xFF, 0x0C, TAGS_23, h_cipher_step, "CipherUpdate"},
+    {0x03, 0xFF, 0x0E, 0xFF, 0x0D, TAGS_23, h_cipher_step, "CipherFinal"},
+    {0x03, 0xFF, 0x0D, 0xFF, 0x03, TAGS_12, h_mac_init, "MACInitGenerate"},
+    {0x03, 0xFF, 0x0D, 0xFF, 0x44, TAGS_12, h_mac_init, "MACInitValidate"},
+    {0x03, 0xFF, 0x0D, 0xFF, 0x0C, TAGS_12, h_mac_step, "MACUpdate"},
+    {0x03, 0xFF, 0x0D, 0xFF, 0x0D, TAGS_123, h_mac_step, "MACFinal"},
     {0x22, 0xFF, 0x00, 0xFF, 0x00, TAGS_ATTEST, sesim_cmd_read_attested, "ReadObjectAttested"},
     {0x22, 0xFF, 0x00, 0xFF, 0x3B, TAGS_ATTEST, sesim_cmd_read_attributes_attested,
      "ReadObjectAttributesAttested"},

@@ -523,6 +523,163 @@ static void test_mac(void **state)
     assert_int_equal(tfx_call(f, 0x03, 0x0D, 0x46), 0x6A80);
 }
 
+/* ---- crypto objects (multi-step) ---------------------------------------------------- */
+
+static uint16_t cobj_create(tfx *f, uint16_t id, uint8_t context, uint8_t sub)
+{
+    se05x_tlvw *w = tfx_begin(f);
+    se05x_tlvw_u16(w, SE05X_TAG_1, id);
+    se05x_tlvw_u8(w, SE05X_TAG_2, context);
+    se05x_tlvw_u8(w, SE05X_TAG_3, sub);
+    return tfx_call(f, 0x01, 0x10, 0x00);
+}
+
+static uint16_t cobj_delete(tfx *f, uint16_t id)
+{
+    se05x_tlvw_u16(tfx_begin(f), SE05X_TAG_1, id);
+    return tfx_call(f, 0x04, 0x10, 0x28);
+}
+
+static uint16_t step(tfx *f, uint8_t p1, uint8_t p2, uint8_t idtag, uint16_t id, uint8_t dtag,
+                     const uint8_t *d, size_t l)
+{
+    se05x_tlvw *w = tfx_begin(f);
+    if (dtag && dtag < idtag)
+        se05x_tlvw_bytes(w, dtag, d, l);
+    se05x_tlvw_u16(w, idtag, id);
+    if (dtag && dtag > idtag)
+        se05x_tlvw_bytes(w, dtag, d, l);
+    return tfx_call(f, 0x03, p1, p2);
+}
+
+static void test_cobj_digest(void **state)
+{
+    (void)state;
+    tfx *f = g_fx;
+    const uint8_t data[] = "multi-step digest input";
+    uint8_t want[32];
+    unsigned int wl = 0;
+    EVP_Digest(data, sizeof(data), want, &wl, EVP_sha256(), NULL);
+
+    assert_int_equal(cobj_create(f, 3, 0x01, 0x04), 0x9000);
+    assert_int_equal(cobj_create(f, 3, 0x01, 0x04), 0x6985); /* exists */
+    assert_int_equal(cobj_create(f, 4, 0x01, 0x07), 0x6A80); /* SHA-224 */
+    assert_int_equal(cobj_create(f, 4, 0x09, 0x04), 0x6A80); /* context */
+    /* list: id(2) context subtype */
+    tfx_begin(f);
+    assert_int_equal(tfx_call(f, 0x02, 0x10, 0x25), 0x9000);
+    size_t l;
+    const uint8_t *v = tfx_single(f, SE05X_TAG_1, &l);
+    assert_int_equal(l, 4);
+    assert_memory_equal(v, ((uint8_t[]){0x00, 0x03, 0x01, 0x04}), 4);
+
+    assert_int_equal(step(f, 0x00, 0x0C, SE05X_TAG_2, 3, SE05X_TAG_3, data, 5), 0x6985); /* no Init */
+    assert_int_equal(step(f, 0x00, 0x0B, SE05X_TAG_2, 3, 0, NULL, 0), 0x9000);
+    assert_int_equal(step(f, 0x00, 0x0C, SE05X_TAG_2, 3, SE05X_TAG_3, data, 5), 0x9000);
+    assert_int_equal(step(f, 0x00, 0x0C, SE05X_TAG_2, 3, SE05X_TAG_3, data + 5, 10), 0x9000);
+    assert_int_equal(step(f, 0x00, 0x0D, SE05X_TAG_2, 3, SE05X_TAG_3, data + 15, sizeof(data) - 15),
+                     0x9000);
+    v = tfx_single(f, SE05X_TAG_1, &l);
+    assert_int_equal(l, 32);
+    assert_memory_equal(v, want, 32);
+    assert_int_equal(step(f, 0x00, 0x0D, SE05X_TAG_2, 3, 0, NULL, 0), 0x6985); /* finished */
+    assert_int_equal(step(f, 0x00, 0x0B, SE05X_TAG_2, 9, 0, NULL, 0), 0x6985); /* unknown */
+    assert_int_equal(cobj_delete(f, 3), 0x9000);
+    assert_int_equal(cobj_delete(f, 3), 0x6985);
+    tfx_begin(f);
+    assert_int_equal(tfx_call(f, 0x02, 0x10, 0x25), 0x9000);
+    tfx_single(f, SE05X_TAG_1, &l);
+    assert_int_equal(l, 0);
+
+    /* slots run out */
+    for (uint16_t i = 0; i < SESIM_MAX_CRYPTO_OBJS; i++)
+        assert_int_equal(cobj_create(f, (uint16_t)(100 + i), 0x01, 0x04), 0x9000);
+    assert_int_equal(cobj_create(f, 99, 0x01, 0x04), 0x6A84);
+    for (uint16_t i = 0; i < SESIM_MAX_CRYPTO_OBJS; i++)
+        assert_int_equal(cobj_delete(f, (uint16_t)(100 + i)), 0x9000);
+}
+
+static void test_cobj_cipher_mac(void **state)
+{
+    (void)state;
+    tfx *f = g_fx;
+    uint8_t key[16], iv[16], pt[64], want[64];
+    RAND_bytes(key, 16);
+    RAND_bytes(iv, 16);
+    RAND_bytes(pt, sizeof(pt));
+    tfx_put_value(f, KID, SESIM_T_AES, key, 16);
+    lib_cipher("AES-128-CBC", key, iv, 1, pt, 64, want);
+
+    assert_int_equal(cobj_create(f, 5, 0x02, 0x0D), 0x9000);
+    assert_int_equal(cobj_create(f, 6, 0x02, 0x17), 0x6A80); /* padded modes: one-shot only */
+    se05x_tlvw *w = tfx_begin(f);
+    se05x_tlvw_u32(w, SE05X_TAG_1, KID);
+    se05x_tlvw_u16(w, SE05X_TAG_2, 5);
+    se05x_tlvw_bytes(w, SE05X_TAG_4, iv, 16);
+    assert_int_equal(tfx_call(f, 0x03, 0x0E, 0x42), 0x9000);
+    uint8_t got[64];
+    size_t n = 0, l;
+    const uint8_t *v;
+    /* 10 + 30 + 24 bytes: output comes in whole blocks */
+    assert_int_equal(step(f, 0x0E, 0x0C, SE05X_TAG_2, 5, SE05X_TAG_3, pt, 10), 0x9000);
+    v = tfx_single(f, SE05X_TAG_1, &l);
+    assert_int_equal(l, 0);
+    assert_int_equal(step(f, 0x0E, 0x0C, SE05X_TAG_2, 5, SE05X_TAG_3, pt + 10, 30), 0x9000);
+    v = tfx_single(f, SE05X_TAG_1, &l);
+    assert_int_equal(l, 32);
+    memcpy(got + n, v, l);
+    n += l;
+    assert_int_equal(step(f, 0x0E, 0x0D, SE05X_TAG_2, 5, SE05X_TAG_3, pt + 40, 24), 0x9000);
+    v = tfx_single(f, SE05X_TAG_1, &l);
+    memcpy(got + n, v, l);
+    n += l;
+    assert_int_equal(n, 64);
+    assert_memory_equal(got, want, 64);
+    /* Final with a partial block */
+    w = tfx_begin(f);
+    se05x_tlvw_u32(w, SE05X_TAG_1, KID);
+    se05x_tlvw_u16(w, SE05X_TAG_2, 5);
+    se05x_tlvw_bytes(w, SE05X_TAG_4, iv, 16);
+    assert_int_equal(tfx_call(f, 0x03, 0x0E, 0x43), 0x9000);
+    assert_int_equal(step(f, 0x0E, 0x0D, SE05X_TAG_2, 5, SE05X_TAG_3, pt, 7), 0x6A80);
+    /* digest operation on a cipher object */
+    assert_int_equal(step(f, 0x00, 0x0B, SE05X_TAG_2, 5, 0, NULL, 0), 0x6985);
+    assert_int_equal(cobj_delete(f, 5), 0x9000);
+
+    /* HMAC-SHA256 generate and validate in steps */
+    uint8_t hk[32], mac[32];
+    RAND_bytes(hk, sizeof(hk));
+    tfx_put_value(f, KID + 1, SESIM_T_HMAC, hk, sizeof(hk));
+    size_t ml = lib_mac("HMAC", OSSL_MAC_PARAM_DIGEST, "SHA256", hk, sizeof(hk), pt, 64, mac);
+    assert_int_equal(cobj_create(f, 7, 0x03, 0x19), 0x9000);
+    w = tfx_begin(f);
+    se05x_tlvw_u32(w, SE05X_TAG_1, KID + 1);
+    se05x_tlvw_u16(w, SE05X_TAG_2, 7);
+    assert_int_equal(tfx_call(f, 0x03, 0x0D, 0x03), 0x9000);
+    assert_int_equal(step(f, 0x0D, 0x0C, SE05X_TAG_2, 7, SE05X_TAG_1, pt, 20), 0x9000);
+    assert_int_equal(step(f, 0x0D, 0x0D, SE05X_TAG_2, 7, SE05X_TAG_1, pt + 20, 44), 0x9000);
+    v = tfx_single(f, SE05X_TAG_1, &l);
+    assert_int_equal(l, ml);
+    assert_memory_equal(v, mac, ml);
+
+    w = tfx_begin(f);
+    se05x_tlvw_u32(w, SE05X_TAG_1, KID + 1);
+    se05x_tlvw_u16(w, SE05X_TAG_2, 7);
+    assert_int_equal(tfx_call(f, 0x03, 0x0D, 0x44), 0x9000);
+    w = tfx_begin(f);
+    se05x_tlvw_bytes(w, SE05X_TAG_1, pt, 64);
+    se05x_tlvw_u16(w, SE05X_TAG_2, 7);
+    se05x_tlvw_bytes(w, SE05X_TAG_3, mac, ml);
+    assert_int_equal(tfx_call(f, 0x03, 0x0D, 0x0D), 0x9000);
+    assert_int_equal(tfx_result(f), 0x01);
+    /* MAC init with an AES key on an HMAC object */
+    w = tfx_begin(f);
+    se05x_tlvw_u32(w, SE05X_TAG_1, KID);
+    se05x_tlvw_u16(w, SE05X_TAG_2, 7);
+    assert_int_equal(tfx_call(f, 0x03, 0x0D, 0x03), 0x6985);
+    assert_int_equal(cobj_delete(f, 7), 0x9000);
+}
+
 static int group_setup(void **state)
 {
     (void)state;
@@ -545,7 +702,8 @@ int main(void)
         cmocka_unit_test(test_ecdh),        cmocka_unit_test(test_ecdh_store_and_bad),
         cmocka_unit_test(test_rsa_raw),     cmocka_unit_test(test_rsa_padded),
         cmocka_unit_test(test_digest),      cmocka_unit_test(test_cipher),
-        cmocka_unit_test(test_mac),
+        cmocka_unit_test(test_mac),         cmocka_unit_test(test_cobj_digest),
+        cmocka_unit_test(test_cobj_cipher_mac),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
