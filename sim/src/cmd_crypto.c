@@ -1,6 +1,6 @@
 /* Crypto command handlers of the simulator (spec §2.6, §2.7): ECDSA /
  * EdDSA / RSA sign and verify, ECDH, RSA encrypt/decrypt (raw, PKCS#1 v1.5,
- * OAEP), one-shot digest, cipher and MAC, and crypto objects (per-channel
+ * OAEP), one-shot digest, cipher and MAC, HKDF and PBKDF2, and crypto objects (per-channel
  * multi-step digest / cipher / MAC contexts, spec §2.5). Every handler loads its key with
  * sesim_store_load, checks the key type (6985 when the object cannot do the
  * operation), asks sesim_policy_check for the access rule, validates its
@@ -11,6 +11,7 @@
 #include <openssl/crypto.h>
 #include <openssl/ec.h>
 #include <openssl/evp.h>
+#include <openssl/kdf.h>
 #include <openssl/rand.h>
 #include <openssl/rsa.h>
 #include <stdio.h>
@@ -381,8 +382,9 @@ static uint16_t ecdh_derive(EVP_PKEY *pkey, EVP_PKEY *peer, uint8_t *out, size_t
     return sw;
 }
 
-/* TAG_7: keep the secret in an HMAC key object instead of returning it. */
-static uint16_t ecdh_store(sesim_req *r, uint32_t id, const uint8_t *secret, size_t len)
+/* Keep a derived secret in an HMAC key object (ECDH / HKDF TAG_7) instead of
+ * returning it: an existing HMAC object is overwritten, else one is created. */
+static uint16_t store_secret(sesim_req *r, uint32_t id, const uint8_t *secret, size_t len)
 {
     sesim_obj t;
     uint16_t sw = SE05X_SW_OK;
@@ -436,7 +438,7 @@ static uint16_t h_ecdh(sesim_req *r)
             reverse_inplace(secret, slen);
         if (reversed)
             reverse_inplace(secret, slen);
-        sw = t7->present ? ecdh_store(r, store_id, secret, slen)
+        sw = t7->present ? store_secret(r, store_id, secret, slen)
                          : reply(r, SE05X_TAG_1, secret, slen);
     }
     OPENSSL_cleanse(secret, sizeof(secret));
@@ -824,6 +826,132 @@ static uint16_t h_mac_oneshot(sesim_req *r)
     return sw;
 }
 
+/* ---- HKDF (80 03 00 2D, expand-only 2F) and PBKDF2 (80 03 00 2E) ------------- */
+
+#define KDF_MAX_OUT 1024u
+#define AR_PBKDF_7X 0x00000080u /* 7.x ALLOW_PBKDF (spec §3.1) */
+
+/* The secret value of an HMAC key object named by tag (IKM / password). */
+static uint16_t kdf_key(sesim_req *r, uint8_t tag, uint32_t ar, sesim_obj *o)
+{
+    uint32_t id;
+    sesim_obj_init(o);
+    if (arg_u32(r, tag, &id) != SE05X_SW_OK)
+        return SE05X_SW_WRONG_DATA;
+    if (sesim_store_load(r->sim, id, o) != SE05X_OK) {
+        sesim_obj_init(o);
+        return SE05X_SW_CONDITIONS;
+    }
+    if (o->type != SESIM_T_HMAC || !o->comp[SESIM_C_VALUE].v)
+        return SE05X_SW_CONDITIONS;
+    return sesim_policy_check(r, o, ar);
+}
+
+static uint16_t kdf_run(const char *kdf, OSSL_PARAM *params, uint8_t *out, size_t len)
+{
+    EVP_KDF *k = EVP_KDF_fetch(NULL, kdf, NULL);
+    EVP_KDF_CTX *ctx = k ? EVP_KDF_CTX_new(k) : NULL;
+    uint16_t sw = ctx && EVP_KDF_derive(ctx, out, len, params) == 1 ? SE05X_SW_OK
+                                                                   : SE05X_SW_WRONG_DATA;
+    EVP_KDF_CTX_free(ctx);
+    EVP_KDF_free(k);
+    return sw;
+}
+
+static uint16_t h_hkdf(sesim_req *r)
+{
+    bool expand_only = r->apdu->p2 == 0x2F;
+    const se05x_tlv_item *salt = arg(r, SE05X_TAG_3), *info = arg(r, SE05X_TAG_4);
+    const se05x_tlv_item *t6 = arg(r, SE05X_TAG_6), *t7 = arg(r, SE05X_TAG_7);
+    uint8_t mode;
+    uint16_t L;
+    uint32_t salt_id = 0, out_id = 0;
+    sesim_obj ikm, so;
+    sesim_obj_init(&so);
+    if (arg_u8(r, SE05X_TAG_2, &mode) != SE05X_SW_OK || !digest_name(mode) ||
+        se05x_tlv_get_u16(arg(r, SE05X_TAG_5), &L) != SE05X_OK || L == 0 ||
+        L > KDF_MAX_OUT || (t6->present && arg_u32(r, SE05X_TAG_6, &salt_id) != SE05X_SW_OK) ||
+        (t7->present && arg_u32(r, SE05X_TAG_7, &out_id) != SE05X_SW_OK) ||
+        (salt->present && t6->present) || (expand_only && (salt->present || t6->present)))
+        return SE05X_SW_WRONG_DATA;
+    uint16_t sw = kdf_key(r, SE05X_TAG_1, SESIM_AR_KDF, &ikm);
+    const uint8_t *sv = salt->present ? salt->val : NULL;
+    size_t sl = salt->present ? salt->len : 0;
+    if (sw == SE05X_SW_OK && t6->present) {
+        if (sesim_store_load(r->sim, salt_id, &so) != SE05X_OK || !so.comp[SESIM_C_VALUE].v) {
+            sesim_obj_free(&so);
+            sesim_obj_init(&so);
+            sw = SE05X_SW_CONDITIONS;
+        } else {
+            sv = so.comp[SESIM_C_VALUE].v;
+            sl = so.comp[SESIM_C_VALUE].len;
+        }
+    }
+    uint8_t *out = OPENSSL_secure_zalloc(KDF_MAX_OUT);
+    if (sw == SE05X_SW_OK && !out)
+        sw = SE05X_SW_NO_DIAGNOSIS;
+    if (sw == SE05X_SW_OK) {
+        int m = expand_only ? EVP_KDF_HKDF_MODE_EXPAND_ONLY : EVP_KDF_HKDF_MODE_EXTRACT_AND_EXPAND;
+        OSSL_PARAM p[6], *q = p;
+        *q++ = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)digest_name(mode), 0);
+        *q++ = OSSL_PARAM_construct_int(OSSL_KDF_PARAM_MODE, &m);
+        *q++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, ikm.comp[SESIM_C_VALUE].v,
+                                                 ikm.comp[SESIM_C_VALUE].len);
+        if (sl)
+            *q++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)sv, sl);
+        if (info->present && info->len)
+            *q++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (void *)info->val,
+                                                     info->len);
+        *q = OSSL_PARAM_construct_end();
+        sw = kdf_run("HKDF", p, out, L);
+    }
+    if (sw == SE05X_SW_OK)
+        sw = t7->present ? store_secret(r, out_id, out, L) : reply(r, SE05X_TAG_1, out, L);
+    OPENSSL_secure_clear_free(out, KDF_MAX_OUT);
+    sesim_obj_free(&so);
+    sesim_obj_free(&ikm);
+    return sw;
+}
+
+/* PBKDF2 with HMAC-SHA1 as PRF (the applet's PBKDF2, RFC 8018). */
+static uint16_t h_pbkdf2(sesim_req *r)
+{
+    const se05x_tlv_item *salt = arg(r, SE05X_TAG_2);
+    uint16_t iter, len;
+    sesim_obj pw;
+    if (se05x_tlv_get_u16(arg(r, SE05X_TAG_3), &iter) != SE05X_OK || iter == 0 ||
+        se05x_tlv_get_u16(arg(r, SE05X_TAG_4), &len) != SE05X_OK || len == 0 ||
+        len > KDF_MAX_OUT)
+        return SE05X_SW_WRONG_DATA;
+    uint32_t ar = r->sim->opts.applet_major == 3 ? SESIM_AR_KDF : AR_PBKDF_7X;
+    uint16_t sw = kdf_key(r, SE05X_TAG_1, ar, &pw);
+    uint8_t *out = sw == SE05X_SW_OK ? OPENSSL_secure_zalloc(len) : NULL;
+    if (sw == SE05X_SW_OK && !out)
+        sw = SE05X_SW_NO_DIAGNOSIS;
+    if (sw == SE05X_SW_OK) {
+        unsigned int it = iter;
+        int pkcs5 = 1; /* 1 = no SP 800-132 limits (short salts / outputs allowed) */
+        OSSL_PARAM p[6], *q = p;
+        *q++ = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, "SHA1", 0);
+        *q++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_PASSWORD,
+                                                 pw.comp[SESIM_C_VALUE].v,
+                                                 pw.comp[SESIM_C_VALUE].len);
+        *q++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT,
+                                                 salt->present ? (void *)salt->val : (void *)"",
+                                                 salt->present ? salt->len : 0);
+        *q++ = OSSL_PARAM_construct_uint(OSSL_KDF_PARAM_ITER, &it);
+        *q++ = OSSL_PARAM_construct_int(OSSL_KDF_PARAM_PKCS5, &pkcs5);
+        *q = OSSL_PARAM_construct_end();
+        sw = kdf_run("PBKDF2", p, out, len);
+    }
+    if (sw == SE05X_SW_OK)
+        sw = reply(r, SE05X_TAG_1, out, len);
+    if (out)
+        OPENSSL_secure_clear_free(out, len);
+    sesim_obj_free(&pw);
+    return sw;
+}
+
 /* ---- crypto objects: multi-step digest / cipher / MAC (spec §2.5, §2.7) ---- */
 
 enum { COBJ_DIGEST = 0x01, COBJ_CIPHER = 0x02, COBJ_MAC = 0x03 };
@@ -1118,6 +1246,8 @@ static const uint8_t TAGS_NONE[] = {0};
 static const uint8_t TAGS_1[] = {SE05X_TAG_1, 0};
 static const uint8_t TAGS_23[] = {SE05X_TAG_2, SE05X_TAG_3, 0};
 static const uint8_t TAGS_124[] = {SE05X_TAG_1, SE05X_TAG_2, SE05X_TAG_4, 0};
+static const uint8_t TAGS_HKDF[] = {SE05X_TAG_1, SE05X_TAG_2, SE05X_TAG_3, SE05X_TAG_4,
+                                    SE05X_TAG_5, SE05X_TAG_6, SE05X_TAG_7, 0};
 static const uint8_t TAGS_ATTEST[] = {SE05X_TAG_1, SE05X_TAG_2, SE05X_TAG_3, SE05X_TAG_4,
                                       SE05X_TAG_5, SE05X_TAG_6, SE05X_TAG_7, 0};
 
@@ -1133,6 +1263,9 @@ const sesim_cmd sesim_cmds_crypto[] = {
     {0x03, 0xFF, 0x0E, 0xFF, 0x38, TAGS_1234, h_cipher_oneshot, "CipherOneShotDecrypt"},
     {0x03, 0xFF, 0x0D, 0xFF, 0x45, TAGS_MAC, h_mac_oneshot, "MACOneShotGenerate"},
     {0x03, 0xFF, 0x0D, 0xFF, 0x46, TAGS_MAC, h_mac_oneshot, "MACOneShotValidate"},
+    {0x03, 0xFF, 0x00, 0xFF, 0x2D, TAGS_HKDF, h_hkdf, "HKDF"},
+    {0x03, 0xFF, 0x00, 0xFF, 0x2F, TAGS_HKDF, h_hkdf, "HKDFExpandOnly"},
+    {0x03, 0xFF, 0x00, 0xFF, 0x2E, TAGS_1234, h_pbkdf2, "PBKDF2"},
     {0x01, 0xFF, 0x10, 0xFF, 0x00, TAGS_123, h_cobj_create, "CreateCryptoObject"},
     {0x02, 0xFF, 0x10, 0xFF, 0x25, TAGS_NONE, h_cobj_list, "ReadCryptoObjectList"},
     {0x04, 0xFF, 0x10, 0xFF, 0x28, TAGS_1, h_cobj_delete, "DeleteCryptoObject"},

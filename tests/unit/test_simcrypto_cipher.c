@@ -4,6 +4,7 @@
 #include "test_simcrypto_util.h"
 
 #include <openssl/core_names.h>
+#include <openssl/kdf.h>
 #include <openssl/rand.h>
 #include <openssl/rsa.h>
 
@@ -680,6 +681,124 @@ static void test_cobj_cipher_mac(void **state)
     assert_int_equal(cobj_delete(f, 7), 0x9000);
 }
 
+/* ---- HKDF / PBKDF2 -------------------------------------------------------------------- */
+
+static void lib_kdf(const char *kdf, OSSL_PARAM *p, uint8_t *out, size_t l)
+{
+    EVP_KDF *k = EVP_KDF_fetch(NULL, kdf, NULL);
+    EVP_KDF_CTX *c = EVP_KDF_CTX_new(k);
+    assert_int_equal(EVP_KDF_derive(c, out, l, p), 1);
+    EVP_KDF_CTX_free(c);
+    EVP_KDF_free(k);
+}
+
+static void hkdf_cmd(tfx *f, uint32_t id, uint8_t mode, const uint8_t *salt, size_t sl,
+                     const uint8_t *info, size_t il, uint16_t L)
+{
+    se05x_tlvw *w = tfx_begin(f);
+    se05x_tlvw_u32(w, SE05X_TAG_1, id);
+    se05x_tlvw_u8(w, SE05X_TAG_2, mode);
+    if (salt)
+        se05x_tlvw_bytes(w, SE05X_TAG_3, salt, sl);
+    if (info)
+        se05x_tlvw_bytes(w, SE05X_TAG_4, info, il);
+    se05x_tlvw_u16(w, SE05X_TAG_5, L);
+}
+
+static void test_kdf(void **state)
+{
+    (void)state;
+    tfx *f = g_fx;
+    uint8_t ikm[32], salt[16], want[100];
+    const uint8_t info[] = "context info";
+    RAND_bytes(ikm, sizeof(ikm));
+    RAND_bytes(salt, sizeof(salt));
+    tfx_put_value(f, KID, SESIM_T_HMAC, ikm, sizeof(ikm));
+
+    int mode = EVP_KDF_HKDF_MODE_EXTRACT_AND_EXPAND;
+    OSSL_PARAM p[] = {OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, "SHA256", 0),
+                      OSSL_PARAM_construct_int(OSSL_KDF_PARAM_MODE, &mode),
+                      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, ikm, sizeof(ikm)),
+                      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, salt, sizeof(salt)),
+                      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (void *)info,
+                                                        sizeof(info)),
+                      OSSL_PARAM_construct_end()};
+    lib_kdf("HKDF", p, want, 100);
+    hkdf_cmd(f, KID, 0x04, salt, sizeof(salt), info, sizeof(info), 100);
+    assert_int_equal(tfx_call(f, 0x03, 0x00, 0x2D), 0x9000);
+    size_t l;
+    const uint8_t *v = tfx_single(f, SE05X_TAG_1, &l);
+    assert_int_equal(l, 100);
+    assert_memory_equal(v, want, 100);
+
+    /* stored into an HMAC object with TAG_7 */
+    hkdf_cmd(f, KID, 0x04, salt, sizeof(salt), info, sizeof(info), 32);
+    se05x_tlvw_u32(&f->w, SE05X_TAG_7, KID + 9);
+    assert_int_equal(tfx_call(f, 0x03, 0x00, 0x2D), 0x9000);
+    assert_int_equal(f->outlen, 0);
+    sesim_obj o;
+    sesim_obj_init(&o);
+    assert_int_equal(sesim_store_load(f->s, KID + 9, &o), SE05X_OK);
+    assert_memory_equal(o.comp[SESIM_C_VALUE].v, want, 32);
+    sesim_obj_free(&o);
+
+    /* expand only: the key is the PRK */
+    mode = EVP_KDF_HKDF_MODE_EXPAND_ONLY;
+    OSSL_PARAM pe[] = {OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, "SHA512", 0),
+                       OSSL_PARAM_construct_int(OSSL_KDF_PARAM_MODE, &mode),
+                       OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, ikm, sizeof(ikm)),
+                       OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (void *)info,
+                                                         sizeof(info)),
+                       OSSL_PARAM_construct_end()};
+    lib_kdf("HKDF", pe, want, 70);
+    hkdf_cmd(f, KID, 0x06, NULL, 0, info, sizeof(info), 70);
+    assert_int_equal(tfx_call(f, 0x03, 0x00, 0x2F), 0x9000);
+    v = tfx_single(f, SE05X_TAG_1, &l);
+    assert_int_equal(l, 70);
+    assert_memory_equal(v, want, 70);
+
+    /* length limits, unknown digest, salt with expand-only, AES key */
+    hkdf_cmd(f, KID, 0x04, salt, sizeof(salt), NULL, 0, 0);
+    assert_int_equal(tfx_call(f, 0x03, 0x00, 0x2D), 0x6A80);
+    hkdf_cmd(f, KID, 0x01, salt, sizeof(salt), NULL, 0, 1000); /* <= 1024 and <= 255 * 20 */
+    assert_int_equal(tfx_call(f, 0x03, 0x00, 0x2D), 0x9000);
+    hkdf_cmd(f, KID, 0x01, salt, sizeof(salt), NULL, 0, 1025);
+    assert_int_equal(tfx_call(f, 0x03, 0x00, 0x2D), 0x6A80);
+    hkdf_cmd(f, KID, 0x07, salt, sizeof(salt), NULL, 0, 16);
+    assert_int_equal(tfx_call(f, 0x03, 0x00, 0x2D), 0x6A80);
+    hkdf_cmd(f, KID, 0x04, salt, sizeof(salt), NULL, 0, 16);
+    assert_int_equal(tfx_call(f, 0x03, 0x00, 0x2F), 0x6A80);
+    uint8_t aes[16] = {0};
+    tfx_put_value(f, KID + 1, SESIM_T_AES, aes, 16);
+    hkdf_cmd(f, KID + 1, 0x04, salt, sizeof(salt), NULL, 0, 16);
+    assert_int_equal(tfx_call(f, 0x03, 0x00, 0x2D), 0x6985);
+
+    /* PBKDF2-HMAC-SHA1 */
+    unsigned int iter = 100;
+    OSSL_PARAM pp[] = {OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, "SHA1", 0),
+                       OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_PASSWORD, ikm, 8),
+                       OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, salt, sizeof(salt)),
+                       OSSL_PARAM_construct_uint(OSSL_KDF_PARAM_ITER, &iter),
+                       OSSL_PARAM_construct_end()};
+    lib_kdf("PBKDF2", pp, want, 40);
+    tfx_put_value(f, KID + 2, SESIM_T_HMAC, ikm, 8);
+    se05x_tlvw *w = tfx_begin(f);
+    se05x_tlvw_u32(w, SE05X_TAG_1, KID + 2);
+    se05x_tlvw_bytes(w, SE05X_TAG_2, salt, sizeof(salt));
+    se05x_tlvw_u16(w, SE05X_TAG_3, 100);
+    se05x_tlvw_u16(w, SE05X_TAG_4, 40);
+    assert_int_equal(tfx_call(f, 0x03, 0x00, 0x2E), 0x9000);
+    v = tfx_single(f, SE05X_TAG_1, &l);
+    assert_int_equal(l, 40);
+    assert_memory_equal(v, want, 40);
+    w = tfx_begin(f); /* zero iterations */
+    se05x_tlvw_u32(w, SE05X_TAG_1, KID + 2);
+    se05x_tlvw_bytes(w, SE05X_TAG_2, salt, sizeof(salt));
+    se05x_tlvw_u16(w, SE05X_TAG_3, 0);
+    se05x_tlvw_u16(w, SE05X_TAG_4, 40);
+    assert_int_equal(tfx_call(f, 0x03, 0x00, 0x2E), 0x6A80);
+}
+
 static int group_setup(void **state)
 {
     (void)state;
@@ -703,7 +822,7 @@ int main(void)
         cmocka_unit_test(test_rsa_raw),     cmocka_unit_test(test_rsa_padded),
         cmocka_unit_test(test_digest),      cmocka_unit_test(test_cipher),
         cmocka_unit_test(test_mac),         cmocka_unit_test(test_cobj_digest),
-        cmocka_unit_test(test_cobj_cipher_mac),
+        cmocka_unit_test(test_cobj_cipher_mac), cmocka_unit_test(test_kdf),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
