@@ -1,10 +1,11 @@
-/* Crypto command handlers of the simulator (spec §2.6, §2.7): ECDSA /
+/* Crypto command handlers of the simulator (spec §2.5-§2.7): ECDSA /
  * EdDSA / RSA sign and verify, ECDH, RSA encrypt/decrypt (raw, PKCS#1 v1.5,
- * OAEP), one-shot digest, cipher and MAC, HKDF and PBKDF2, and crypto objects (per-channel
- * multi-step digest / cipher / MAC contexts, spec §2.5). Every handler loads its key with
- * sesim_store_load, checks the key type (6985 when the object cannot do the
- * operation), asks sesim_policy_check for the access rule, validates its
- * inputs (6A80 when malformed) and answers exactly the TLVs of the spec.
+ * OAEP), one-shot digest, cipher and MAC, HKDF and PBKDF2, and crypto
+ * objects (per-channel multi-step digest / cipher / MAC contexts). Every
+ * handler loads its key with sesim_store_load, checks the key type (6985
+ * when the object cannot do the operation), asks sesim_policy_check for
+ * the access rule, validates its inputs (6A80 when malformed) and answers
+ * exactly the TLVs of the spec.
  * The attested reads (cmd_attest.c) are rows of this module's table too.
  * All cryptography is OpenSSL 3 EVP. */
 #include <openssl/core_names.h>
@@ -74,8 +75,15 @@ static void reverse_inplace(uint8_t *p, size_t n)
     }
 }
 
-static bool is_ec(const sesim_obj *o) { return o->type >= SESIM_T_EC_PAIR && o->type <= SESIM_T_EC_PUB; }
-static bool is_rsa(const sesim_obj *o) { return o->type >= SESIM_T_RSA_PAIR && o->type <= SESIM_T_RSA_PUB; }
+static bool is_ec(const sesim_obj *o)
+{
+    return o->type >= SESIM_T_EC_PAIR && o->type <= SESIM_T_EC_PUB;
+}
+
+static bool is_rsa(const sesim_obj *o)
+{
+    return o->type >= SESIM_T_RSA_PAIR && o->type <= SESIM_T_RSA_PUB;
+}
 
 static bool has_private(const sesim_obj *o)
 {
@@ -94,7 +102,10 @@ static bool has_public(const sesim_obj *o)
            o->type != SESIM_T_RSA_PRIV_CRT;
 }
 
-static bool is_weierstrass(uint8_t curve) { return curve != 0x40 && curve != 0x41 && curve != 0x43; }
+static bool is_weierstrass(uint8_t curve)
+{
+    return curve != 0x40 && curve != 0x41 && curve != 0x43;
+}
 
 /* Type check + policy check + EVP_PKEY, the common prologue of key use. */
 static uint16_t key_prologue(sesim_req *r, const sesim_obj *o, bool type_ok, uint32_t ar,
@@ -893,7 +904,8 @@ static uint16_t h_hkdf(sesim_req *r)
     if (sw == SE05X_SW_OK) {
         int m = expand_only ? EVP_KDF_HKDF_MODE_EXPAND_ONLY : EVP_KDF_HKDF_MODE_EXTRACT_AND_EXPAND;
         OSSL_PARAM p[6], *q = p;
-        *q++ = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)digest_name(mode), 0);
+        *q++ = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST,
+                                                (char *)digest_name(mode), 0);
         *q++ = OSSL_PARAM_construct_int(OSSL_KDF_PARAM_MODE, &m);
         *q++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, ikm.comp[SESIM_C_VALUE].v,
                                                  ikm.comp[SESIM_C_VALUE].len);

@@ -218,7 +218,8 @@ static X509 *make_cert(factory *f, EVP_PKEY *pub, const char *org, const char *c
     X509_NAME_free(subj);
     if (ok) {
         X509V3_set_ctx(&ctx, ca ? x : f->ca_cert, x, NULL, NULL, 0);
-        ok = add_ext(x, &ctx, NID_basic_constraints, ca ? "critical,CA:TRUE" : "critical,CA:FALSE") &&
+        ok = add_ext(x, &ctx, NID_basic_constraints,
+                     ca ? "critical,CA:TRUE" : "critical,CA:FALSE") &&
              add_ext(x, &ctx, NID_key_usage, key_usage) &&
              (!eku || add_ext(x, &ctx, NID_ext_key_usage, eku)) &&
              add_ext(x, &ctx, NID_subject_key_identifier, "hash") &&

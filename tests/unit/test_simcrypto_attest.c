@@ -103,7 +103,8 @@ static void check_pair_and_cert(tfx *f, X509 *ca, uint32_t kid, uint32_t cid, co
     assert_string_equal(cn, uid);
     assert_int_equal(X509_get_version(x), 2);
     int days = 0, secs = 0;
-    assert_int_equal(ASN1_TIME_diff(&days, &secs, X509_get0_notBefore(x), X509_get0_notAfter(x)), 1);
+    assert_int_equal(
+        ASN1_TIME_diff(&days, &secs, X509_get0_notBefore(x), X509_get0_notAfter(x)), 1);
     assert_true(days >= 3650);
     if (client_auth)
         assert_true(X509_get_extended_key_usage(x) & XKU_SSL_CLIENT);
@@ -257,7 +258,8 @@ static bool check_v7(tfx *f, EVP_PKEY *attest_pub, bool expect_data)
     /* message = SHA-256(80 22 P1 P2 00 00 Lc payload) || TLVs 41..4F */
     uint8_t cmd[600], h[32];
     unsigned int hl = 0;
-    memcpy(cmd, (uint8_t[]){0x80, 0x22, f->apdu.p1, f->apdu.p2, 0x00, 0x00, (uint8_t)f->apdu.lc}, 7);
+    const uint8_t hdr[7] = {0x80, 0x22, f->apdu.p1, f->apdu.p2, 0x00, 0x00, (uint8_t)f->apdu.lc};
+    memcpy(cmd, hdr, 7);
     memcpy(cmd + 7, f->apdu.data, f->apdu.lc);
     EVP_Digest(cmd, 7 + f->apdu.lc, h, &hl, EVP_sha256(), NULL);
     size_t tlvs = (size_t)(it[5].val - 4 - f->out);

@@ -188,6 +188,9 @@ static inline void tfx_put_value(tfx *f, uint32_t id, uint8_t type, const uint8_
     sesim_obj_free(&o);
 }
 
-static inline EVP_PKEY *tfx_ec(const char *curve) { return EVP_PKEY_Q_keygen(NULL, NULL, "EC", curve); }
+static inline EVP_PKEY *tfx_ec(const char *curve)
+{
+    return EVP_PKEY_Q_keygen(NULL, NULL, "EC", curve);
+}
 
 #endif
