@@ -155,18 +155,27 @@ fail:
     return SE05X_ERR_IO;
 }
 
-/* PEM of a private key (secure memory BIO, wiped on free) or a cert. */
-static se05x_status write_pem(factory *f, const char *name, EVP_PKEY *key, X509 *cert)
+/* PEM of a private key (secure memory BIO, wiped on free) or a cert.
+ * Private keys get a leading text line (PEM readers skip it) saying what
+ * they are. */
+static se05x_status write_pem(factory *f, const char *name, EVP_PKEY *key, X509 *cert,
+                              const char *what)
 {
     BIO *b = BIO_new(key ? BIO_s_secmem() : BIO_s_mem());
     char *data = NULL;
+    char note[256];
     se05x_status st = SE05X_ERR_CRYPTO;
     if (!b)
         return SE05X_ERR_NOMEM;
-    int ok = key ? PEM_write_bio_PrivateKey(b, key, NULL, NULL, 0, NULL, NULL)
-                 : PEM_write_bio_X509(b, cert);
+    snprintf(note, sizeof(note),
+             "se05x-sim TEST ARTEFACT: %s of simulated card %s. Not a real key; never use it "
+             "outside tests.\n",
+             what ? what : "", f->uidhex);
+    int ok = key ? BIO_puts(b, note) > 0 &&
+                       PEM_write_bio_PrivateKey(b, key, NULL, NULL, 0, NULL, NULL) == 1
+                 : PEM_write_bio_X509(b, cert) == 1;
     long n = BIO_get_mem_data(b, &data);
-    if (ok == 1 && n > 0)
+    if (ok && n > 0)
         st = write_file_atomic(f, name, data, (size_t)n, key ? 0600 : 0644);
     BIO_free(b);
     return st;
@@ -274,9 +283,9 @@ static se05x_status provision_ca(factory *f)
     if (!ca)
         return SE05X_ERR_CRYPTO;
     f->ca_cert = ca;
-    se05x_status st = write_pem(f, "factory-ca.pem", NULL, ca);
+    se05x_status st = write_pem(f, "factory-ca.pem", NULL, ca, NULL);
     if (st == SE05X_OK)
-        st = write_pem(f, "factory-ca-key.pem", f->ca_key, NULL);
+        st = write_pem(f, "factory-ca-key.pem", f->ca_key, NULL, "factory root CA private key");
     return st;
 }
 
@@ -313,7 +322,8 @@ static se05x_status provision_el2go_auth(factory *f)
         return SE05X_ERR_CRYPTO;
     se05x_status st = save_key(f, ID_EL2GO_AUTH, k, AR_READ_ONLY, true, true);
     if (st == SE05X_OK)
-        st = write_pem(f, "el2go-auth-key.pem", k, NULL);
+        st = write_pem(f, "el2go-auth-key.pem", k, NULL,
+                       "private half of the EdgeLock 2GO ECKey auth object 0xF0000020");
     EVP_PKEY_free(k);
     return st;
 }
