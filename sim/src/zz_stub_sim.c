@@ -1,6 +1,7 @@
-/* TEMPORARY STAND-IN (simcrypto branch only; deleted at merge): card
- * lifecycle, logging and type reporting owned by sim.c / dispatch.c /
- * cmd_objects.c, reduced to what the crypto unit tests need. */
+/* TEMPORARY STAND-IN (deleted at merge): card lifecycle, logging and type
+ * reporting owned by sim.c / dispatch.c / cmd_objects.c, reduced to what
+ * the crypto unit tests need. Superset of main's zz_stub_sim.c (same
+ * symbols plus a working sesim_open over the in-memory stub store). */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -8,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "sesim/servers.h"
 #include "sim_internal.h"
 
 void zz_stub_store_free(sesim *s);
@@ -114,4 +116,50 @@ void sesim_curve_mark_set(sesim *s, uint8_t curve)
 {
     (void)s;
     (void)curve;
+}
+
+size_t sesim_atr(const sesim *s, uint8_t *out, size_t cap)
+{
+    (void)s;
+    (void)out;
+    (void)cap;
+    return 0;
+}
+
+void sesim_chan_reset(sesim_chan *ch) { (void)ch; }
+
+static size_t stub_sw(uint8_t *r, size_t cap)
+{
+    if (cap < 2)
+        return 0;
+    r[0] = 0x6F;
+    r[1] = 0x00;
+    return 2;
+}
+
+size_t sesim_chan_process(sesim_chan *ch, const uint8_t *c, size_t l, uint8_t *r, size_t cap)
+{
+    (void)ch;
+    (void)c;
+    (void)l;
+    return stub_sw(r, cap);
+}
+
+size_t sesim_dispatch(sesim_chan *ch, const uint8_t *c, size_t l, uint32_t a, bool sm, uint8_t *r,
+                      size_t cap)
+{
+    (void)ch;
+    (void)c;
+    (void)l;
+    (void)a;
+    (void)sm;
+    return stub_sw(r, cap);
+}
+
+sesim_card_if sesim_card_if_for(sesim *s)
+{
+    sesim_card_if c;
+    (void)s;
+    memset(&c, 0, sizeof(c));
+    return c;
 }
