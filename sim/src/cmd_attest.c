@@ -1,14 +1,14 @@
 /* Attested reads of the simulator (spec §2.3.1): ReadObject with
  * attestation (80 22 00 00) and ReadObjectAttributes with attestation
  * (80 22 00 3B). The response carries the object data (when readable), the
- * chip UID (object 0x7FFF0206), the object attributes (§2.3 layout), its
- * size, a 12-byte timestamp and a signature by the attestation key named
- * in TAG_5 (EC, ALLOW_ATTESTATION), with the algorithm of TAG_6:
+ * chip UID (object 0x7FFF0206), the object attributes (§2.3 layout, from
+ * sesim_obj_attributes), its size, a 12-byte timestamp and a signature by
+ * the attestation key named in TAG_5 (EC, ALLOW_ATTESTATION), with the algorithm of TAG_6:
  *  - 7.x: every TLV in the 0x82 long length form; signature over
  *    H(80 22 P1 P2 00 Lc_hi Lc_lo payload) || the TLVs 0x41..0x4F as sent;
  *  - 3.x: TAG_1 data, TAG_2 attributes, TAG_3 timestamp, TAG_4 freshness,
  *    TAG_5 UID, TAG_6 signature over the concatenated values of TAG_1..5.
- * The rows for these commands live in sesim_cmds_crypto (cmd_crypto.c). */
+ * Exports the table sesim_cmds_attest, walked by the dispatcher. */
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <string.h>
@@ -20,38 +20,6 @@
 #define UID_LEN 18
 #define FRESHNESS_LEN 16
 #define TIMESTAMP_LEN 12
-
-/* ---- attributes (§2.3) ---------------------------------------------------- */
-
-size_t sesim_attest_attributes(const sesim *s, const sesim_obj *o, uint8_t *out, size_t cap)
-{
-    bool v3 = s->opts.applet_major == 3;
-    size_t need = 4 + 1 + 1 + 2 + 4 + 2 + o->policy_len + 1 + (v3 ? 1 : 4);
-    size_t p = 0;
-    if (cap < need)
-        return 0;
-    se05x_put_u32(out + p, o->id);
-    p += 4;
-    out[p++] = sesim_type_report(s, o);
-    out[p++] = o->auth ? 0x02 : 0x01;
-    /* auth: failed-attempt counter; else tag length (AES GMAC, 0 here) */
-    se05x_put_u16(out + p, o->auth ? o->failed_attempts : 0);
-    p += 2;
-    se05x_put_u32(out + p, 0); /* owner auth-object id: none */
-    p += 4;
-    se05x_put_u16(out + p, o->auth ? o->max_attempts : 0); /* auth: max attempts, else RFU */
-    p += 2;
-    memcpy(out + p, o->policy, o->policy_len);
-    p += o->policy_len;
-    out[p++] = o->origin;
-    if (v3) {
-        out[p++] = (uint8_t)o->version;
-    } else {
-        se05x_put_u32(out + p, o->version);
-        p += 4;
-    }
-    return p;
-}
 
 /* Object size as ReadSize reports it (bytes). */
 static uint16_t object_size(const sesim_obj *o)
@@ -122,7 +90,7 @@ typedef struct {
     size_t attrs_len;
     uint8_t size[2];
     uint8_t ts[TIMESTAMP_LEN];
-    const uint8_t *freshness; /* 16 bytes */
+    uint8_t freshness[FRESHNESS_LEN]; /* copied: command and response may share a buffer */
 } attest_ctx;
 
 static const char *attest_md(uint8_t algo)
@@ -173,7 +141,7 @@ static uint16_t attest_setup(sesim_req *r, attest_ctx *a)
         !fr->present || fr->len != FRESHNESS_LEN)
         return SE05X_SW_WRONG_DATA;
     a->md = attest_md(algo);
-    a->freshness = fr->val;
+    memcpy(a->freshness, fr->val, FRESHNESS_LEN);
     sesim_obj_init(&k);
     if (sesim_store_load(r->sim, kid, &k) != SE05X_OK) {
         sesim_obj_init(&k);
@@ -196,7 +164,7 @@ static uint16_t attest_setup(sesim_req *r, attest_ctx *a)
         return SE05X_SW_CONDITIONS;
     }
     chip_uid(r, a->uid);
-    a->attrs_len = sesim_attest_attributes(r->sim, &a->obj, a->attrs, sizeof(a->attrs));
+    a->attrs_len = sesim_obj_attributes(r->sim, &a->obj, a->attrs, sizeof(a->attrs));
     se05x_put_u16(a->size, object_size(&a->obj));
     timestamp(a->ts);
     return a->attrs_len ? SE05X_SW_OK : SE05X_SW_NO_DIAGNOSIS;
@@ -320,6 +288,16 @@ static uint16_t attested(sesim_req *r, bool read_data)
     return sw;
 }
 
-uint16_t sesim_cmd_read_attested(sesim_req *r) { return attested(r, true); }
+static uint16_t h_read_attested(sesim_req *r) { return attested(r, true); }
 
-uint16_t sesim_cmd_read_attributes_attested(sesim_req *r) { return attested(r, false); }
+static uint16_t h_read_attributes_attested(sesim_req *r) { return attested(r, false); }
+
+static const uint8_t TAGS_ATTEST[] = {SE05X_TAG_1, SE05X_TAG_2, SE05X_TAG_3, SE05X_TAG_4,
+                                      SE05X_TAG_5, SE05X_TAG_6, SE05X_TAG_7, 0};
+
+const sesim_cmd sesim_cmds_attest[] = {
+    {0x22, 0xFF, 0x00, 0xFF, 0x00, TAGS_ATTEST, h_read_attested, "ReadObjectAttested"},
+    {0x22, 0xFF, 0x00, 0xFF, 0x3B, TAGS_ATTEST, h_read_attributes_attested,
+     "ReadObjectAttributesAttested"},
+    {0, 0, 0, 0, 0, NULL, NULL, NULL},
+};

@@ -5,9 +5,7 @@
  * handler loads its key with sesim_store_load, checks the key type (6985
  * when the object cannot do the operation), asks sesim_policy_check for
  * the access rule, validates its inputs (6A80 when malformed) and answers
- * exactly the TLVs of the spec.
- * The attested reads (cmd_attest.c) are rows of this module's table too.
- * All cryptography is OpenSSL 3 EVP. */
+ * exactly the TLVs of the spec. All cryptography is OpenSSL 3 EVP. */
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/ec.h>
@@ -1260,8 +1258,6 @@ static const uint8_t TAGS_23[] = {SE05X_TAG_2, SE05X_TAG_3, 0};
 static const uint8_t TAGS_124[] = {SE05X_TAG_1, SE05X_TAG_2, SE05X_TAG_4, 0};
 static const uint8_t TAGS_HKDF[] = {SE05X_TAG_1, SE05X_TAG_2, SE05X_TAG_3, SE05X_TAG_4,
                                     SE05X_TAG_5, SE05X_TAG_6, SE05X_TAG_7, 0};
-static const uint8_t TAGS_ATTEST[] = {SE05X_TAG_1, SE05X_TAG_2, SE05X_TAG_3, SE05X_TAG_4,
-                                      SE05X_TAG_5, SE05X_TAG_6, SE05X_TAG_7, 0};
 
 const sesim_cmd sesim_cmds_crypto[] = {
     {0x03, 0xFF, 0x0C, 0xFF, 0x09, TAGS_SIGN, h_sign, "Sign"},
@@ -1292,8 +1288,5 @@ const sesim_cmd sesim_cmds_crypto[] = {
     {0x03, 0xFF, 0x0D, 0xFF, 0x44, TAGS_12, h_mac_init, "MACInitValidate"},
     {0x03, 0xFF, 0x0D, 0xFF, 0x0C, TAGS_12, h_mac_step, "MACUpdate"},
     {0x03, 0xFF, 0x0D, 0xFF, 0x0D, TAGS_123, h_mac_step, "MACFinal"},
-    {0x22, 0xFF, 0x00, 0xFF, 0x00, TAGS_ATTEST, sesim_cmd_read_attested, "ReadObjectAttested"},
-    {0x22, 0xFF, 0x00, 0xFF, 0x3B, TAGS_ATTEST, sesim_cmd_read_attributes_attested,
-     "ReadObjectAttributesAttested"},
     {0, 0, 0, 0, 0, NULL, NULL, NULL},
 };

@@ -9,7 +9,8 @@
  * (0x7FFF0201), the FACTORY_RESET UserID (0x7FFF0205) and the UID object
  * (0x7FFF0206, written last: its presence means provisioning completed).
  * Files are written atomically (tmp + fsync + rename); key material is
- * wiped. Called with the card lock held. */
+ * wiped. Called with the card lock held, after sim.c has installed the
+ * P-256 curve. */
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/bio.h>
@@ -38,7 +39,6 @@
 #define ID_FACTORY_RESET 0x7FFF0205u
 #define ID_UNIQUE_ID 0x7FFF0206u
 
-#define CURVE_P256 0x03
 #define FACTORY_RESET_VALUE "se05x-sim-reset!" /* 16 ASCII bytes, see docs */
 
 /* Access rules of factory objects (user 0 = any session / none). */
@@ -372,10 +372,8 @@ se05x_status sesim_factory_provision(sesim *s)
         st = provision_el2go_auth(&f);
     if (st == SE05X_OK)
         st = provision_device_keys(&f);
-    if (st == SE05X_OK) {
-        sesim_curve_mark_set(s, CURVE_P256);
+    if (st == SE05X_OK)
         st = save_binary(&f, ID_UNIQUE_ID, s->uid, sizeof(s->uid));
-    }
     if (st == SE05X_OK)
         sesim_log(s, "factory: provisioned card %s (root CA in %s/factory-ca.pem)", f.uidhex,
                   s->dir);

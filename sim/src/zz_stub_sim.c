@@ -38,7 +38,9 @@ se05x_status sesim_open(const char *dir, const sesim_opts *opts, sesim **out)
         s->opts = *opts;
     else
         sesim_opts_default(&s->opts);
-    se05x_status st = sesim_factory_provision(s);
+    se05x_status st = sesim_curve_install(s, 0x03);
+    if (st == SE05X_OK)
+        st = sesim_factory_provision(s);
     if (st != SE05X_OK) {
         sesim_close(s);
         return st;
@@ -112,10 +114,42 @@ uint8_t sesim_type_report(const sesim *s, const sesim_obj *o)
     return o->type;
 }
 
-void sesim_curve_mark_set(sesim *s, uint8_t curve)
+se05x_status sesim_curve_install(sesim *s, uint8_t curve)
 {
     (void)s;
     (void)curve;
+    return SE05X_OK;
+}
+
+bool sesim_curve_is_set(sesim *s, uint8_t curve)
+{
+    (void)s;
+    return curve == 0x03 || curve == 0x40;
+}
+
+/* Same layout as cmd_objects.c's (spec §2.3). */
+size_t sesim_obj_attributes(const sesim *s, const sesim_obj *o, uint8_t *out, size_t cap)
+{
+    bool v7 = s->opts.applet_major != 3;
+    size_t n = 14 + o->policy_len + 1 + (v7 ? 4 : 1);
+    if (cap < n)
+        return 0;
+    se05x_put_u32(out, o->id);
+    out[4] = sesim_type_report(s, o);
+    out[5] = o->auth ? 0x02 : 0x01;
+    se05x_put_u16(out + 6, o->auth ? o->failed_attempts : 0);
+    se05x_put_u32(out + 8, 0);
+    se05x_put_u16(out + 12, o->auth ? o->max_attempts : 0);
+    memcpy(out + 14, o->policy, o->policy_len);
+    size_t p = 14 + o->policy_len;
+    out[p++] = o->origin;
+    if (v7) {
+        se05x_put_u32(out + p, o->version);
+        p += 4;
+    } else {
+        out[p++] = (uint8_t)o->version;
+    }
+    return p;
 }
 
 size_t sesim_atr(const sesim *s, uint8_t *out, size_t cap)

@@ -393,26 +393,29 @@ static void test_attest_bad(void **state)
     assert_int_equal(tfx_call(f, 0x22, 0x00, 0x00), 0x6A80);
 }
 
-static void test_attributes_layout(void **state)
+/* TAG_3 of an attested read is the object's attribute record. */
+static void test_attest_attributes(void **state)
 {
     (void)state;
     tfx *f = g_fx;
-    uint8_t a[300];
-    sesim_obj o = load(f, 0xF0000000);
-    size_t n = sesim_attest_attributes(f->s, &o, a, sizeof(a));
-    /* id(4) type(1) auth(1) taglen(2) owner(4) rfu(2) policy(9) origin(1) version(4) */
-    assert_int_equal(n, 4 + 1 + 1 + 2 + 4 + 2 + 9 + 1 + 4);
-    assert_int_equal(se05x_get_u32(a), 0xF0000000);
-    assert_int_equal(a[4], sesim_type_report(f->s, &o));
-    assert_int_equal(a[5], 0x01);
-    assert_memory_equal(a + 14, o.policy, 9);
-    assert_int_equal(a[23], SESIM_ORIGIN_PROVISIONED);
-    assert_int_equal(sesim_attest_attributes(f->s, &o, a, 10), 0);
-    sesim_obj_free(&o);
-    o = load(f, 0x7FFF0205);
-    n = sesim_attest_attributes(f->s, &o, a, sizeof(a));
-    assert_int_equal(a[5], 0x02); /* auth object */
-    sesim_obj_free(&o);
+    uint32_t ids[] = {0xF0000000, 0x7FFF0205, 0xF0000020};
+    for (int i = 0; i < 3; i++) {
+        attest_cmd(f, ids[i], 0xF0000012, 0x21, 16);
+        assert_int_equal(tfx_call(f, 0x22, 0x00, 0x3B), 0x9000);
+        se05x_tlv_expect_t e[5] = {{SE05X_TAG_2, 0, 18, 18},   {SE05X_TAG_3, 0, 1, 0},
+                                   {SE05X_TAG_4, 0, 2, 2},     {SE05X_TAG_TIMESTAMP, 0, 12, 12},
+                                   {SE05X_TAG_SIGNATURE, 0, 8, 0}};
+        se05x_tlv_item it[5];
+        assert_int_equal(se05x_tlv_expect(f->out, f->outlen, e, 5, it), SE05X_OK);
+        sesim_obj o = load(f, ids[i]);
+        uint8_t a[300];
+        size_t n = sesim_obj_attributes(f->s, &o, a, sizeof(a));
+        assert_int_equal(it[1].len, n);
+        assert_memory_equal(it[1].val, a, n);
+        assert_int_equal(se05x_get_u32(it[1].val), ids[i]);
+        assert_int_equal(it[1].val[5], o.auth ? 0x02 : 0x01);
+        sesim_obj_free(&o);
+    }
 }
 
 static int group_setup(void **state)
@@ -434,7 +437,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_factory_certs), cmocka_unit_test(test_factory_reserved),
         cmocka_unit_test(test_attest_v7),     cmocka_unit_test(test_attest_v3),
-        cmocka_unit_test(test_attest_bad),    cmocka_unit_test(test_attributes_layout),
+        cmocka_unit_test(test_attest_bad),    cmocka_unit_test(test_attest_attributes),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -1,6 +1,6 @@
 /* Shared fixture of the simcrypto unit tests: opens a simulated card in a
  * temporary directory, stores keys made with libcrypto, and calls the
- * handlers of sesim_cmds_crypto directly through a sesim_req built here
+ * handlers of sesim_cmds_crypto / sesim_cmds_attest directly through a sesim_req built here
  * (the payload TLVs parsed with the row's allowed tags, as the dispatcher
  * does). Header-only (static functions) so that each test program stays
  * one file. */
@@ -99,11 +99,14 @@ static inline se05x_tlvw *tfx_begin(tfx *f)
     return &f->w;
 }
 
+/* The row of the crypto or attestation table for (ins, p1, p2). */
 static inline const sesim_cmd *tfx_row(uint8_t ins, uint8_t p1, uint8_t p2)
 {
-    for (const sesim_cmd *c = sesim_cmds_crypto; c->fn; c++)
-        if ((ins & c->ins_mask) == c->ins && (p1 & c->p1_mask) == c->p1 && p2 == c->p2)
-            return c;
+    const sesim_cmd *tables[] = {sesim_cmds_crypto, sesim_cmds_attest};
+    for (size_t t = 0; t < 2; t++)
+        for (const sesim_cmd *c = tables[t]; c->fn; c++)
+            if ((ins & c->ins_mask) == c->ins && (p1 & c->p1_mask) == c->p1 && p2 == c->p2)
+                return c;
     return NULL;
 }
 
