@@ -1,3 +1,41 @@
 #!/usr/bin/env bash
-# make demo (placeholder until the simulator daemon and CLI land).
-echo "demo: not implemented yet"
+# `make demo`: starts the se05x-sim daemon (JRCP v1 on an ephemeral loopback
+# port, T=1 over its virtual I2C socket), then shows round trips with the
+# `se05x` CLI over each transport: applet info, the chip UID, the factory
+# objects, a raw APDU. Cleans up its processes on exit.
+set -euo pipefail
+BUILD=${1:-build}
+SIM="$BUILD/sim/se05x-sim"
+CLI="$BUILD/cli/se05x"
+STATE="$BUILD/demo-state"
+mkdir -p "$STATE"
+PORTFILE="$STATE/port"
+SOCK="$STATE/i2c.sock"
+rm -f "$PORTFILE"
+
+say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+"$SIM" --dir "$STATE/card" --port 0 --port-file "$PORTFILE" --t1-socket "$SOCK" &
+SIMPID=$!
+trap 'kill $SIMPID 2>/dev/null; wait $SIMPID 2>/dev/null || true' EXIT
+for _ in $(seq 1 300); do [ -s "$PORTFILE" ] && break; sleep 0.1; done
+[ -s "$PORTFILE" ] || { echo "demo: se05x-sim did not start" >&2; exit 1; }
+PORT=$(cat "$PORTFILE")
+JRCP="127.0.0.1:$PORT"
+
+say "se05x-sim is running (state in $STATE/card, JRCP on $JRCP, virtual I2C on $SOCK)"
+say "se05x --port $JRCP info"
+"$CLI" --port "$JRCP" info
+say "se05x --port $JRCP uid"
+"$CLI" --port "$JRCP" uid
+say "se05x --port $JRCP list    (factory-provisioned objects)"
+"$CLI" --port "$JRCP" list
+say "se05x --port t1:$SOCK uid    (same card over T=1 on the virtual I2C)"
+"$CLI" --port "t1:$SOCK" uid
+say "se05x --port $JRCP apdu 8004002000    (raw GetVersion)"
+"$CLI" --port "$JRCP" apdu 8004002000
+say "APDU trace of one command (SE05X_APDU_TRACE=1)"
+SE05X_APDU_TRACE=1 "$CLI" --port "$JRCP" uid
+say "se05x --port sim:$STATE/card uid    (in-process simulator on the same directory; the lock on it serialises both)"
+"$CLI" --port "sim:$STATE/card" uid
+say "demo done"

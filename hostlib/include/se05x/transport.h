@@ -23,6 +23,10 @@ typedef struct {
      * in-process cold reset). atr may be NULL. */
     se05x_status (*reset)(se05x_transport *t, uint8_t *atr, size_t cap, size_t *atrlen);
     void (*close)(se05x_transport *t);
+    /* Optional: free local resources without talking to the peer (used in
+     * a child after fork(), where the link still belongs to the parent).
+     * NULL = the connection layer simply forgets the transport. */
+    void (*abandon)(se05x_transport *t);
 } se05x_transport_ops;
 
 struct se05x_transport {

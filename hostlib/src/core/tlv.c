@@ -55,6 +55,10 @@ void se05x_tlvw_bytes(se05x_tlvw *w, uint8_t tag, const uint8_t *val, size_t len
     }
     hdr[0] = tag;
     size_t n = se05x_tlv_encode_len(len, hdr + 1);
+    if (w->err == SE05X_OK && 1 + n + len > w->cap - w->len) {
+        w->err = SE05X_ERR_BUFFER; /* nothing of this TLV is written */
+        return;
+    }
     put(w, hdr, 1 + n);
     put(w, val, len);
 }
@@ -62,7 +66,7 @@ void se05x_tlvw_bytes(se05x_tlvw *w, uint8_t tag, const uint8_t *val, size_t len
 void se05x_tlvw_bytes_long(se05x_tlvw *w, uint8_t tag, const uint8_t *val, size_t len)
 {
     uint8_t hdr[4] = {tag, 0x82, (uint8_t)(len >> 8), (uint8_t)len};
-    if (len > 0xFFFF) {
+    if (len > 0xFFFF || (w->err == SE05X_OK && 4 + len > w->cap - w->len)) {
         if (w->err == SE05X_OK)
             w->err = SE05X_ERR_BUFFER;
         return;
