@@ -1,17 +1,10 @@
-/* TEMPORARY stand-ins (link only) for the dispatcher, store and object
- * helpers written by other engineers; deleted by the lead at merge. */
+/* TEMPORARY stand-ins (link only) for the store and object helpers
+ * written by other engineers; deleted by the lead at merge. */
 #include <stdarg.h>
 #include <string.h>
 
 #include "sim_internal.h"
 
-size_t sesim_dispatch(sesim_chan *ch, const uint8_t *capdu, size_t len, uint32_t auth_id,
-                      bool secure_messaging, uint8_t *rapdu, size_t cap)
-{
-    rapdu[0] = 0x6D;
-    rapdu[1] = 0x00;
-    return 2;
-}
 se05x_status sesim_store_load(sesim *s, uint32_t id, sesim_obj *out) { return SE05X_ERR_NOT_FOUND; }
 se05x_status sesim_store_save(sesim *s, const sesim_obj *o) { return SE05X_ERR_UNSUPPORTED; }
 void sesim_obj_init(sesim_obj *o) { memset(o, 0, sizeof(*o)); }
