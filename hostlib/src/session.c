@@ -143,10 +143,12 @@ static void abandon(se05x_conn *c)
 {
     if (c->session.kind != SE05X_SESSION_NONE) {
         char keep[sizeof(c->err)];
+        uint16_t sw = c->last_sw;
         memcpy(keep, c->err, sizeof(keep));
         se05x_apdu a = {.cla = 0x80, .ins = 0x04, .p1 = 0x00, .p2 = 0x1C};
         (void)session_cmd(c, &a, "CloseSession");
         memcpy(c->err, keep, sizeof(keep));
+        c->last_sw = sw;
     }
     session_clear(c);
 }
