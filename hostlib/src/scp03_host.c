@@ -1,17 +1,13 @@
 /* Host side of SCP03 channels (spec §5): the channel object used by conn.c
  * for platform SCP03 and by session.c for AESKey sessions, the handshake
  * (INITIALIZE UPDATE / EXTERNAL AUTHENTICATE) over any carrier, opening the
- * platform channel of a connection, and the platform key file parser.
- * All cryptography is in core/scp03.c (shared with the simulator). */
-#include <ctype.h>
-#include <errno.h>
+ * platform channel of a connection, and loading the platform key file.
+ * Cryptography and the key file parser are in core/scp03.c (shared with the
+ * simulator). */
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "conn_internal.h"
 #include "se05x/scp03.h"
@@ -157,131 +153,10 @@ se05x_status se05x_conn_scp03_open(se05x_conn *c, const se05x_scp03_keys *keys, 
 
 /* ---- key file -------------------------------------------------------- */
 
-static void kerr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void kerr(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || !errlen)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
-static int hexval(int ch)
-{
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
-    ch = tolower(ch);
-    if (ch >= 'a' && ch <= 'f')
-        return ch - 'a' + 10;
-    return -1;
-}
-
-/* Parse exactly 32 hex digits from s (trailing blanks allowed). */
-static se05x_status parse_key_hex(const char *s, uint8_t out[16], const char **why)
-{
-    size_t n = 0;
-    while (s[n] && !isspace((unsigned char)s[n]))
-        n++;
-    for (size_t i = n; s[i]; i++) {
-        if (!isspace((unsigned char)s[i])) {
-            *why = "unexpected text after the key";
-            return SE05X_ERR_ARG;
-        }
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (hexval((unsigned char)s[i]) < 0) {
-            *why = "key is not hexadecimal";
-            return SE05X_ERR_ARG;
-        }
-    }
-    if (n != 32) {
-        *why = "key must be 32 hex digits (AES-128)";
-        return SE05X_ERR_ARG;
-    }
-    for (size_t i = 0; i < 16; i++)
-        out[i] = (uint8_t)(hexval((unsigned char)s[2 * i]) << 4 | hexval((unsigned char)s[2 * i + 1]));
-    return SE05X_OK;
-}
-
-/* One line of the key file; *seen collects the keys found (bits 1/2/4). */
-static se05x_status parse_key_line(char *line, se05x_scp03_keys *keys, unsigned *seen,
-                                   const char **why)
-{
-    static const char *names[] = {"ENC", "MAC", "DEK"};
-    char *p = line;
-    while (isspace((unsigned char)*p))
-        p++;
-    if (*p == '\0' || *p == '#')
-        return SE05X_OK;
-    size_t n = 0;
-    while (p[n] && !isspace((unsigned char)p[n]))
-        n++;
-    for (int k = 0; k < 3; k++) {
-        if (n != 3 || strncasecmp(p, names[k], 3) != 0)
-            continue;
-        if (*seen & (1u << k)) {
-            *why = "key given twice";
-            return SE05X_ERR_ARG;
-        }
-        const char *v = p + n;
-        while (isspace((unsigned char)*v))
-            v++;
-        uint8_t *dst = k == 0 ? keys->enc : k == 1 ? keys->mac : keys->dek;
-        se05x_status st = parse_key_hex(v, dst, why);
-        if (st == SE05X_OK)
-            *seen |= 1u << k;
-        return st;
-    }
-    *why = "unknown line (expected ENC, MAC or DEK followed by 32 hex digits)";
-    return SE05X_ERR_ARG;
-}
-
 se05x_status se05x_scp03_keys_load(const char *path, se05x_scp03_keys *keys, char *err,
                                    size_t errlen)
 {
-    if (!path || !keys) {
-        kerr(err, errlen, "no SCP03 key file given");
+    if (!keys)
         return SE05X_ERR_ARG;
-    }
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        kerr(err, errlen, "cannot read SCP03 key file %s: %s", path, strerror(errno));
-        return SE05X_ERR_IO;
-    }
-    se05x_scp03_keys k;
-    memset(&k, 0, sizeof(k));
-    char line[512];
-    unsigned seen = 0, lineno = 0;
-    const char *why = NULL;
-    se05x_status st = SE05X_OK;
-    while (fgets(line, sizeof(line), f)) {
-        lineno++;
-        if (!strchr(line, '\n') && !feof(f)) {
-            why = "line too long";
-            st = SE05X_ERR_ARG;
-            break;
-        }
-        st = parse_key_line(line, &k, &seen, &why);
-        if (st != SE05X_OK)
-            break;
-    }
-    if (st == SE05X_OK && ferror(f)) {
-        kerr(err, errlen, "cannot read SCP03 key file %s: %s", path, strerror(errno));
-        st = SE05X_ERR_IO;
-    } else if (st != SE05X_OK) {
-        kerr(err, errlen, "%s:%u: %s", path, lineno, why);
-    } else if (seen != 7u) {
-        kerr(err, errlen, "%s: missing %s key", path,
-             !(seen & 1u) ? "ENC" : !(seen & 2u) ? "MAC" : "DEK");
-        st = SE05X_ERR_ARG;
-    }
-    fclose(f);
-    OPENSSL_cleanse(line, sizeof(line));
-    if (st == SE05X_OK)
-        memcpy(keys, &k, sizeof(k));
-    OPENSSL_cleanse(&k, sizeof(k));
-    return st;
+    return se05x_scp03_keyfile_read(path, keys->enc, keys->mac, keys->dek, err, errlen);
 }

@@ -4,7 +4,8 @@
  * the 80 05 session wrapper, applet sessions (UserID with attempt counting,
  * AESKey with an SCP03 channel keyed by the auth object), and the session
  * command table (CreateSession, VerifySessionUserID, CloseSession,
- * RefreshSession, ExchangeSessionData). Inner commands go to
+ * RefreshSession, ExchangeSessionData), and loading the platform keys
+ * (sesim_scp03_load_keys). Inner commands go to
  * sesim_dispatch(). SCP03 cryptography is shared with the host
  * (se05x/scp03.h). A bad C-MAC answers 6982 and drops the channel/session. */
 #include <openssl/crypto.h>
@@ -57,6 +58,22 @@ void sesim_secure_reset(sesim_chan *ch)
     platform_drop(ch);
     for (int i = 0; i < SESIM_MAX_SESSIONS; i++)
         session_drop(&ch->sessions[i]);
+}
+
+se05x_status sesim_scp03_load_keys(sesim *s)
+{
+    char err[512];
+    if (!s->opts.scp03_keyfile) {
+        memcpy(s->scp_enc, se05x_scp03_se050e_enc, 16);
+        memcpy(s->scp_mac, se05x_scp03_se050e_mac, 16);
+        memcpy(s->scp_dek, se05x_scp03_se050e_dek, 16);
+        return SE05X_OK;
+    }
+    se05x_status st = se05x_scp03_keyfile_read(s->opts.scp03_keyfile, s->scp_enc, s->scp_mac,
+                                               s->scp_dek, err, sizeof(err));
+    if (st != SE05X_OK)
+        sesim_log(s, "platform SCP03 keys: %s", err);
+    return st;
 }
 
 static uint8_t platform_kvn(const sesim *s)
@@ -346,6 +363,8 @@ static size_t platform_init_update(sesim_chan *ch, const se05x_apdu *a, uint8_t 
         return sw_only(rapdu, SE05X_SW_REF_NOT_FOUND);
     if (a->p2 != 0x00)
         return sw_only(rapdu, SE05X_SW_WRONG_P1P2);
+    if (sesim_scp03_load_keys(s) != SE05X_OK)
+        return sw_only(rapdu, SE05X_SW_REF_NOT_FOUND);
     se05x_scp03_static keys;
     memcpy(keys.enc, s->scp_enc, 16);
     memcpy(keys.mac, s->scp_mac, 16);

@@ -142,6 +142,22 @@ se05x_status se05x_scp03_unwrap_rsp(se05x_scp03_ctx *ctx, const uint8_t *rapdu, 
 /* Wipe all key material of ctx. */
 void se05x_scp03_ctx_wipe(se05x_scp03_ctx *ctx);
 
+/* ---- platform key file ---------------------------------------------- */
+
+/* Read a key file with lines "ENC <32 hex>", "MAC <32 hex>", "DEK <32 hex>"
+ * (any order, labels case-insensitive, # comments and blank lines allowed).
+ * The outputs are written only on success. On failure err receives
+ * "PATH:LINE: reason" or "PATH: missing MAC key"; SE05X_ERR_IO if the file
+ * cannot be read, SE05X_ERR_ARG if its content is wrong. */
+se05x_status se05x_scp03_keyfile_read(const char *path, uint8_t enc[16], uint8_t mac[16],
+                                      uint8_t dek[16], char *err, size_t errlen);
+
+/* SE050E (OEF 0001A921) development default platform keys, key version
+ * 0x0B (public values from NXP AN12436), used by the simulator when no key
+ * file is configured. */
+extern const uint8_t se05x_scp03_se050e_enc[16], se05x_scp03_se050e_mac[16],
+    se05x_scp03_se050e_dek[16];
+
 /* ---- applet-session wrapper (80 05 00 00, spec §2.8) ---------------- */
 
 /* Host: 80 05 00 00 Lc | 10 08 <id> | 41 L <inner>. inner is copied as is

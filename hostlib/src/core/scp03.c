@@ -2,14 +2,20 @@
  * applet-session wrapper format (spec §2.8): KDF with AES-CMAC, cryptograms,
  * EXTERNAL AUTHENTICATE, C-MAC/C-ENC command wrapping with ISO 9797-1 M2
  * padding, R-MAC/R-ENC response wrapping, MAC chaining and the counter rules
- * of applet 3.x versus >= 4.3 / applet sessions. See se05x/scp03.h. */
+ * of applet 3.x versus >= 4.3 / applet sessions, and the platform key file
+ * parser. See se05x/scp03.h. */
 #include "se05x/scp03.h"
 
+#include <ctype.h>
+#include <errno.h>
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/params.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "se05x/apdu.h"
 #include "se05x/tlv.h"
@@ -513,3 +519,144 @@ se05x_status se05x_sesswrap_inner(const uint8_t *capdu, size_t len, uint8_t *out
     a.extended = false;
     return se05x_apdu_encode(&a, out, cap, olen);
 }
+
+/* ---- platform key file ---------------------------------------------- */
+
+static void kerr(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void kerr(char *err, size_t errlen, const char *fmt, ...)
+{
+    if (!err || !errlen)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
+static int hexval(int ch)
+{
+    if (ch >= '0' && ch <= '9')
+        return ch - '0';
+    ch = tolower(ch);
+    if (ch >= 'a' && ch <= 'f')
+        return ch - 'a' + 10;
+    return -1;
+}
+
+/* Parse exactly 32 hex digits from s (trailing blanks allowed). */
+static se05x_status parse_key_hex(const char *s, uint8_t out[16], const char **why)
+{
+    size_t n = 0;
+    while (s[n] && !isspace((unsigned char)s[n]))
+        n++;
+    for (size_t i = n; s[i]; i++) {
+        if (!isspace((unsigned char)s[i])) {
+            *why = "unexpected text after the key";
+            return SE05X_ERR_ARG;
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (hexval((unsigned char)s[i]) < 0) {
+            *why = "key is not hexadecimal";
+            return SE05X_ERR_ARG;
+        }
+    }
+    if (n != 32) {
+        *why = "key must be 32 hex digits (AES-128)";
+        return SE05X_ERR_ARG;
+    }
+    for (size_t i = 0; i < 16; i++)
+        out[i] = (uint8_t)(hexval((unsigned char)s[2 * i]) << 4 | hexval((unsigned char)s[2 * i + 1]));
+    return SE05X_OK;
+}
+
+/* One line of the key file; *seen collects the keys found (bits 1/2/4). */
+static se05x_status parse_key_line(char *line, uint8_t keys[3][16], unsigned *seen,
+                                   const char **why)
+{
+    static const char *names[] = {"ENC", "MAC", "DEK"};
+    char *p = line;
+    while (isspace((unsigned char)*p))
+        p++;
+    if (*p == '\0' || *p == '#')
+        return SE05X_OK;
+    size_t n = 0;
+    while (p[n] && !isspace((unsigned char)p[n]))
+        n++;
+    for (int k = 0; k < 3; k++) {
+        if (n != 3 || strncasecmp(p, names[k], 3) != 0)
+            continue;
+        if (*seen & (1u << k)) {
+            *why = "key given twice";
+            return SE05X_ERR_ARG;
+        }
+        const char *v = p + n;
+        while (isspace((unsigned char)*v))
+            v++;
+        se05x_status st = parse_key_hex(v, keys[k], why);
+        if (st == SE05X_OK)
+            *seen |= 1u << k;
+        return st;
+    }
+    *why = "unknown line (expected ENC, MAC or DEK followed by 32 hex digits)";
+    return SE05X_ERR_ARG;
+}
+
+se05x_status se05x_scp03_keyfile_read(const char *path, uint8_t enc[16], uint8_t mac[16],
+                                      uint8_t dek[16], char *err, size_t errlen)
+{
+    if (!path || !enc || !mac || !dek) {
+        kerr(err, errlen, "no SCP03 key file given");
+        return SE05X_ERR_ARG;
+    }
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        kerr(err, errlen, "cannot read SCP03 key file %s: %s", path, strerror(errno));
+        return SE05X_ERR_IO;
+    }
+    uint8_t k[3][16];
+    memset(k, 0, sizeof(k));
+    char line[512];
+    unsigned seen = 0, lineno = 0;
+    const char *why = NULL;
+    se05x_status st = SE05X_OK;
+    while (fgets(line, sizeof(line), f)) {
+        lineno++;
+        if (!strchr(line, '\n') && !feof(f)) {
+            why = "line too long";
+            st = SE05X_ERR_ARG;
+            break;
+        }
+        st = parse_key_line(line, k, &seen, &why);
+        if (st != SE05X_OK)
+            break;
+    }
+    if (st == SE05X_OK && ferror(f)) {
+        kerr(err, errlen, "cannot read SCP03 key file %s: %s", path, strerror(errno));
+        st = SE05X_ERR_IO;
+    } else if (st != SE05X_OK) {
+        kerr(err, errlen, "%s:%u: %s", path, lineno, why);
+    } else if (seen != 7u) {
+        kerr(err, errlen, "%s: missing %s key", path,
+             !(seen & 1u) ? "ENC" : !(seen & 2u) ? "MAC" : "DEK");
+        st = SE05X_ERR_ARG;
+    }
+    fclose(f);
+    OPENSSL_cleanse(line, sizeof(line));
+    if (st == SE05X_OK) {
+        memcpy(enc, k[0], 16);
+        memcpy(mac, k[1], 16);
+        memcpy(dek, k[2], 16);
+    }
+    OPENSSL_cleanse(k, sizeof(k));
+    return st;
+}
+
+/* SE050E (OEF 0001A921) development defaults (public, NXP AN12436). */
+const uint8_t se05x_scp03_se050e_enc[16] = {0xD2, 0xDB, 0x63, 0xE7, 0xA0, 0xA5, 0xAE, 0xD7,
+                                            0x2A, 0x64, 0x60, 0xC4, 0xDF, 0xDC, 0xAF, 0x64};
+const uint8_t se05x_scp03_se050e_mac[16] = {0x73, 0x8D, 0x5B, 0x79, 0x8E, 0xD2, 0x41, 0xB0,
+                                            0xB2, 0x47, 0x68, 0x51, 0x4B, 0xFB, 0xA9, 0x5B};
+const uint8_t se05x_scp03_se050e_dek[16] = {0x67, 0x02, 0xDA, 0xC3, 0x09, 0x42, 0xB2, 0xC8,
+                                            0x5E, 0x7F, 0x47, 0xB4, 0x2C, 0xED, 0x4E, 0x7F};
