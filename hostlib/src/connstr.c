@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "se05x/jrcp.h"
+#include "se05x/t1.h"
 #include "se05x/transport.h"
 
 static se05x_status fail(char *err, size_t errlen, const char *fmt, ...)
@@ -154,14 +156,12 @@ se05x_status se05x_transport_open(const char *connstr, se05x_transport **out, ch
     errno = 0;
     switch (cs.kind) {
     case SE05X_LINK_JRCP:
-        st = se05x_jrcp_open(cs.host, cs.port, out);
-        break;
+        /* the JRCP client describes its own failures (refused, timeout...) */
+        return se05x_jrcp_open_ex(cs.host, cs.port, NULL, out, err, errlen);
     case SE05X_LINK_T1_I2C:
-        st = se05x_t1_i2c_open(cs.path, cs.i2c_addr, out);
-        break;
+        return se05x_t1_i2c_open_ex(cs.path, cs.i2c_addr, NULL, out, err, errlen);
     case SE05X_LINK_T1_SOCKET:
-        st = se05x_t1_socket_open(cs.path, out);
-        break;
+        return se05x_t1_socket_open_ex(cs.path, NULL, out, err, errlen);
     case SE05X_LINK_SIM:
         st = se05x_inproc_open(cs.path, out);
         break;
@@ -170,11 +170,8 @@ se05x_status se05x_transport_open(const char *connstr, se05x_transport **out, ch
     }
     if (st != SE05X_OK && err && errlen) {
         int e = errno;
-        const char *hint = cs.kind == SE05X_LINK_JRCP ? " (is se05x-sim or a JRCP server running?)" : "";
         snprintf(err, errlen, "cannot open %s: %s%s%s%s", connstr, se05x_strerror(st),
                  e ? " (" : "", e ? strerror(e) : "", e ? ")" : "");
-        if (*hint && strlen(err) + strlen(hint) < errlen)
-            strcat(err, hint);
     }
     return st;
 }

@@ -36,6 +36,19 @@ typedef struct sesim_jrcp_server sesim_jrcp_server;
 se05x_status sesim_jrcp_server_start(const sesim_card_if *card, const char *addr, uint16_t port,
                                      sesim_jrcp_server **out);
 uint16_t sesim_jrcp_server_port(const sesim_jrcp_server *srv);
+/* Options of sesim_jrcp_server_start_ex (all optional, zero = default). */
+typedef struct {
+    /* One log line (no newline) per client connect/disconnect or dropped
+     * connection, called from server threads; NULL = silent. */
+    void (*log)(void *log_ctx, const char *line);
+    void *log_ctx;
+    unsigned max_clients; /* simultaneous clients, default 64 */
+    char *err;            /* on failure, a description goes here (may be NULL) */
+    size_t errlen;
+} sesim_jrcp_opts;
+se05x_status sesim_jrcp_server_start_ex(const sesim_card_if *card, const char *addr,
+                                        uint16_t port, const sesim_jrcp_opts *opts,
+                                        sesim_jrcp_server **out);
 void sesim_jrcp_server_stop(sesim_jrcp_server *srv);
 
 /* ---- T=1 over virtual I2C (Unix socket) --------------------------- */
