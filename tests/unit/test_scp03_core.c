@@ -413,6 +413,46 @@ static void test_tampered_rmac(void **state)
     }
 }
 
+/* Any single-bit change anywhere in a wrapped command or in the protected
+ * part of a wrapped response is detected. */
+static void test_tamper_every_byte(void **state)
+{
+    (void)state;
+    se05x_scp03_ctx host, card;
+    handshake(&host, &card, SE05X_SCP03_RULE_7X);
+    uint8_t cmd[5 + 20] = {0x80, 0x01, 0x00, 0x00, 20};
+    for (int i = 0; i < 20; i++)
+        cmd[5 + i] = (uint8_t)(i * 13);
+    uint8_t w[128], p[128], r[128], u[128];
+    size_t wl, pl, rl, ul;
+    se05x_scp03_ctx h0 = host;
+    assert_int_equal(se05x_scp03_wrap_cmd(&h0, cmd, sizeof(cmd), w, sizeof(w), &wl), SE05X_OK);
+    for (size_t pos = 0; pos < wl; pos++) {
+        for (int bit = 0; bit < 8; bit += 3) {
+            se05x_scp03_ctx c = card;
+            uint8_t t[128];
+            memcpy(t, w, wl);
+            t[pos] ^= (uint8_t)(1u << bit);
+            assert_int_not_equal(se05x_scp03_unwrap_cmd(&c, t, wl, p, sizeof(p), &pl), SE05X_OK);
+        }
+    }
+    se05x_scp03_ctx c0 = card;
+    assert_int_equal(se05x_scp03_unwrap_cmd(&c0, w, wl, p, sizeof(p), &pl), SE05X_OK);
+    static const uint8_t data[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17};
+    assert_int_equal(se05x_scp03_wrap_rsp(&c0, data, sizeof(data), 0x9000, r, sizeof(r), &rl),
+                     SE05X_OK);
+    for (size_t pos = 0; pos + 2 < rl; pos++) {
+        se05x_scp03_ctx h = h0;
+        uint8_t t[128];
+        memcpy(t, r, rl);
+        t[pos] ^= 0x10;
+        assert_int_equal(se05x_scp03_unwrap_rsp(&h, t, rl, u, sizeof(u), &ul), SE05X_ERR_SCP);
+    }
+    assert_int_equal(se05x_scp03_unwrap_rsp(&h0, r, rl, u, sizeof(u), &ul), SE05X_OK);
+    assert_int_equal(ul, sizeof(data) + 2);
+    assert_memory_equal(u, data, sizeof(data));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -425,6 +465,7 @@ int main(void)
         cmocka_unit_test(test_round_trip_3x),
         cmocka_unit_test(test_tampered_cmac),
         cmocka_unit_test(test_tampered_rmac),
+        cmocka_unit_test(test_tamper_every_byte),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
