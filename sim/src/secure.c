@@ -302,6 +302,10 @@ static size_t aeskey_session(sesim_chan *ch, sesim_session *ss, const uint8_t *i
     }
     size_t rl = session_inner(ch, ss, plain, plen, true, rsp, sizeof(rsp), &close);
     OPENSSL_cleanse(plain, sizeof(plain));
+    if (!ss->active || !ss->scp) { /* the command ended the session (inner SELECT) */
+        memcpy(rapdu, rsp + rl - 2, 2);
+        return 2;
+    }
     size_t n = wrap_answer(ss->scp, rsp, rl, rapdu, cap);
     OPENSSL_cleanse(rsp, sizeof(rsp));
     if (close)
@@ -398,8 +402,13 @@ static size_t platform_wrapped(sesim_chan *ch, const uint8_t *capdu, size_t len,
     }
     size_t rl = applet_cmd(ch, plain, plen, true, rsp, sizeof(rsp));
     OPENSSL_cleanse(plain, sizeof(plain));
-    size_t n = rl >= 2 && ch->platform_scp ? wrap_answer(ch->platform_scp, rsp, rl, rapdu, cap)
-                                           : sw_only(rapdu, SE05X_SW_NO_DIAGNOSIS);
+    size_t n;
+    if (ch->platform_scp) {
+        n = wrap_answer(ch->platform_scp, rsp, rl, rapdu, cap);
+    } else { /* the command ended the channel (SELECT inside it): bare SW */
+        memcpy(rapdu, rsp + rl - 2, 2);
+        n = 2;
+    }
     OPENSSL_cleanse(rsp, sizeof(rsp));
     return n;
 }
@@ -415,7 +424,7 @@ size_t sesim_secure_process(sesim_chan *ch, const uint8_t *capdu, size_t len, ui
     se05x_apdu a;
     if (se05x_apdu_decode(capdu, len, &a) != SE05X_OK)
         return sesim_dispatch(ch, capdu, len, 0, false, rapdu, cap);
-    if ((a.cla & 0xF0) == 0x00 && a.ins == 0xA4) {
+    if ((a.cla & 0xF4) == 0x00 && a.ins == 0xA4) {
         /* SELECT is always plain; a successful one ends channel and sessions */
         size_t n = sesim_dispatch(ch, capdu, len, 0, false, rapdu, cap);
         if (n >= 2 && se05x_get_u16(rapdu + n - 2) == SW_OK)

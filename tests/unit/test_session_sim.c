@@ -145,6 +145,20 @@ static void test_platform_defaults(void **state)
     /* a plain command while the channel is open is refused */
     assert_int_equal(xch(&f, GETVER, sizeof(GETVER)), 0x6982);
     assert_int_equal(wrapped(&f, &h, GETVER, sizeof(GETVER)), 0x9000);
+    /* a SELECT sent through the channel does not upset the card */
+    {
+        se05x_scp03_ctx h2 = h;
+        uint8_t w2[64];
+        size_t wl2;
+        assert_int_equal(se05x_scp03_wrap_cmd(&h2, SELECT, sizeof(SELECT), w2, sizeof(w2), &wl2),
+                         SE05X_OK);
+        assert_int_equal(xch(&f, w2, wl2), 0x9000);
+        assert_int_equal(g_rl, 2); /* bare: the channel ended with it */
+    }
+    assert_int_equal(xch(&f, SELECT, sizeof(SELECT)), 0x9000);
+    assert_int_equal(handshake(&f, &h, se05x_scp03_se050e_enc, se05x_scp03_se050e_mac, 0x0B,
+                               SE05X_SCP03_RULE_7X),
+                     SE05X_OK);
     /* SELECT ends the channel: wrapped commands are refused afterwards */
     assert_int_equal(xch(&f, SELECT, sizeof(SELECT)), 0x9000);
     uint8_t w[64];
@@ -430,6 +444,24 @@ static void test_aeskey_session(void **state)
             assert_int_not_equal(sw, 0x9000);
         else
             assert_int_equal(sw, 0x9000);
+    }
+    /* an inner SELECT ends the session (and must not upset the card) */
+    {
+        se05x_scp03_ctx h2 = h;
+        assert_int_equal(se05x_scp03_wrap_cmd(&h2, SELECT, sizeof(SELECT), inner, sizeof(inner), &il),
+                         SE05X_OK);
+        in_session(&f, id, inner, il);
+        assert_int_equal(g_rl, 2);
+        assert_int_equal(in_session(&f, id, gv_inner, 4), 0x6982);
+        assert_int_equal(xch(&f, SELECT, sizeof(SELECT)), 0x9000);
+        create_session(&f, 0x7DA00002, id);
+        h = h2;
+        assert_int_equal(in_session(&f, id, iu, sizeof(iu)), 0x9000);
+        assert_int_equal(se05x_scp03_host_iu_check(&h, &k, iu + 5, g_r, 29, SE05X_SCP03_RULE_7X),
+                         SE05X_OK);
+        assert_int_equal(se05x_scp03_ext_auth_build(&h, ea), SE05X_OK);
+        assert_int_equal(in_session(&f, id, ea, sizeof(ea)), 0x9000);
+        se05x_scp03_ext_auth_done(&h);
     }
     /* a tampered C-MAC is refused and drops the session */
     assert_int_equal(se05x_scp03_wrap_cmd(&h, gv_inner, 4, inner, sizeof(inner), &il), SE05X_OK);
