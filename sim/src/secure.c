@@ -90,6 +90,24 @@ static bool is_cmd(const se05x_apdu *a, uint8_t cla, uint8_t ins, uint8_t p1, ui
     return a->cla == cla && a->ins == ins && a->p1 == p1 && a->p2 == p2;
 }
 
+static bool is_select(const uint8_t *cmd, size_t len)
+{
+    return len >= 4 && (cmd[0] & 0xF4) == 0x00 && cmd[1] == 0xA4;
+}
+
+/* sesim_dispatch, plus: a SELECT that succeeds or deselects the applet ends
+ * the platform channel and all sessions of the channel (the dispatcher
+ * leaves that to this layer). Callers re-check their channel afterwards. */
+static size_t dispatch(sesim_chan *ch, const uint8_t *cmd, size_t len, uint32_t auth_id, bool sm,
+                       uint8_t *rapdu, size_t cap)
+{
+    size_t n = sesim_dispatch(ch, cmd, len, auth_id, sm, rapdu, cap);
+    if (is_select(cmd, len) && n >= 2 &&
+        (se05x_get_u16(rapdu + n - 2) == SW_OK || !ch->selected))
+        sesim_secure_reset(ch);
+    return n;
+}
+
 /* Card side of INITIALIZE UPDATE: derive into a fresh channel and write the
  * 29-byte answer + 9000. *out receives the pending channel. */
 static size_t init_update(sesim *s, const se05x_apdu *a, const se05x_scp03_static *keys,
@@ -273,7 +291,7 @@ static size_t session_inner(sesim_chan *ch, sesim_session *ss, const uint8_t *cm
         return sw_only(rapdu, sw);
     if (!ss->authenticated)
         return sw_only(rapdu, SE05X_SW_SECURITY_STATUS);
-    return sesim_dispatch(ch, cmd, len, ss->auth_id, sm, rapdu, cap);
+    return dispatch(ch, cmd, len, ss->auth_id, sm, rapdu, cap);
 }
 
 static size_t aeskey_session(sesim_chan *ch, sesim_session *ss, const uint8_t *inner,
@@ -353,7 +371,7 @@ static size_t applet_cmd(sesim_chan *ch, const uint8_t *cmd, size_t len, bool sm
     se05x_apdu a;
     if (se05x_apdu_decode(cmd, len, &a) == SE05X_OK && a.cla == 0x80 && a.ins == 0x05)
         return session_wrapper(ch, &a, sm, rapdu, cap);
-    return sesim_dispatch(ch, cmd, len, 0, sm, rapdu, cap);
+    return dispatch(ch, cmd, len, 0, sm, rapdu, cap);
 }
 
 /* ---- platform SCP03 -------------------------------------------------- */
@@ -424,13 +442,8 @@ size_t sesim_secure_process(sesim_chan *ch, const uint8_t *capdu, size_t len, ui
     se05x_apdu a;
     if (se05x_apdu_decode(capdu, len, &a) != SE05X_OK)
         return sesim_dispatch(ch, capdu, len, 0, false, rapdu, cap);
-    if ((a.cla & 0xF4) == 0x00 && a.ins == 0xA4) {
-        /* SELECT is always plain; a successful one ends channel and sessions */
-        size_t n = sesim_dispatch(ch, capdu, len, 0, false, rapdu, cap);
-        if (n >= 2 && se05x_get_u16(rapdu + n - 2) == SW_OK)
-            sesim_secure_reset(ch);
-        return n;
-    }
+    if (is_select(capdu, len)) /* SELECT is always plain */
+        return dispatch(ch, capdu, len, 0, false, rapdu, cap);
     if (ch->selected && a.cla == 0x80 && a.ins == 0x50)
         return platform_init_update(ch, &a, rapdu);
     if (ch->selected && a.cla == 0x84 && a.ins == 0x82)
