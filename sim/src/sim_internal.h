@@ -234,4 +234,34 @@ uint8_t sesim_curve_from_name(const char *name);
 /* Report type for ReadType / ReadIDList filter: curve-specific for 7.x. */
 uint8_t sesim_type_report(const sesim *s, const sesim_obj *o);
 
+
+/* ---- additions of the simulator core (sim.c, store.c, cmd_objects.c) --- */
+
+/* Store lifecycle (sim.c calls these): open creates DIR/objects, removes
+ * stale temporary files and quarantines corrupt ones; close frees the
+ * transient objects. */
+se05x_status sesim_store_open(sesim *s);
+void sesim_store_close(sesim *s);
+
+/* EC curves (CreateECCurve/SetECCurveParam state, persistent). A curve is
+ * usable when SET: Weierstrass curves need all five parameters, X25519/X448
+ * only CreateECCurve, Ed25519 is always present. */
+bool sesim_curve_is_set(sesim *s, uint8_t curve);
+/* Create the curve with all parameters set (first start leaves P-256 set). */
+se05x_status sesim_curve_install(sesim *s, uint8_t curve);
+/* Ids of the internal curve records (hidden from every object command). */
+#define SESIM_CURVE_OBJ_BASE 0x7FFFFC00u
+static inline bool sesim_id_internal(uint32_t id) { return (id & 0xFFFFFF00u) == SESIM_CURVE_OBJ_BASE; }
+
+/* Object attributes as reported by ReadObjectAttributes (spec §2.3); returns
+ * the length written to out (0 if cap is too small). */
+size_t sesim_obj_attributes(const sesim *s, const sesim_obj *o, uint8_t *out, size_t cap);
+
+/* Table of cmd_attest.c (attested ReadObject / ReadObjectAttributes, INS
+ * 0x22), walked by the dispatcher after the three tables above. */
+extern const sesim_cmd sesim_cmds_attest[];
+
+/* VersionInfo (7 bytes) as in the SELECT answer. */
+void sesim_version_info(const sesim *s, uint8_t out[7]);
+
 #endif
