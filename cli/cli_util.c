@@ -25,7 +25,8 @@ int cli_connect(cli_ctx *ctx)
         else
             fprintf(stderr, "se05x: cannot connect to %s: %s\n", port, se05x_strerror(st));
         ctx->conn = NULL;
-        return CLI_NOCONN;
+        /* a malformed connection string is the user's typo, not a dead link */
+        return st == SE05X_ERR_CONNSTR ? CLI_USAGE : CLI_NOCONN;
     }
     return CLI_OK;
 }
