@@ -4,10 +4,11 @@
  * the 80 05 session wrapper, applet sessions (UserID with attempt counting,
  * AESKey with an SCP03 channel keyed by the auth object), and the session
  * command table (CreateSession, VerifySessionUserID, CloseSession,
- * RefreshSession, ExchangeSessionData), and loading the platform keys
- * (sesim_scp03_load_keys). Inner commands go to
- * sesim_dispatch(). SCP03 cryptography is shared with the host
- * (se05x/scp03.h). A bad C-MAC answers 6982 and drops the channel/session. */
+ * RefreshSession, ExchangeSessionData) and loading the platform keys
+ * (sesim_scp03_load_keys). Inner commands go to sesim_dispatch(); a SELECT
+ * ends channel and sessions. SCP03 cryptography is shared with the host
+ * (se05x/scp03.h). A bad C-MAC answers 6982 and drops the channel/session.
+ * Protocol choices: docs/secure-channels.md. */
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 #include <stdlib.h>
