@@ -21,6 +21,16 @@ se05x_status se05x_scp03_chan_wrap(se05x_scp03_chan *s, const uint8_t *capdu, si
 se05x_status se05x_scp03_chan_unwrap(se05x_scp03_chan *s, const uint8_t *rapdu, size_t len,
                                      uint8_t *out, size_t cap, size_t *olen);
 void se05x_scp03_chan_free(se05x_scp03_chan *s);
+/* One plain command APDU out, data||SW back (the layer the handshake runs
+ * over: se05x_conn_xfer for platform SCP, the session wrapper for AESKey). */
+typedef se05x_status (*se05x_scp03_send_fn)(se05x_conn *c, const uint8_t *capdu, size_t len,
+                                           uint8_t *rapdu, size_t cap, size_t *rlen);
+/* scp03_host.c: INITIALIZE UPDATE (P1 kvn, random host challenge), card
+ * cryptogram check, EXTERNAL AUTHENTICATE (level 0x33) over send; on
+ * success *out is an open channel. SE05X_ERR_SCP with c->err on failure.
+ * rule: SE05X_SCP03_RULE_* (se05x/scp03.h). */
+se05x_status se05x_scp03_chan_open(se05x_conn *c, const se05x_scp03_keys *keys, uint8_t kvn,
+                                   int rule, se05x_scp03_send_fn send, se05x_scp03_chan **out);
 
 enum { SE05X_SESSION_NONE = 0, SE05X_SESSION_USERID, SE05X_SESSION_AESKEY };
 

@@ -188,6 +188,11 @@ size_t sesim_secure_process(sesim_chan *ch, const uint8_t *capdu, size_t len, ui
                             size_t cap);
 /* Drop secure channel and sessions of a channel (reset/close). */
 void sesim_secure_reset(sesim_chan *ch);
+/* secure.c: fill s->scp_enc/mac/dek from opts.scp03_keyfile, or with the
+ * SE050E development defaults when none is set. Called on every platform
+ * INITIALIZE UPDATE (so sesim_open need not), may also be called at open to
+ * report a bad key file early. Logs and returns the error on a bad file. */
+se05x_status sesim_scp03_load_keys(sesim *s);
 
 /* ---- policies (policy.c) -------------------------------------------- */
 

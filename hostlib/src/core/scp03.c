@@ -1,0 +1,662 @@
+/* GlobalPlatform SCP03 (spec §5) for both ends of a channel, and the 80 05
+ * applet-session wrapper format (spec §2.8): KDF with AES-CMAC, cryptograms,
+ * EXTERNAL AUTHENTICATE, C-MAC/C-ENC command wrapping with ISO 9797-1 M2
+ * padding, R-MAC/R-ENC response wrapping, MAC chaining and the counter rules
+ * of applet 3.x versus >= 4.3 / applet sessions, and the platform key file
+ * parser. See se05x/scp03.h. */
+#include "se05x/scp03.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/params.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "se05x/apdu.h"
+#include "se05x/tlv.h"
+
+/* ---- primitives ------------------------------------------------------ */
+
+se05x_status se05x_scp03_cmac(const uint8_t key[16], const uint8_t *data, size_t len,
+                              uint8_t out[16])
+{
+    se05x_status st = SE05X_ERR_CRYPTO;
+    EVP_MAC *mac = EVP_MAC_fetch(NULL, "CMAC", NULL);
+    EVP_MAC_CTX *mc = mac ? EVP_MAC_CTX_new(mac) : NULL;
+    char cipher[] = "AES-128-CBC";
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_CIPHER, cipher, 0),
+        OSSL_PARAM_construct_end(),
+    };
+    size_t olen = 0;
+    if (mc && EVP_MAC_init(mc, key, 16, params) && EVP_MAC_update(mc, data, len) &&
+        EVP_MAC_final(mc, out, &olen, 16) && olen == 16)
+        st = SE05X_OK;
+    EVP_MAC_CTX_free(mc);
+    EVP_MAC_free(mac);
+    return st;
+}
+
+se05x_status se05x_scp03_kdf(const uint8_t key[16], uint8_t dd, uint16_t lbits,
+                             const uint8_t *context, size_t clen, uint8_t *out)
+{
+    uint8_t buf[16 + 64];
+    uint8_t full[16];
+    if ((lbits != 64 && lbits != 128) || clen > 64)
+        return SE05X_ERR_ARG;
+    memset(buf, 0, 11);
+    buf[11] = dd;
+    buf[12] = 0x00;
+    buf[13] = (uint8_t)(lbits >> 8);
+    buf[14] = (uint8_t)lbits;
+    buf[15] = 0x01;
+    if (clen)
+        memcpy(buf + 16, context, clen);
+    se05x_status st = se05x_scp03_cmac(key, buf, 16 + clen, full);
+    if (st == SE05X_OK)
+        memcpy(out, full, lbits / 8);
+    OPENSSL_cleanse(full, sizeof(full));
+    return st;
+}
+
+/* One AES-128 operation over whole blocks: ECB when iv is NULL. */
+static se05x_status aes_blocks(const uint8_t key[16], const uint8_t *iv, bool enc,
+                               const uint8_t *in, size_t len, uint8_t *out)
+{
+    if (len % 16)
+        return SE05X_ERR_ARG;
+    EVP_CIPHER_CTX *cc = EVP_CIPHER_CTX_new();
+    int n = 0, f = 0;
+    se05x_status st = SE05X_ERR_CRYPTO;
+    const EVP_CIPHER *ciph = iv ? EVP_aes_128_cbc() : EVP_aes_128_ecb();
+    if (cc && EVP_CipherInit_ex2(cc, ciph, key, iv, enc ? 1 : 0, NULL) &&
+        EVP_CIPHER_CTX_set_padding(cc, 0) && EVP_CipherUpdate(cc, out, &n, in, (int)len) &&
+        EVP_CipherFinal_ex(cc, out + n, &f) && (size_t)(n + f) == len)
+        st = SE05X_OK;
+    EVP_CIPHER_CTX_free(cc);
+    return st;
+}
+
+se05x_scp03_rule se05x_scp03_rule_for_version(uint8_t major, uint8_t minor)
+{
+    if (major < 4 || (major == 4 && minor < 3))
+        return SE05X_SCP03_RULE_3X;
+    return SE05X_SCP03_RULE_7X;
+}
+
+void se05x_scp03_ctx_wipe(se05x_scp03_ctx *ctx)
+{
+    if (ctx)
+        OPENSSL_cleanse(ctx, sizeof(*ctx));
+}
+
+/* ---- counter --------------------------------------------------------- */
+
+static void ctr_add(uint8_t ctr[16], int delta)
+{
+    for (int i = 15; i >= 0 && delta; i--) {
+        if (delta > 0) {
+            if (++ctr[i] != 0)
+                break;
+        } else {
+            if (ctr[i]-- != 0)
+                break;
+        }
+    }
+}
+
+/* IV for response decryption: E(S-ENC, counter with first byte 0x80),
+ * where the counter value depends on the rule (spec §5.4). */
+static se05x_status rsp_iv(const se05x_scp03_ctx *ctx, uint8_t iv[16])
+{
+    uint8_t c[16];
+    memcpy(c, ctx->ctr, 16);
+    if (ctx->rule == SE05X_SCP03_RULE_3X && ctx->pending_lc == 0)
+        ctr_add(c, -1);
+    c[0] = 0x80;
+    return aes_blocks(ctx->s_enc, NULL, true, c, 16, iv);
+}
+
+/* Counter step after the response of one command (spec §5.4 and the
+ * answer to open question 5 in docs/secure-channels.md). */
+static void ctr_step(se05x_scp03_ctx *ctx, uint16_t sw)
+{
+    if (ctx->rule == SE05X_SCP03_RULE_7X)
+        ctr_add(ctx->ctr, 1);
+    else if (sw == 0x9000)
+        ctr_add(ctx->ctr, ctx->pending_lc ? 1 : 0);
+    else
+        ctr_add(ctx->ctr, ctx->pending_lc == 8 ? 0 : 1);
+    ctx->pending = false;
+    ctx->pending_lc = 0;
+}
+
+/* ---- handshake ------------------------------------------------------- */
+
+se05x_status se05x_scp03_derive(se05x_scp03_ctx *ctx, const se05x_scp03_static *keys,
+                                const uint8_t host_chal[8], const uint8_t card_chal[8],
+                                se05x_scp03_rule rule)
+{
+    uint8_t context[16];
+    se05x_scp03_ctx_wipe(ctx);
+    memcpy(context, host_chal, 8);
+    memcpy(context + 8, card_chal, 8);
+    se05x_status st = se05x_scp03_kdf(keys->enc, SE05X_SCP03_DD_S_ENC, 128, context, 16, ctx->s_enc);
+    if (st == SE05X_OK)
+        st = se05x_scp03_kdf(keys->mac, SE05X_SCP03_DD_S_MAC, 128, context, 16, ctx->s_mac);
+    if (st == SE05X_OK)
+        st = se05x_scp03_kdf(keys->mac, SE05X_SCP03_DD_S_RMAC, 128, context, 16, ctx->s_rmac);
+    if (st != SE05X_OK) {
+        se05x_scp03_ctx_wipe(ctx);
+        return st;
+    }
+    memcpy(ctx->host_chal, host_chal, 8);
+    memcpy(ctx->card_chal, card_chal, 8);
+    ctx->rule = rule;
+    ctx->derived = true;
+    return SE05X_OK;
+}
+
+se05x_status se05x_scp03_cryptogram(const se05x_scp03_ctx *ctx, uint8_t dd, uint8_t out[8])
+{
+    uint8_t context[16];
+    if (!ctx->derived)
+        return SE05X_ERR_STATE;
+    memcpy(context, ctx->host_chal, 8);
+    memcpy(context + 8, ctx->card_chal, 8);
+    return se05x_scp03_kdf(ctx->s_mac, dd, 64, context, 16, out);
+}
+
+se05x_status se05x_scp03_iu_answer(const se05x_scp03_ctx *ctx, const uint8_t divdata[10],
+                                   uint8_t kvn, uint8_t out[29])
+{
+    memcpy(out, divdata, 10);
+    out[10] = kvn;
+    out[11] = 0x03; /* SCP03 */
+    out[12] = 0x00; /* "i": random card challenge, no sequence counter */
+    memcpy(out + 13, ctx->card_chal, 8);
+    return se05x_scp03_cryptogram(ctx, SE05X_SCP03_DD_CARD_CRYPTO, out + 21);
+}
+
+se05x_status se05x_scp03_host_iu_check(se05x_scp03_ctx *ctx, const se05x_scp03_static *keys,
+                                       const uint8_t host_chal[8], const uint8_t *rsp,
+                                       size_t len, se05x_scp03_rule rule)
+{
+    uint8_t crypt[8];
+    if ((len != 29 && len != 32) || rsp[11] != 0x03)
+        return SE05X_ERR_RESPONSE;
+    se05x_status st = se05x_scp03_derive(ctx, keys, host_chal, rsp + 13, rule);
+    if (st == SE05X_OK)
+        st = se05x_scp03_cryptogram(ctx, SE05X_SCP03_DD_CARD_CRYPTO, crypt);
+    if (st == SE05X_OK && CRYPTO_memcmp(crypt, rsp + 21, 8) != 0)
+        st = SE05X_ERR_SCP;
+    if (st != SE05X_OK)
+        se05x_scp03_ctx_wipe(ctx);
+    return st;
+}
+
+/* MCV = CMAC(S-MAC, MCV || msg); mac8 (may be NULL) gets the first 8 bytes. */
+static se05x_status chain_mac(se05x_scp03_ctx *ctx, const uint8_t *key, const uint8_t *msg,
+                              size_t len, uint8_t *mcv_out, uint8_t mac8[8])
+{
+    uint8_t buf[16 + SE05X_APDU_MAX];
+    uint8_t full[16];
+    if (len > SE05X_APDU_MAX)
+        return SE05X_ERR_BUFFER;
+    memcpy(buf, ctx->mcv, 16);
+    memcpy(buf + 16, msg, len);
+    se05x_status st = se05x_scp03_cmac(key, buf, 16 + len, full);
+    if (st == SE05X_OK) {
+        if (mac8)
+            memcpy(mac8, full, 8);
+        if (mcv_out)
+            memcpy(mcv_out, full, 16);
+    }
+    return st;
+}
+
+se05x_status se05x_scp03_ext_auth_build(se05x_scp03_ctx *ctx, uint8_t out[21])
+{
+    if (!ctx->derived || ctx->open)
+        return SE05X_ERR_STATE;
+    out[0] = 0x84;
+    out[1] = 0x82;
+    out[2] = SE05X_SCP03_LEVEL;
+    out[3] = 0x00;
+    out[4] = 0x10;
+    se05x_status st = se05x_scp03_cryptogram(ctx, SE05X_SCP03_DD_HOST_CRYPTO, out + 5);
+    memset(ctx->mcv, 0, 16);
+    if (st == SE05X_OK)
+        st = chain_mac(ctx, ctx->s_mac, out, 13, ctx->mcv, out + 13);
+    return st;
+}
+
+void se05x_scp03_ext_auth_done(se05x_scp03_ctx *ctx)
+{
+    memset(ctx->ctr, 0, 16);
+    ctx->ctr[15] = 1;
+    ctx->open = true;
+    ctx->pending = false;
+}
+
+se05x_status se05x_scp03_ext_auth_check(se05x_scp03_ctx *ctx, const uint8_t *capdu, size_t len)
+{
+    uint8_t crypt[8], mac[8], mcv[16];
+    if (!ctx->derived || ctx->open)
+        return SE05X_ERR_STATE;
+    if (len < 21 || len > 22 || capdu[0] != 0x84 || capdu[1] != 0x82 || capdu[4] != 0x10)
+        return SE05X_ERR_APDU;
+    if (capdu[2] != SE05X_SCP03_LEVEL || capdu[3] != 0x00)
+        return SE05X_ERR_UNSUPPORTED;
+    se05x_status st = se05x_scp03_cryptogram(ctx, SE05X_SCP03_DD_HOST_CRYPTO, crypt);
+    memset(ctx->mcv, 0, 16);
+    if (st == SE05X_OK)
+        st = chain_mac(ctx, ctx->s_mac, capdu, 13, mcv, mac);
+    if (st != SE05X_OK)
+        return st;
+    if (CRYPTO_memcmp(crypt, capdu + 5, 8) != 0 || CRYPTO_memcmp(mac, capdu + 13, 8) != 0)
+        return SE05X_ERR_SCP;
+    memcpy(ctx->mcv, mcv, 16);
+    se05x_scp03_ext_auth_done(ctx);
+    return SE05X_OK;
+}
+
+/* ---- wrapping -------------------------------------------------------- */
+
+/* ISO 9797-1 method 2 padding of in into out; returns the padded length. */
+static size_t pad_m2(const uint8_t *in, size_t len, uint8_t *out)
+{
+    size_t plen = (len / 16 + 1) * 16;
+    memcpy(out, in, len);
+    out[len] = 0x80;
+    memset(out + len + 1, 0, plen - len - 1);
+    return plen;
+}
+
+/* Length without M2 padding, or SIZE_MAX if the padding is malformed. */
+static size_t unpad_m2(const uint8_t *buf, size_t len)
+{
+    size_t i = len;
+    while (i > 0 && buf[i - 1] == 0x00 && len - i < 16)
+        i--;
+    if (i == 0 || buf[i - 1] != 0x80 || len - i >= 16)
+        return SIZE_MAX;
+    return i - 1;
+}
+
+se05x_status se05x_scp03_wrap_cmd(se05x_scp03_ctx *ctx, const uint8_t *capdu, size_t len,
+                                  uint8_t *out, size_t cap, size_t *olen)
+{
+    se05x_apdu a;
+    uint8_t enc[SE05X_APDU_MAX + 16 + 8];
+    uint8_t iv[16];
+    size_t elen = 0;
+    if (!ctx->open || ctx->pending)
+        return SE05X_ERR_STATE;
+    se05x_status st = se05x_apdu_decode(capdu, len, &a);
+    if (st != SE05X_OK)
+        return st;
+    if (a.lc > SE05X_APDU_MAX)
+        return SE05X_ERR_BUFFER;
+    if (a.lc) {
+        elen = pad_m2(a.data, a.lc, enc);
+        st = aes_blocks(ctx->s_enc, NULL, true, ctx->ctr, 16, iv);
+        if (st == SE05X_OK)
+            st = aes_blocks(ctx->s_enc, iv, true, enc, elen, enc);
+        if (st != SE05X_OK)
+            goto done;
+    }
+    memset(enc + elen, 0, 8); /* MAC placeholder */
+    se05x_apdu w = a;
+    w.cla = (uint8_t)(a.cla | 0x04);
+    w.data = enc;
+    w.lc = elen + 8;
+    st = se05x_apdu_encode(&w, out, cap, olen);
+    if (st != SE05X_OK)
+        goto done;
+    /* MAC input: header | Lc | encrypted data (everything before the MAC) */
+    bool ext = w.extended || w.lc >= 255 || w.ne > 256;
+    size_t macpos = 4 + (ext ? 3u : 1u) + elen;
+    st = chain_mac(ctx, ctx->s_mac, out, macpos, ctx->mcv, out + macpos);
+    if (st == SE05X_OK) {
+        ctx->pending = true;
+        ctx->pending_lc = a.lc;
+    }
+done:
+    OPENSSL_cleanse(enc, sizeof(enc));
+    return st;
+}
+
+se05x_status se05x_scp03_unwrap_cmd(se05x_scp03_ctx *ctx, const uint8_t *capdu, size_t len,
+                                    uint8_t *out, size_t cap, size_t *olen)
+{
+    se05x_apdu a;
+    uint8_t mac[8], mcv[16], iv[16];
+    uint8_t plain[SE05X_APDU_MAX];
+    if (!ctx->open || ctx->pending)
+        return SE05X_ERR_STATE;
+    se05x_status st = se05x_apdu_decode(capdu, len, &a);
+    if (st != SE05X_OK)
+        return st;
+    if (!(a.cla & 0x04) || a.lc < 8)
+        return SE05X_ERR_APDU;
+    size_t elen = a.lc - 8;
+    size_t macpos = (size_t)(a.data - capdu) + elen;
+    st = chain_mac(ctx, ctx->s_mac, capdu, macpos, mcv, mac);
+    if (st != SE05X_OK)
+        return st;
+    if (CRYPTO_memcmp(mac, a.data + elen, 8) != 0)
+        return SE05X_ERR_SCP;
+    memcpy(ctx->mcv, mcv, 16);
+    size_t plen = 0;
+    if (elen) {
+        if (elen % 16 || elen > sizeof(plain))
+            return SE05X_ERR_SCP;
+        st = aes_blocks(ctx->s_enc, NULL, true, ctx->ctr, 16, iv);
+        if (st == SE05X_OK)
+            st = aes_blocks(ctx->s_enc, iv, false, a.data, elen, plain);
+        if (st != SE05X_OK)
+            goto done;
+        plen = unpad_m2(plain, elen);
+        if (plen == SIZE_MAX) {
+            st = SE05X_ERR_SCP;
+            goto done;
+        }
+    }
+    se05x_apdu p = a;
+    p.cla = (uint8_t)(a.cla & ~0x04);
+    p.data = plain;
+    p.lc = plen;
+    st = se05x_apdu_encode(&p, out, cap, olen);
+    if (st == SE05X_OK) {
+        ctx->pending = true;
+        ctx->pending_lc = plen;
+    }
+done:
+    OPENSSL_cleanse(plain, sizeof(plain));
+    return st;
+}
+
+se05x_status se05x_scp03_wrap_rsp(se05x_scp03_ctx *ctx, const uint8_t *data, size_t dlen,
+                                  uint16_t sw, uint8_t *out, size_t cap, size_t *olen)
+{
+    uint8_t iv[16];
+    se05x_status st = SE05X_OK;
+    if (!ctx->open || !ctx->pending)
+        return SE05X_ERR_STATE;
+    if (sw != 0x9000) {
+        if (cap < 2) {
+            st = SE05X_ERR_BUFFER;
+        } else {
+            se05x_put_u16(out, sw);
+            *olen = 2;
+        }
+        ctr_step(ctx, sw);
+        return st;
+    }
+    size_t elen = dlen ? (dlen / 16 + 1) * 16 : 0;
+    if (elen + 10 > cap || elen + 16 > SE05X_APDU_MAX) {
+        ctr_step(ctx, sw);
+        return SE05X_ERR_BUFFER;
+    }
+    if (dlen) {
+        pad_m2(data, dlen, out);
+        st = rsp_iv(ctx, iv);
+        if (st == SE05X_OK)
+            st = aes_blocks(ctx->s_enc, iv, true, out, elen, out);
+    }
+    se05x_put_u16(out + elen, sw);
+    if (st == SE05X_OK)
+        st = chain_mac(ctx, ctx->s_rmac, out, elen + 2, NULL, out + elen);
+    se05x_put_u16(out + elen + 8, sw);
+    *olen = elen + 10;
+    ctr_step(ctx, sw);
+    return st;
+}
+
+se05x_status se05x_scp03_unwrap_rsp(se05x_scp03_ctx *ctx, const uint8_t *rapdu, size_t len,
+                                    uint8_t *out, size_t cap, size_t *olen)
+{
+    uint8_t mac[8], iv[16];
+    uint8_t buf[SE05X_APDU_MAX];
+    size_t dlen;
+    uint16_t sw;
+    if (!ctx->open || !ctx->pending)
+        return SE05X_ERR_STATE;
+    se05x_status st = se05x_rapdu_split(rapdu, len, &dlen, &sw);
+    if (st != SE05X_OK)
+        return st;
+    if (sw != 0x9000) { /* bare SW; anything else is ignored as the MW does */
+        ctr_step(ctx, sw);
+        if (cap < 2)
+            return SE05X_ERR_BUFFER;
+        se05x_put_u16(out, sw);
+        *olen = 2;
+        return SE05X_OK;
+    }
+    if (dlen < 8 || (dlen - 8) % 16 || dlen - 8 > sizeof(buf))
+        return SE05X_ERR_SCP;
+    size_t elen = dlen - 8;
+    memcpy(buf, rapdu, elen);
+    se05x_put_u16(buf + elen, sw);
+    st = chain_mac(ctx, ctx->s_rmac, buf, elen + 2, NULL, mac);
+    if (st != SE05X_OK)
+        return st;
+    if (CRYPTO_memcmp(mac, rapdu + elen, 8) != 0)
+        return SE05X_ERR_SCP;
+    size_t plen = 0;
+    if (elen) {
+        st = rsp_iv(ctx, iv);
+        if (st == SE05X_OK)
+            st = aes_blocks(ctx->s_enc, iv, false, rapdu, elen, buf);
+        if (st != SE05X_OK)
+            goto done;
+        plen = unpad_m2(buf, elen);
+        if (plen == SIZE_MAX) {
+            st = SE05X_ERR_SCP;
+            goto done;
+        }
+    }
+    if (plen + 2 > cap) {
+        st = SE05X_ERR_BUFFER;
+        goto done;
+    }
+    memcpy(out, buf, plen);
+    se05x_put_u16(out + plen, sw);
+    *olen = plen + 2;
+    ctr_step(ctx, sw);
+done:
+    OPENSSL_cleanse(buf, sizeof(buf));
+    return st;
+}
+
+/* ---- applet-session wrapper ----------------------------------------- */
+
+se05x_status se05x_sesswrap_build(const uint8_t id[8], const uint8_t *inner, size_t ilen,
+                                  uint8_t *out, size_t cap, size_t *olen)
+{
+    uint8_t data[SE05X_APDU_MAX];
+    se05x_tlvw w;
+    se05x_tlvw_init(&w, data, sizeof(data));
+    se05x_tlvw_bytes(&w, SE05X_TAG_SESSION_ID, id, 8);
+    se05x_tlvw_bytes(&w, SE05X_TAG_1, inner, ilen);
+    if (se05x_tlvw_status(&w) != SE05X_OK)
+        return se05x_tlvw_status(&w);
+    se05x_apdu a = {.cla = 0x80, .ins = 0x05, .p1 = 0x00, .p2 = 0x00, .data = data, .lc = w.len};
+    return se05x_apdu_encode(&a, out, cap, olen);
+}
+
+se05x_status se05x_sesswrap_parse(const uint8_t *data, size_t len, uint8_t id[8],
+                                  const uint8_t **inner, size_t *ilen)
+{
+    static const se05x_tlv_expect_t exp[] = {
+        {SE05X_TAG_SESSION_ID, 0, 8, 8},
+        {SE05X_TAG_1, 0, 4, 0},
+    };
+    se05x_tlv_item it[2];
+    se05x_status st = se05x_tlv_expect(data, len, exp, 2, it);
+    if (st != SE05X_OK)
+        return st;
+    memcpy(id, it[0].val, 8);
+    *inner = it[1].val;
+    *ilen = it[1].len;
+    return SE05X_OK;
+}
+
+se05x_status se05x_sesswrap_inner(const uint8_t *capdu, size_t len, uint8_t *out, size_t cap,
+                                  size_t *olen)
+{
+    se05x_apdu a;
+    se05x_status st = se05x_apdu_decode(capdu, len, &a);
+    if (st != SE05X_OK)
+        return st;
+    a.ne = 0;
+    a.extended = false;
+    return se05x_apdu_encode(&a, out, cap, olen);
+}
+
+/* ---- platform key file ---------------------------------------------- */
+
+static void kerr(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void kerr(char *err, size_t errlen, const char *fmt, ...)
+{
+    if (!err || !errlen)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
+static int hexval(int ch)
+{
+    if (ch >= '0' && ch <= '9')
+        return ch - '0';
+    ch = tolower(ch);
+    if (ch >= 'a' && ch <= 'f')
+        return ch - 'a' + 10;
+    return -1;
+}
+
+/* Parse exactly 32 hex digits from s (trailing blanks allowed). */
+static se05x_status parse_key_hex(const char *s, uint8_t out[16], const char **why)
+{
+    size_t n = 0;
+    while (s[n] && !isspace((unsigned char)s[n]))
+        n++;
+    for (size_t i = n; s[i]; i++) {
+        if (!isspace((unsigned char)s[i])) {
+            *why = "unexpected text after the key";
+            return SE05X_ERR_ARG;
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (hexval((unsigned char)s[i]) < 0) {
+            *why = "key is not hexadecimal";
+            return SE05X_ERR_ARG;
+        }
+    }
+    if (n != 32) {
+        *why = "key must be 32 hex digits (AES-128)";
+        return SE05X_ERR_ARG;
+    }
+    for (size_t i = 0; i < 16; i++)
+        out[i] = (uint8_t)(hexval((unsigned char)s[2 * i]) << 4 | hexval((unsigned char)s[2 * i + 1]));
+    return SE05X_OK;
+}
+
+/* One line of the key file; *seen collects the keys found (bits 1/2/4). */
+static se05x_status parse_key_line(char *line, uint8_t keys[3][16], unsigned *seen,
+                                   const char **why)
+{
+    static const char *names[] = {"ENC", "MAC", "DEK"};
+    char *p = line;
+    while (isspace((unsigned char)*p))
+        p++;
+    if (*p == '\0' || *p == '#')
+        return SE05X_OK;
+    size_t n = 0;
+    while (p[n] && !isspace((unsigned char)p[n]))
+        n++;
+    for (int k = 0; k < 3; k++) {
+        if (n != 3 || strncasecmp(p, names[k], 3) != 0)
+            continue;
+        if (*seen & (1u << k)) {
+            *why = "key given twice";
+            return SE05X_ERR_ARG;
+        }
+        const char *v = p + n;
+        while (isspace((unsigned char)*v))
+            v++;
+        se05x_status st = parse_key_hex(v, keys[k], why);
+        if (st == SE05X_OK)
+            *seen |= 1u << k;
+        return st;
+    }
+    *why = "unknown line (expected ENC, MAC or DEK followed by 32 hex digits)";
+    return SE05X_ERR_ARG;
+}
+
+se05x_status se05x_scp03_keyfile_read(const char *path, uint8_t enc[16], uint8_t mac[16],
+                                      uint8_t dek[16], char *err, size_t errlen)
+{
+    if (!path || !enc || !mac || !dek) {
+        kerr(err, errlen, "no SCP03 key file given");
+        return SE05X_ERR_ARG;
+    }
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        kerr(err, errlen, "cannot read SCP03 key file %s: %s", path, strerror(errno));
+        return SE05X_ERR_IO;
+    }
+    uint8_t k[3][16];
+    memset(k, 0, sizeof(k));
+    char line[512];
+    unsigned seen = 0, lineno = 0;
+    const char *why = NULL;
+    se05x_status st = SE05X_OK;
+    while (fgets(line, sizeof(line), f)) {
+        lineno++;
+        if (!strchr(line, '\n') && !feof(f)) {
+            why = "line too long";
+            st = SE05X_ERR_ARG;
+            break;
+        }
+        st = parse_key_line(line, k, &seen, &why);
+        if (st != SE05X_OK)
+            break;
+    }
+    if (st == SE05X_OK && ferror(f)) {
+        kerr(err, errlen, "cannot read SCP03 key file %s: %s", path, strerror(errno));
+        st = SE05X_ERR_IO;
+    } else if (st != SE05X_OK) {
+        kerr(err, errlen, "%s:%u: %s", path, lineno, why);
+    } else if (seen != 7u) {
+        kerr(err, errlen, "%s: missing %s key", path,
+             !(seen & 1u) ? "ENC" : !(seen & 2u) ? "MAC" : "DEK");
+        st = SE05X_ERR_ARG;
+    }
+    fclose(f);
+    OPENSSL_cleanse(line, sizeof(line));
+    if (st == SE05X_OK) {
+        memcpy(enc, k[0], 16);
+        memcpy(mac, k[1], 16);
+        memcpy(dek, k[2], 16);
+    }
+    OPENSSL_cleanse(k, sizeof(k));
+    return st;
+}
+
+/* SE050E (OEF 0001A921) development defaults (public, NXP AN12436). */
+const uint8_t se05x_scp03_se050e_enc[16] = {0xD2, 0xDB, 0x63, 0xE7, 0xA0, 0xA5, 0xAE, 0xD7,
+                                            0x2A, 0x64, 0x60, 0xC4, 0xDF, 0xDC, 0xAF, 0x64};
+const uint8_t se05x_scp03_se050e_mac[16] = {0x73, 0x8D, 0x5B, 0x79, 0x8E, 0xD2, 0x41, 0xB0,
+                                            0xB2, 0x47, 0x68, 0x51, 0x4B, 0xFB, 0xA9, 0x5B};
+const uint8_t se05x_scp03_se050e_dek[16] = {0x67, 0x02, 0xDA, 0xC3, 0x09, 0x42, 0xB2, 0xC8,
+                                            0x5E, 0x7F, 0x47, 0xB4, 0x2C, 0xED, 0x4E, 0x7F};
