@@ -139,6 +139,15 @@ se05x_status sesim_open(const char *dir, const sesim_opts *opts, sesim **out)
     pthread_mutex_init(&s->mu, &ma);
     pthread_mutexattr_destroy(&ma);
 
+    /* platform SCP03 keys: a bad key file is reported now, not at the
+     * first INITIALIZE UPDATE */
+    rc = sesim_scp03_load_keys(s);
+    if (rc != SE05X_OK) {
+        sesim_log(s, "cannot load platform SCP03 keys from %s",
+                  s->opts.scp03_keyfile ? s->opts.scp03_keyfile : "(defaults)");
+        sesim_close(s);
+        return rc;
+    }
     lock_card(s);
     rc = sesim_store_open(s);
     if (rc == SE05X_OK)
