@@ -16,6 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <openssl/types.h>
+
 #include "se05x/apdu.h"
 #include "se05x/status.h"
 #include "se05x/transport.h"
@@ -92,6 +94,10 @@ se05x_status se05x_conn_scp03_open(se05x_conn *c, const se05x_scp03_keys *keys, 
 se05x_status se05x_session_open_userid(se05x_conn *c, uint32_t auth_id, const uint8_t *userid,
                                        size_t len);
 se05x_status se05x_session_open_aeskey(se05x_conn *c, uint32_t auth_id, const uint8_t key[16]);
+/* ECKey session (spec §2.8): auth_id names an ECKey auth object holding the
+ * public half of host_key (an EC P-256 private key); the session runs an
+ * SCP03 channel keyed from ECDH with the SE's KP_ECKEY_USER key. */
+se05x_status se05x_session_open_eckey(se05x_conn *c, uint32_t auth_id, EVP_PKEY *host_key);
 se05x_status se05x_session_close(se05x_conn *c);
 bool se05x_session_active(const se05x_conn *c);
 
