@@ -1,6 +1,7 @@
 /* se05x CLI subcommands about the chip and its object store: info
  * (applet version, features, free memory, UID), uid, list [--json],
- * erase ID, and apdu HEX (raw exchange). */
+ * erase ID, and apdu HEX (raw exchange). list and erase go through sss
+ * (cmd_keys.c) with --host-store or a session --auth. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,9 +33,20 @@ static void print_mem(const char *label, se05x_conn *c, uint8_t type)
         printf("%-27s unavailable (%s)\n", label, se05x_conn_errmsg(c));
 }
 
+/* info and uid need a chip. */
+static int need_chip(const cli_ctx *ctx, const char *name)
+{
+    if (!ctx->host_store)
+        return CLI_OK;
+    fprintf(stderr, "se05x: '%s' needs an SE; --host-store has no chip\n", name);
+    return CLI_FAIL;
+}
+
 static int run_info(cli_ctx *ctx, int argc, char **argv)
 {
     int rc = check_args(&cli_cmd_info, argc, argv, 0);
+    if (rc == CLI_OK)
+        rc = need_chip(ctx, "info");
     if (rc != CLI_OK || (rc = cli_connect(ctx)) != CLI_OK)
         return rc;
     se05x_conn *c = ctx->conn;
@@ -72,6 +84,8 @@ const cli_command cli_cmd_info = {
 static int run_uid(cli_ctx *ctx, int argc, char **argv)
 {
     int rc = check_args(&cli_cmd_uid, argc, argv, 0);
+    if (rc == CLI_OK)
+        rc = need_chip(ctx, "uid");
     if (rc != CLI_OK || (rc = cli_connect(ctx)) != CLI_OK)
         return rc;
     uint8_t uid[SE05X_UID_LEN];
@@ -86,17 +100,6 @@ const cli_command cli_cmd_uid = {"uid", "", "print the 18-byte chip UID in hex",
 
 /* ---- list ------------------------------------------------------------- */
 
-static void json_str(const char *s)
-{
-    putchar('"');
-    for (; *s; s++) {
-        if (*s == '"' || *s == '\\')
-            putchar('\\');
-        putchar(*s);
-    }
-    putchar('"');
-}
-
 static int run_list(cli_ctx *ctx, int argc, char **argv)
 {
     bool json = false;
@@ -108,6 +111,8 @@ static int run_list(cli_ctx *ctx, int argc, char **argv)
         else
             return cli_usage_error(&cli_cmd_list, "unexpected argument '%s'", argv[i]);
     }
+    if (cli_use_sss(ctx))
+        return cli_sss_list(ctx, json);
     int rc = cli_connect(ctx);
     if (rc != CLI_OK)
         return rc;
@@ -129,7 +134,7 @@ static int run_list(cli_ctx *ctx, int argc, char **argv)
         const char *tname = have_type ? se05x_type_name(type) : "unknown";
         if (json) {
             printf("%s\n  {\"id\": \"0x%08X\", \"type\": ", i ? "," : "", ids[i]);
-            json_str(tname);
+            cli_json_str(tname);
             if (have_type)
                 printf(", \"type_code\": %u", type);
             else
@@ -165,9 +170,10 @@ static int run_erase(cli_ctx *ctx, int argc, char **argv)
     if (rc != CLI_OK)
         return rc;
     uint32_t id;
-    if (!cli_parse_id(argv[1], &id))
-        return cli_usage_error(&cli_cmd_erase, "invalid object id '%s' (expected hex, e.g. 0xF0000001)",
-                               argv[1]);
+    if ((rc = cli_key_id(&cli_cmd_erase, argv[1], true, &id)) != CLI_OK)
+        return rc;
+    if (cli_use_sss(ctx))
+        return cli_sss_erase(ctx, id);
     if ((rc = cli_connect(ctx)) != CLI_OK)
         return rc;
     se05x_status st = se05x_delete_object(ctx->conn, id);
@@ -179,7 +185,8 @@ static int run_erase(cli_ctx *ctx, int argc, char **argv)
 
 const cli_command cli_cmd_erase = {
     "erase", "ID", "delete the object ID (hex, with or without 0x)",
-    "Objects provisioned by NXP refuse deletion (SW 6985 or 6986).\n", run_erase};
+    "Objects provisioned by NXP refuse deletion (SW 6985 or 6986). Reserved ids\n"
+    "0x7FFF0000-0x7FFFFFFF are refused (exit 2).\n", run_erase};
 
 /* ---- apdu ------------------------------------------------------------- */
 
