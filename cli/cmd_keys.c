@@ -158,9 +158,13 @@ static int run_gen(cli_ctx *ctx, int argc, char **argv)
         uint8_t der[PUB_MAX];
         size_t dlen = sizeof(der);
         st = read_pub(ctx, id, der, &dlen, &info);
-        if (st != SSS_OK) /* generated, but the public key cannot be shown */
+        if (st == SSS_ERR_DENIED) /* generated; its policy forbids reading it */
+            fprintf(stderr, "se05x: note: the public key of 0x%08X is not readable under its "
+                            "policy\n", id);
+        else if (st != SSS_OK)
             return cli_sss_fail(ctx, st, "reading the new public key");
-        pem = cli_pem_encode("PUBLIC KEY", der, dlen);
+        else
+            pem = cli_pem_encode("PUBLIC KEY", der, dlen);
     }
     print_generated(id, &info, pem, json);
     free(pem);
