@@ -23,7 +23,7 @@ sss_status sss_session_open(const sss_session_cfg *cfg, sss_session **out, char 
 void sss_session_close(sss_session *s) { (void)s; }
 const char *sss_session_errmsg(const sss_session *s) { (void)s; return ""; }
 sss_backend sss_session_backend(const sss_session *s) { (void)s; return SSS_BACKEND_SE05X; }
-bool sss_id_reserved(uint32_t id) { return id >= 0x7FFF0000u; }
+bool sss_id_reserved(uint32_t id) { return (id & 0xFFFF0000u) == 0x7FFF0000u; }
 sss_status sss_object_exists(sss_session *s, uint32_t id, bool *e) { (void)s; (void)id; (void)e; return NOTYET; }
 sss_status sss_object_info_get(sss_session *s, uint32_t id, sss_object_info *i) { (void)s; (void)id; (void)i; return NOTYET; }
 sss_status sss_object_list(sss_session *s, sss_object_info **l, size_t *n) { (void)s; (void)l; (void)n; return NOTYET; }

@@ -53,7 +53,7 @@ openssl pkey -in "$T/ext_rsa.pem" -pubout -outform DER -out "$T/ext_rsa_pub.der"
 openssl req -x509 -new -key "$T/ext_p256.pem" -subj /CN=se05x-test -days 2 -out "$T/cert.pem" 2>/dev/null
 openssl x509 -in "$T/cert.pem" -outform DER -out "$T/cert.der"
 printf -- '-----BEGIN PRIVATE KEY-----\nnot base64 at all!!\n-----END PRIVATE KEY-----\n' >"$T/bad.pem"
-head -c 600 "$T/ext_p256.pem" >"$T/trunc.pem"
+head -c 600 "$T/ext_rsa.pem" >"$T/trunc.pem"
 head -c 200000 /dev/urandom >"$T/big"
 
 # ---- signatures, ECDH, RSA decryption against openssl ---------------------
