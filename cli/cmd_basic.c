@@ -24,10 +24,14 @@ static int check_args(const cli_command *cmd, int argc, char **argv, int want)
 
 /* ---- info ------------------------------------------------------------- */
 
-static void print_mem(const char *label, se05x_conn *c, uint8_t type)
+/* Free memory of one kind: text line, or a JSON member (null if refused). */
+static void print_mem(const char *label, const char *key, se05x_conn *c, uint8_t type, bool json)
 {
     uint32_t v = 0;
-    if (se05x_get_free_memory(c, type, &v) == SE05X_OK)
+    bool ok = se05x_get_free_memory(c, type, &v) == SE05X_OK;
+    if (json)
+        ok ? printf(", \"%s\": %u", key, v) : printf(", \"%s\": null", key);
+    else if (ok)
         printf("%-27s %u bytes%s\n", label, v, v == 0x7FFF ? " (or more)" : "");
     else
         printf("%-27s unavailable (%s)\n", label, se05x_conn_errmsg(c));
@@ -44,7 +48,8 @@ static int need_chip(const cli_ctx *ctx, const char *name)
 
 static int run_info(cli_ctx *ctx, int argc, char **argv)
 {
-    int rc = check_args(&cli_cmd_info, argc, argv, 0);
+    bool json = argc == 2 && strcmp(argv[1], "--json") == 0;
+    int rc = check_args(&cli_cmd_info, json ? 1 : argc, argv, 0);
     if (rc == CLI_OK)
         rc = need_chip(ctx, "info");
     if (rc != CLI_OK || (rc = cli_connect(ctx)) != CLI_OK)
@@ -55,27 +60,48 @@ static int run_info(cli_ctx *ctx, int argc, char **argv)
     se05x_status st = se05x_get_version(c, &v, raw);
     if (st != SE05X_OK) /* fall back to the SELECT answer */
         se05x_version_decode(se05x_conn_applet_version(c), &v);
-    char feat[512];
-    se05x_features_format(v.config, feat, sizeof(feat));
-    printf("%-27s %s\n", "Connection:", ctx->port ? ctx->port : se05x_connstr_default());
-    printf("%-27s %u.%u.%u\n", "Applet version:", v.major, v.minor, v.patch);
-    printf("%-27s %u.%u\n", "SecureBox version:", v.sb_major, v.sb_minor);
-    printf("%-27s 0x%04X %s\n", "Applet config:", v.config, feat);
-    print_mem("Free persistent:", c, SE05X_MEM_PERSISTENT);
-    print_mem("Free transient (reset):", c, SE05X_MEM_TRANSIENT_RESET);
-    print_mem("Free transient (deselect):", c, SE05X_MEM_TRANSIENT_DESELECT);
     uint8_t uid[SE05X_UID_LEN];
     st = se05x_read_uid(c, uid);
     if (st != SE05X_OK)
         return cli_fail(ctx, st, "reading the UID");
-    printf("%-27s ", "UID:");
-    cli_print_hex(uid, sizeof(uid));
+    char feat[512];
+    se05x_features_format(v.config, feat, sizeof(feat));
+    const char *conn = ctx->port ? ctx->port : se05x_connstr_default();
+    if (json) {
+        printf("{\"connection\": ");
+        cli_json_str(conn);
+        printf(", \"applet_version\": \"%u.%u.%u\", \"securebox_version\": \"%u.%u\", "
+               "\"applet_config\": \"0x%04X\", \"features\": ",
+               v.major, v.minor, v.patch, v.sb_major, v.sb_minor, v.config);
+        cli_json_str(feat);
+    } else {
+        printf("%-27s %s\n", "Connection:", conn);
+        printf("%-27s %u.%u.%u\n", "Applet version:", v.major, v.minor, v.patch);
+        printf("%-27s %u.%u\n", "SecureBox version:", v.sb_major, v.sb_minor);
+        printf("%-27s 0x%04X %s\n", "Applet config:", v.config, feat);
+    }
+    print_mem("Free persistent:", "free_persistent", c, SE05X_MEM_PERSISTENT, json);
+    print_mem("Free transient (reset):", "free_transient_reset", c, SE05X_MEM_TRANSIENT_RESET,
+              json);
+    print_mem("Free transient (deselect):", "free_transient_deselect", c,
+              SE05X_MEM_TRANSIENT_DESELECT, json);
+    if (json) {
+        printf(", \"uid\": \"");
+        for (size_t i = 0; i < sizeof(uid); i++)
+            printf("%02X", uid[i]);
+        printf("\"}\n");
+    } else {
+        printf("%-27s ", "UID:");
+        cli_print_hex(uid, sizeof(uid));
+    }
     return CLI_OK;
 }
 
 const cli_command cli_cmd_info = {
-    "info", "", "show applet version, features, free memory and UID",
+    "info", "[--json]", "show applet version, features, free memory and UID",
     "The applet configuration bits are decoded (ECDSA/ECDH, EdDSA, RSA, AES, ...).\n"
+    "--json prints one object: connection, applet_version, securebox_version,\n"
+    "applet_config, features, free_* (bytes, null if refused) and uid.\n"
     "Free memory is reported by the SE as 2 bytes; 32767 means \"32767 or more\".\n",
     run_info};
 
