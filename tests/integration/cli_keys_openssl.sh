@@ -247,6 +247,25 @@ crypto_suite sim --port "$J"
 bad_input_suite sim --port "$J"
 rm -f "$T/x"
 policy_suite sim --port "$J"
+# sessions: UserID and AESKey auth objects made with raw WriteUserID / WriteSymmKey
+expect_rc 0 "sim: raw WriteUserID 0x7DA00001" "$CLI" --port "$J" apdu 804107000D 41047DA00001 4205C001020304
+expect_rc 0 "sim: raw WriteSymmKey AESKey 0x7DA00002" "$CLI" --port "$J" \
+    apdu 8041030018 41047DA00002 4310000102030405060708090A0B0C0D0E0F
+echo "C001020304" >"$T/userid.hex"
+U=(--auth userid --auth-id 0x7DA00001 --auth-secret "@$T/userid.hex")
+A=(--auth aeskey --auth-id 7DA00002 --auth-secret 000102030405060708090A0B0C0D0E0F)
+expect_rc 0 "sim: gen for UserID 0x7DA00001 only" "$CLI" --port "$J" gen ec EF000150 --policy "0x7DA00001:sign,read"
+expect_rc 1 "sim: sign without the session denied" "$CLI" --port "$J" sign EF000150 "$T/msg" "$T/x"
+has "$T/err" "denied" "sim: sessionless sign denied"
+expect_rc 0 "sim: sign in a UserID session" "$CLI" --port "$J" "${U[@]}" sign EF000150 "$T/msg" "$T/sig_u"
+expect_rc 0 "sim: get pub in a UserID session" "$CLI" --port "$J" "${U[@]}" get pub EF000150 "$T/pub_u.pem"
+check "sim: openssl verifies the UserID-session signature" openssl dgst -sha256 -verify "$T/pub_u.pem" \
+    -signature "$T/sig_u" "$T/msg"
+expect_rc 0 "sim: list in an AESKey session" "$CLI" --port "$J" "${A[@]}" list
+has "$T/out" "^0xEF000150 " "sim: AESKey session lists objects"
+expect_rc 3 "sim: wrong UserID" "$CLI" --port "$J" --auth userid --auth-id 0x7DA00001 --auth-secret C0010203FF list
+expect_rc 3 "sim: wrong AES key" "$CLI" --port "$J" --auth aeskey --auth-id 0x7DA00002 --auth-secret 000102030405060708090A0B0C0D0EFF list
+expect_rc 2 "sim: AES key of the wrong length" "$CLI" --port "$J" --auth aeskey --auth-id 0x7DA00002 --auth-secret 0001 list
 expect_rc 2 "sim: --auth userid without --auth-id" "$CLI" --port "$J" --auth userid list
 expect_rc 2 "sim: unknown --auth" "$CLI" --port "$J" --auth magic list
 expect_rc 2 "sim: --host-store with --port" "$CLI" --port "$J" --host-store "$T/hs" list
