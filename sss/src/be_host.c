@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "be_host.h"
+#include "se05x/curves.h"
 
 sss_status host_err(sss_session *s, sss_status st, const char *fmt, ...)
 {
@@ -53,56 +54,30 @@ bool host_type_has_pub(uint8_t t)
            t == SSS_KT_RSA_PUB;
 }
 
-/* ---- curves ---------------------------------------------------------- */
-
-typedef struct {
-    uint8_t curve;
-    const char *group; /* OpenSSL group name (EC) or key type (EdDSA/X25519) */
-    const char *alias;
-    int base_id;
-    uint16_t bits;
-    uint32_t size;
-} curve_row;
-
-static const curve_row CURVES[] = {
-    {SSS_CURVE_P256, "prime256v1", "P-256", EVP_PKEY_EC, 256, 32},
-    {SSS_CURVE_P384, "secp384r1", "P-384", EVP_PKEY_EC, 384, 48},
-    {SSS_CURVE_P521, "secp521r1", "P-521", EVP_PKEY_EC, 521, 66},
-    {SSS_CURVE_ED25519, "ED25519", NULL, EVP_PKEY_ED25519, 256, 32},
-    {SSS_CURVE_X25519, "X25519", NULL, EVP_PKEY_X25519, 256, 32},
-};
-
-static const curve_row *curve_by_id(uint8_t curve)
-{
-    for (size_t i = 0; i < sizeof(CURVES) / sizeof(CURVES[0]); i++) {
-        if (CURVES[i].curve == curve)
-            return &CURVES[i];
-    }
-    return NULL;
-}
-
-/* The row for a libcrypto key, NULL if the curve is not supported. */
-static const curve_row *curve_of_pkey(const EVP_PKEY *pkey)
-{
-    int id = EVP_PKEY_get_base_id(pkey);
-    char name[64] = "";
-    if (id == EVP_PKEY_EC && !EVP_PKEY_get_group_name(pkey, name, sizeof(name), NULL))
-        return NULL;
-    for (size_t i = 0; i < sizeof(CURVES) / sizeof(CURVES[0]); i++) {
-        const curve_row *c = &CURVES[i];
-        if (c->base_id != id)
-            continue;
-        if (id != EVP_PKEY_EC || strcmp(name, c->group) == 0 ||
-            (c->alias && strcmp(name, c->alias) == 0))
-            return c;
-    }
-    return NULL;
-}
+/* ---- curves (the shared table se05x/curves.h) ------------------------ */
 
 uint8_t host_pkey_curve(const EVP_PKEY *pkey)
 {
-    const curve_row *c = curve_of_pkey(pkey);
-    return c ? c->curve : SSS_CURVE_NONE;
+    bool ec = EVP_PKEY_get_base_id(pkey) == EVP_PKEY_EC;
+    char name[64] = "";
+    const char *t = ec ? NULL : EVP_PKEY_get0_type_name(pkey);
+    if (ec ? !EVP_PKEY_get_group_name(pkey, name, sizeof(name), NULL) : !t)
+        return SSS_CURVE_NONE;
+    uint8_t curve = SSS_CURVE_NONE;
+    if (se05x_curve_from_name(ec ? name : t, &curve) != SE05X_OK)
+        return SSS_CURVE_NONE;
+    const se05x_curve_info *ci = se05x_curve_info_get(curve);
+    /* a curve the host can compute on, and the key kind that goes with it */
+    if (!ci || !ci->ossl || ci->raw == ec)
+        return SSS_CURVE_NONE;
+    return curve;
+}
+
+/* Key size in bits of a key on curve: the group's order size for
+ * Weierstrass curves (521 for P-521), the key length for Edwards/Montgomery. */
+static uint16_t curve_bits(const se05x_curve_info *ci, const EVP_PKEY *pkey)
+{
+    return ci->raw ? (uint16_t)(ci->field_len * 8u) : (uint16_t)EVP_PKEY_get_bits(pkey);
 }
 
 static bool rsa_bits_ok(unsigned bits)
@@ -189,8 +164,7 @@ sss_status host_obj_pkey(sss_session *s, const hobj *o, EVP_PKEY **pkey)
     }
     bool ok = k != NULL;
     if (ok && host_type_is_ec(o->type)) {
-        const curve_row *c = curve_of_pkey(k);
-        ok = c && c->curve == o->curve;
+        ok = host_pkey_curve(k) == o->curve;
     } else if (ok) {
         ok = host_type_is_rsa(o->type) && EVP_PKEY_get_base_id(k) == EVP_PKEY_RSA;
     }
@@ -356,12 +330,12 @@ static sss_status h_remove(sss_session *s, uint32_t id)
 static sss_status store_pkey(sss_session *s, uint32_t id, EVP_PKEY *pkey, bool pair,
                              sss_origin origin, const se05x_policy *pol)
 {
-    const curve_row *c = NULL;
+    const se05x_curve_info *ci = NULL;
     sss_key_type type;
     uint16_t bits;
     uint32_t size;
-    int base = EVP_PKEY_get_base_id(pkey);
-    if (base == EVP_PKEY_RSA) {
+    uint8_t curve = SSS_CURVE_NONE;
+    if (EVP_PKEY_get_base_id(pkey) == EVP_PKEY_RSA) {
         int b = EVP_PKEY_get_bits(pkey);
         if (!rsa_bits_ok((unsigned)b))
             return host_err(s, SSS_ERR_UNSUPPORTED,
@@ -369,10 +343,11 @@ static sss_status store_pkey(sss_session *s, uint32_t id, EVP_PKEY *pkey, bool p
         type = pair ? SSS_KT_RSA_PAIR : SSS_KT_RSA_PUB;
         bits = (uint16_t)b;
         size = (uint32_t)b / 8u;
-    } else if ((c = curve_of_pkey(pkey)) != NULL) {
+    } else if ((curve = host_pkey_curve(pkey)) != SSS_CURVE_NONE) {
+        ci = se05x_curve_info_get(curve);
         type = pair ? SSS_KT_EC_PAIR : SSS_KT_EC_PUB;
-        bits = c->bits;
-        size = c->size;
+        bits = curve_bits(ci, pkey);
+        size = ci->field_len;
     } else {
         return host_err(s, SSS_ERR_UNSUPPORTED,
                         "object 0x%08X: key type or curve not supported by the host backend", id);
@@ -385,8 +360,7 @@ static sss_status store_pkey(sss_session *s, uint32_t id, EVP_PKEY *pkey, bool p
     sss_status rc = pair ? der_private(pkey, &der, &len) : der_public(pkey, &der, &len);
     if (rc != SSS_OK)
         return host_err(s, SSS_ERR_CRYPTO, "object 0x%08X: cannot encode the key", id);
-    rc = host_obj_store(s, id, type, c ? c->curve : SSS_CURVE_NONE, bits, size, origin, pol, der,
-                        len);
+    rc = host_obj_store(s, id, type, curve, bits, size, origin, pol, der, len);
     wipe_free(der, len);
     return rc;
 }
@@ -402,12 +376,12 @@ static sss_status gen_asym(sss_session *s, uint32_t id, const sss_keygen *spec,
                             id, spec->bits);
         k = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)spec->bits);
     } else {
-        const curve_row *c = curve_by_id(spec->curve);
-        if (!c)
+        const se05x_curve_info *ci = se05x_curve_info_get(spec->curve);
+        if (!ci || !ci->ossl)
             return host_err(s, SSS_ERR_ARG, "object 0x%08X: curve 0x%02X not supported", id,
                             spec->curve);
-        k = c->base_id == EVP_PKEY_EC ? EVP_PKEY_Q_keygen(NULL, NULL, "EC", c->group)
-                                      : EVP_PKEY_Q_keygen(NULL, NULL, c->group);
+        k = ci->raw ? EVP_PKEY_Q_keygen(NULL, NULL, ci->ossl)
+                    : EVP_PKEY_Q_keygen(NULL, NULL, "EC", ci->ossl);
     }
     if (!k)
         return host_err(s, SSS_ERR_CRYPTO, "object 0x%08X: key generation failed", id);

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "be_host.h"
+#include "se05x/curves.h"
 
 #define ECDSA_RAW_MAX 64u /* SSS_HASH_NONE: at most a SHA-512-sized input */
 
@@ -58,7 +59,8 @@ static sss_status sig_check(sss_session *s, const hobj *o, const sss_sig_params 
                             bool sign)
 {
     bool ok_type = sign ? host_type_has_priv(o->type) : host_type_has_pub(o->type);
-    bool weier = o->curve != SSS_CURVE_ED25519 && o->curve != SSS_CURVE_X25519;
+    const se05x_curve_info *ci = se05x_curve_info_get(o->curve);
+    bool weier = ci && !ci->raw;
     switch (p->alg) {
     case SSS_SIG_ECDSA: ok_type = ok_type && host_type_is_ec(o->type) && weier; break;
     case SSS_SIG_EDDSA:

@@ -262,7 +262,7 @@ static void t_generate_args(void **state)
         uint8_t curve;
         uint16_t bits;
     } bad[] = {
-        {SSS_KT_EC_PAIR, 0x00, 0},  {SSS_KT_EC_PAIR, 0x07, 0}, {SSS_KT_RSA_PAIR, 0, 1000},
+        {SSS_KT_EC_PAIR, 0x00, 0},  {SSS_KT_EC_PAIR, 0x11, 0}, {SSS_KT_EC_PAIR, 0x99, 0}, {SSS_KT_RSA_PAIR, 0, 1000},
         {SSS_KT_AES, 0, 100},       {SSS_KT_AES, 0, 512},      {SSS_KT_HMAC, 0, 0},
         {SSS_KT_HMAC, 0, 12},       {SSS_KT_HMAC, 0, 8 * 257}, {SSS_KT_EC_PUB, 0x03, 0},
         {SSS_KT_BINARY, 0, 64},
@@ -319,6 +319,13 @@ static void t_ecdsa(void **state)
     sign_ecdsa_curve(f, 0x52, SSS_CURVE_P384, "SHA384", SSS_HASH_SHA384);
     sign_ecdsa_curve(f, 0x53, SSS_CURVE_P521, "SHA512", SSS_HASH_SHA512);
     sign_ecdsa_curve(f, 0x54, SSS_CURVE_P256, "SHA1", SSS_HASH_SHA1);
+    /* other SE05x curves of the shared table: Brainpool, Koblitz */
+    sign_ecdsa_curve(f, 0x55, 0x09 /* brainpoolP256r1 */, "SHA256", SSS_HASH_SHA256);
+    sign_ecdsa_curve(f, 0x56, 0x10 /* secp256k1 */, "SHA224", SSS_HASH_SHA224);
+    sss_object_info info;
+    assert_int_equal(H->info(&f->s, 0x55, &info), SSS_OK);
+    assert_int_equal(info.bits, 256);
+    assert_int_equal(info.size, 32);
 }
 
 static void t_eddsa(void **state)
@@ -488,15 +495,16 @@ static void derive_ossl(EVP_PKEY *priv, EVP_PKEY *peer, uint8_t *out, size_t *n)
 static void t_ecdh(void **state)
 {
     fx *f = *state;
-    const char *groups[] = {"P-256", "P-384", "P-521", NULL};
-    uint8_t curves[] = {SSS_CURVE_P256, SSS_CURVE_P384, SSS_CURVE_P521, SSS_CURVE_X25519};
-    size_t lens[] = {32, 48, 66, 32};
-    for (size_t i = 0; i < 4; i++) {
+    const char *groups[] = {"P-256", "P-384", "P-521", NULL, NULL};
+    const char *raw[] = {NULL, NULL, NULL, "X25519", "X448"};
+    uint8_t curves[] = {SSS_CURVE_P256, SSS_CURVE_P384, SSS_CURVE_P521, SSS_CURVE_X25519, 0x43};
+    size_t lens[] = {32, 48, 66, 32, 56};
+    for (size_t i = 0; i < 5; i++) {
         uint32_t id = 0x80 + (uint32_t)i;
         gen(f, id, SSS_KT_EC_PAIR, curves[i], 0, NULL);
         sss_key *k = kopen(f, id);
         EVP_PKEY *peer = groups[i] ? EVP_PKEY_Q_keygen(NULL, NULL, "EC", groups[i])
-                                   : EVP_PKEY_Q_keygen(NULL, NULL, "X25519");
+                                   : EVP_PKEY_Q_keygen(NULL, NULL, raw[i]);
         EVP_PKEY *pub = pubkey(k);
         uint8_t a[80], b[80];
         size_t alen = sizeof(a), blen = sizeof(b);
@@ -571,8 +579,15 @@ static void t_ec_import(void **state)
         pubonly = d2i_PUBKEY(NULL, &r, n);
     }
     assert_int_equal(H->import_pkey(&f->s, 0x92, pubonly, true, NULL), SSS_ERR_ARG);
-    EVP_PKEY *k1 = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "secp256k1");
+    EVP_PKEY *k1 = EVP_PKEY_Q_keygen(NULL, NULL, "ED448");
     assert_int_equal(H->import_pkey(&f->s, 0x92, k1, true, NULL), SSS_ERR_UNSUPPORTED);
+    EVP_PKEY *dsa = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "secp256k1");
+    assert_int_equal(H->import_pkey(&f->s, 0x94, dsa, false, NULL), SSS_OK);
+    sss_object_info info;
+    assert_int_equal(H->info(&f->s, 0x94, &info), SSS_OK);
+    assert_int_equal(info.curve, 0x10);
+    assert_int_equal(info.type, SSS_KT_EC_PUB);
+    EVP_PKEY_free(dsa);
     bool ex = true;
     assert_int_equal(H->exists(&f->s, 0x92, &ex), SSS_OK);
     assert_false(ex);
