@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -1082,6 +1083,180 @@ static void t_corrupt(void **state)
     free(img);
 }
 
+/* An object file written from the documented format (docs/sss-host-backend.md)
+ * with a correct checksum, so that the checks behind it are reached. */
+static void craft(fx *f, uint32_t id, uint8_t version, uint8_t type, uint8_t curve,
+                  const uint8_t *pol, size_t plen, const uint8_t *mat, size_t mlen)
+{
+    uint8_t b[4096];
+    size_t n = 0;
+    memcpy(b, "SSSH", 4);
+    b[4] = version;
+    b[5] = type;
+    b[6] = curve;
+    b[7] = SSS_ORIGIN_EXTERNAL;
+    b[8] = 0;
+    b[9] = (uint8_t)(mlen * 8);
+    b[10] = b[11] = b[12] = 0;
+    b[13] = (uint8_t)mlen;
+    b[14] = (uint8_t)(plen >> 8);
+    b[15] = (uint8_t)plen;
+    b[16] = (uint8_t)(mlen >> 24);
+    b[17] = (uint8_t)(mlen >> 16);
+    b[18] = (uint8_t)(mlen >> 8);
+    b[19] = (uint8_t)mlen;
+    b[20] = (uint8_t)(id >> 24);
+    b[21] = (uint8_t)(id >> 16);
+    b[22] = (uint8_t)(id >> 8);
+    b[23] = (uint8_t)id;
+    n = 24;
+    if (plen)
+        memcpy(b + n, pol, plen);
+    n += plen;
+    if (mlen)
+        memcpy(b + n, mat, mlen);
+    n += mlen;
+    unsigned int l = 0;
+    assert_int_equal(EVP_Digest(b, n, b + n, &l, EVP_sha256(), NULL), 1);
+    n += l;
+    char path[700];
+    obj_path(f, id, path, sizeof(path));
+    FILE *fp = fopen(path, "wb");
+    assert_non_null(fp);
+    assert_int_equal(fwrite(b, 1, n, fp), n);
+    fclose(fp);
+}
+
+static void t_crafted(void **state)
+{
+    fx *f = *state;
+    /* a well-formed AES key written by hand is usable: the format is as documented */
+    craft(f, 0x200, 1, SSS_KT_AES, 0, NULL, 0, KEY16, 16);
+    sss_key *k = kopen(f, 0x200);
+    assert_int_equal(k->info.bits, 128);
+    uint8_t a[16], b[16];
+    size_t alen = sizeof(a), blen = 0;
+    assert_int_equal(H->mac(k, SSS_MAC_CMAC_AES, (const uint8_t *)"abc", 3, a, &alen), SSS_OK);
+    assert_non_null(EVP_Q_mac(NULL, "CMAC", NULL, "AES-128-CBC", NULL, KEY16, 16,
+                              (const uint8_t *)"abc", 3, b, sizeof(b), &blen));
+    assert_memory_equal(a, b, 16);
+    kclose(k);
+    /* a hand-written policy entry (auth 0, SIGN only) is enforced */
+    const uint8_t sign_only[] = {8, 0, 0, 0, 0, 0x10, 0, 0, 0};
+    craft(f, 0x201, 1, SSS_KT_AES, 0, sign_only, sizeof(sign_only), KEY16, 16);
+    k = kopen(f, 0x201);
+    assert_int_equal(k->info.policy.n, 1);
+    alen = sizeof(a);
+    assert_int_equal(H->mac(k, SSS_MAC_CMAC_AES, (const uint8_t *)"abc", 3, a, &alen), SSS_OK);
+    alen = sizeof(a);
+    assert_int_equal(H->aes(k, SSS_AES_ECB, true, NULL, 0, KEY16, 16, a, &alen), SSS_ERR_DENIED);
+    kclose(k);
+
+    /* header-level faults: FORMAT from info */
+    sss_object_info info;
+    craft(f, 0x202, 2, SSS_KT_AES, 0, NULL, 0, KEY16, 16);
+    assert_int_equal(H->info(&f->s, 0x202, &info), SSS_ERR_FORMAT);
+    assert_true(file_contains(f->s.err, "version"));
+    craft(f, 0x202, 1, 0xEE, 0, NULL, 0, KEY16, 16);
+    assert_int_equal(H->info(&f->s, 0x202, &info), SSS_ERR_FORMAT);
+    craft(f, 0x202, 1, SSS_KT_NONE, 0, NULL, 0, KEY16, 16);
+    assert_int_equal(H->info(&f->s, 0x202, &info), SSS_ERR_FORMAT);
+    const uint8_t badpol[] = {3, 0, 0, 0};
+    craft(f, 0x202, 1, SSS_KT_AES, 0, badpol, sizeof(badpol), KEY16, 16);
+    assert_int_equal(H->info(&f->s, 0x202, &info), SSS_ERR_FORMAT);
+    assert_true(file_contains(f->s.err, "policy"));
+    craft(f, 0x202, 1, SSS_KT_BINARY, 0, NULL, 0, KEY16, 0);
+    assert_int_equal(H->info(&f->s, 0x202, &info), SSS_ERR_FORMAT);
+
+    /* material-level faults: the header opens, the operation reports FORMAT */
+    struct {
+        uint8_t type, curve;
+        int mat; /* 0 garbage, 1 P-384 PKCS#8, 2 15-byte key */
+    } cases[] = {{SSS_KT_EC_PAIR, SSS_CURVE_P256, 0}, {SSS_KT_EC_PAIR, SSS_CURVE_P256, 1},
+                 {SSS_KT_RSA_PAIR, 0, 1},            {SSS_KT_EC_PUB, SSS_CURVE_P384, 1},
+                 {SSS_KT_AES, 0, 2}};
+    EVP_PKEY *p384 = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
+    PKCS8_PRIV_KEY_INFO *p8 = EVP_PKEY2PKCS8(p384);
+    uint8_t der[400], *w = der;
+    int dlen = i2d_PKCS8_PRIV_KEY_INFO(p8, &w);
+    PKCS8_PRIV_KEY_INFO_free(p8);
+    uint8_t junk[100];
+    memset(junk, 0x30, sizeof(junk));
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const uint8_t *m = cases[i].mat == 1 ? der : junk;
+        size_t ml = cases[i].mat == 1 ? (size_t)dlen : cases[i].mat == 2 ? 15 : sizeof(junk);
+        craft(f, 0x203, 1, cases[i].type, cases[i].curve, NULL, 0, m, ml);
+        k = kopen(f, 0x203);
+        uint8_t out[600];
+        size_t olen = sizeof(out);
+        sss_status rc;
+        if (cases[i].type == SSS_KT_AES) {
+            rc = H->mac(k, SSS_MAC_CMAC_AES, junk, 16, out, &olen);
+        } else if (cases[i].type == SSS_KT_EC_PUB) {
+            sss_sig_params p = {.alg = SSS_SIG_ECDSA, .hash = SSS_HASH_SHA384};
+            rc = H->verify(k, &p, junk, 48, junk, 60);
+        } else {
+            sss_sig_params p = {.alg = cases[i].type == SSS_KT_RSA_PAIR ? SSS_SIG_RSA_PKCS1
+                                                                        : SSS_SIG_ECDSA,
+                                .hash = SSS_HASH_SHA256};
+            rc = H->sign(k, &p, junk, 32, out, &olen);
+        }
+        assert_int_equal(rc, SSS_ERR_FORMAT);
+        assert_true(file_contains(f->s.err, "00000203.obj"));
+        EVP_PKEY *pub = NULL;
+        if (cases[i].type != SSS_KT_AES)
+            assert_int_equal(H->key_public(k, &pub), SSS_ERR_FORMAT);
+        kclose(k);
+    }
+    EVP_PKEY_free(p384);
+}
+
+/* Several processes on one store: concurrent creation of one id gives one
+ * winner (the others SSS_ERR_EXISTS, never a torn file); concurrent signing
+ * works. */
+static void t_processes(void **state)
+{
+    fx *f = *state;
+    gen(f, 0x300, SSS_KT_EC_PAIR, SSS_CURVE_P256, 0, NULL);
+    enum { N = 4 };
+    pid_t pids[N];
+    for (int i = 0; i < N; i++) {
+        pids[i] = fork();
+        assert_true(pids[i] >= 0);
+        if (pids[i] == 0) {
+            sss_session s;
+            if (open_store(&s, f->dir) != SSS_OK)
+                _exit(10);
+            sss_keygen g = {.type = SSS_KT_AES, .bits = 256};
+            sss_status rc = H->generate(&s, 0x301, &g, NULL);
+            int code = rc == SSS_OK ? 0 : rc == SSS_ERR_EXISTS ? 1 : 11;
+            sss_key k = {.s = &s, .info.id = 0x300};
+            sss_sig_params p = {.alg = SSS_SIG_ECDSA, .hash = SSS_HASH_SHA256};
+            uint8_t dg[32] = {(uint8_t)i}, sig[100];
+            for (int j = 0; j < 20 && code < 10; j++) {
+                size_t n = sizeof(sig);
+                if (H->key_open(&k) != SSS_OK || H->sign(&k, &p, dg, 32, sig, &n) != SSS_OK ||
+                    H->verify(&k, &p, dg, 32, sig, n) != SSS_OK)
+                    code = 12;
+            }
+            H->close(&s);
+            _exit(code);
+        }
+    }
+    int winners = 0;
+    for (int i = 0; i < N; i++) {
+        int st = 0;
+        assert_int_equal(waitpid(pids[i], &st, 0), pids[i]);
+        assert_true(WIFEXITED(st));
+        assert_true(WEXITSTATUS(st) <= 1);
+        winners += WEXITSTATUS(st) == 0;
+    }
+    assert_int_equal(winners, 1);
+    sss_object_info info;
+    assert_int_equal(H->info(&f->s, 0x301, &info), SSS_OK);
+    assert_int_equal(info.type, SSS_KT_AES);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1101,6 +1276,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(t_key_type, setup, teardown),
         cmocka_unit_test_setup_teardown(t_file_mode, setup, teardown),
         cmocka_unit_test_setup_teardown(t_corrupt, setup, teardown),
+        cmocka_unit_test_setup_teardown(t_crafted, setup, teardown),
+        cmocka_unit_test_setup_teardown(t_processes, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
