@@ -453,8 +453,9 @@ static sss_status h_binary_write(sss_session *s, uint32_t id, const uint8_t *dat
     if (len == 0)
         return host_err(s, SSS_ERR_ARG, "object 0x%08X: empty binary object", id);
     if (len > HOST_BINARY_MAX)
-        return host_err(s, SSS_ERR_BUFFER, "object 0x%08X: %zu bytes, binary objects hold at most %u",
-                        id, len, HOST_BINARY_MAX);
+        return host_err(s, SSS_ERR_BUFFER,
+                        "object 0x%08X: %zu bytes, binary objects hold at most %u", id, len,
+                        HOST_BINARY_MAX);
     return host_obj_store(s, id, SSS_KT_BINARY, SSS_CURVE_NONE, 0, (uint32_t)len,
                           SSS_ORIGIN_EXTERNAL, pol, data, len);
 }

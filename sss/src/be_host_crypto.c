@@ -42,8 +42,8 @@ static sss_status give(sss_session *s, const hobj *o, const uint8_t *res, size_t
                        size_t *cap)
 {
     if (*cap < n) {
-        sss_status rc = host_err(s, SSS_ERR_BUFFER, "key 0x%08X: result needs %zu bytes, buffer %zu",
-                                 o->id, n, *cap);
+        sss_status rc = host_err(s, SSS_ERR_BUFFER,
+                                 "key 0x%08X: result needs %zu bytes, buffer %zu", o->id, n, *cap);
         *cap = n;
         return rc;
     }
@@ -445,7 +445,8 @@ static sss_status aes_check(sss_session *s, const hobj *o, sss_aes_mode mode, co
         return host_err(s, SSS_ERR_ARG, "AES %s input must be a multiple of 16 bytes, got %zu",
                         mode == SSS_AES_ECB ? "ECB" : "CBC", len);
     if (mode != SSS_AES_ECB && (!iv || ivlen != 16))
-        return host_err(s, SSS_ERR_ARG, "AES %s needs a 16-byte IV", mode == SSS_AES_CBC ? "CBC" : "CTR");
+        return host_err(s, SSS_ERR_ARG, "AES %s needs a 16-byte IV",
+                        mode == SSS_AES_CBC ? "CBC" : "CTR");
     if (!aes_len_ok(o->matlen))
         return corrupt(s, o);
     return SSS_OK;

@@ -263,7 +263,8 @@ static void t_generate_args(void **state)
         uint8_t curve;
         uint16_t bits;
     } bad[] = {
-        {SSS_KT_EC_PAIR, 0x00, 0},  {SSS_KT_EC_PAIR, 0x11, 0}, {SSS_KT_EC_PAIR, 0x99, 0}, {SSS_KT_RSA_PAIR, 0, 1000},
+        {SSS_KT_EC_PAIR, 0x00, 0},  {SSS_KT_EC_PAIR, 0x11, 0}, {SSS_KT_EC_PAIR, 0x99, 0},
+        {SSS_KT_RSA_PAIR, 0, 1000},
         {SSS_KT_AES, 0, 100},       {SSS_KT_AES, 0, 512},      {SSS_KT_HMAC, 0, 0},
         {SSS_KT_HMAC, 0, 12},       {SSS_KT_HMAC, 0, 8 * 257}, {SSS_KT_EC_PUB, 0x03, 0},
         {SSS_KT_BINARY, 0, 64},
