@@ -281,6 +281,23 @@ static void t_generate_args(void **state)
     gen(f, 0x42, SSS_KT_HMAC, 0, 8 * 256, NULL);
     gen(f, 0x43, SSS_KT_AES, 0, 192, NULL);
     gen(f, 0x44, SSS_KT_EC_PAIR, SSS_CURVE_X25519, 0, NULL);
+    /* RSA generated in software: info, and a signature libcrypto accepts */
+    gen(f, 0x45, SSS_KT_RSA_PAIR, 0, 2048, NULL);
+    sss_key *k = kopen(f, 0x45);
+    assert_int_equal(k->info.type, SSS_KT_RSA_PAIR);
+    assert_int_equal(k->info.bits, 2048);
+    assert_int_equal(k->info.size, 256);
+    assert_int_equal(k->info.origin, SSS_ORIGIN_INTERNAL);
+    uint8_t dg[48], sig[300];
+    size_t dlen, slen = sizeof(sig);
+    sha("SHA384", "m", 1, dg, &dlen);
+    sss_sig_params p = {.alg = SSS_SIG_RSA_PSS, .hash = SSS_HASH_SHA384, .salt_len = -1};
+    assert_int_equal(H->sign(k, &p, dg, dlen, sig, &slen), SSS_OK);
+    EVP_PKEY *pub = pubkey(k);
+    assert_int_equal(EVP_PKEY_get_bits(pub), 2048);
+    assert_int_equal(ossl_verify(pub, "SHA384", RSA_PKCS1_PSS_PADDING, 48, dg, dlen, sig, slen), 1);
+    EVP_PKEY_free(pub);
+    kclose(k);
 }
 
 /* ---- signatures -------------------------------------------------------- */
