@@ -62,5 +62,4 @@ sss_status sss_hash_from_name(const char *n, sss_hash *h)
         }
     return SSS_ERR_ARG;
 }
-const char *sss_key_type_name(sss_key_type t) { (void)t; return "key"; }
 #endif
