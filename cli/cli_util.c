@@ -211,6 +211,8 @@ int cli_sss_open(cli_ctx *ctx)
     if (ctx->host_store) {
         if (ctx->port)
             return cli_usage_error(NULL, "--host-store and --port exclude each other");
+        if (ctx->scp03 || (ctx->auth && strcasecmp(ctx->auth, "none") != 0))
+            return cli_usage_error(NULL, "--auth and --scp03 need an SE; not with --host-store");
         cfg.backend = SSS_BACKEND_HOST;
         cfg.connstr = ctx->host_store;
     } else {

@@ -276,6 +276,7 @@ kill -TERM "$SIMPID"; wait "$SIMPID"; SIMPID=
 rm -f "$T"/pub_* "$T"/sig_* "$T/x"
 crypto_suite host --host-store "$T/hs"
 bad_input_suite host --host-store "$T/hs"
+expect_rc 2 "host: --auth needs an SE" "$CLI" --host-store "$T/hs" --auth userid --auth-id 1 --auth-secret 01 list
 expect_rc 1 "host: uid needs a chip" "$CLI" --host-store "$T/hs" uid
 
 echo "$fails failure(s)"
