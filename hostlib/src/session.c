@@ -3,7 +3,9 @@
  * key version 0x00 inside the wrapper, one AES key as ENC = MAC = DEK),
  * the 80 05 wrapper for every command while a session is active
  * (se05x_session_xfer, called by se05x_conn_apdu), CloseSession, and
- * re-opening after fork. Wrapper and SCP03 formats are in core/scp03.c. */
+ * re-opening after fork. Wrapper and SCP03 formats are in core/scp03.c.
+ * ECKey sessions live in session_eckey.c and use the se05x_session_begin /
+ * _abandon / _forget helpers exported here. */
 #include <openssl/crypto.h>
 #include <string.h>
 

@@ -2,7 +2,8 @@
  *   sim.c        card/channel lifecycle, locking, sesim_chan_process()
  *   secure.c     outer layer: platform SCP03, INITIALIZE UPDATE / EXTERNAL
  *                AUTHENTICATE, the 80 05 session wrapper, applet sessions
- *                (UserID, AESKey); calls sesim_dispatch() for inner commands
+ *                (UserID, AESKey, ECKey); calls sesim_dispatch() for inner commands
+ *   secure_eckey.c  ECKey INTERNAL AUTHENTICATE checks and key agreement
  *   dispatch.c   command table walk, TLV parsing, SELECT, unknown INS
  *   store.c      crash-safe object store in DIR (one file per object)
  *   factory.c    first start: UID, EdgeLock 2GO keys/certs, attestation key
