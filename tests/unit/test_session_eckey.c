@@ -5,7 +5,8 @@
  * object only the auth id may read), wrong / unsuitable host keys, tampered
  * and malformed INTERNAL AUTHENTICATE data sent raw, CloseSession, two
  * sessions at once, an auth object written by the host (WriteECKey INS 0x41
- * P1 0x21) with attempt limits, re-open after fork(), and the shared
+ * P1 0x21) with attempt limits, re-open after fork(), the card end alone
+ * in the applet 3.x profile, and the shared
  * derivation primitives against independent computations. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -31,6 +32,7 @@
 #include "se05x/policy.h"
 #include "se05x/scp03.h"
 #include "se05x/tlv.h"
+#include "sesim/sesim.h"
 #include "testutil.h"
 
 #define EL2GO_AUTH 0xF0000020u
@@ -464,6 +466,88 @@ static void test_raw_tampered_and_malformed(void **state)
     EVP_PKEY_free(other);
 }
 
+/* ---- card end alone, applet 3.x profile --------------------------------- */
+
+static uint16_t card_xch(sesim_chan *ch, const uint8_t *c, size_t len, uint8_t *r, size_t *rl)
+{
+    *rl = sesim_chan_process(ch, c, len, r, SE05X_APDU_MAX);
+    assert_true(*rl >= 2);
+    return se05x_get_u16(r + *rl - 2);
+}
+
+static void test_card_3x_profile(void **state)
+{
+    (void)state;
+    static const uint8_t select[] = {0x00, 0xA4, 0x04, 0x00, 0x10, 0xA0, 0x00, 0x00, 0x03, 0x96,
+                                     0x54, 0x53, 0x00, 0x00, 0x00, 0x01, 0x03, 0x00, 0x00, 0x00,
+                                     0x00, 0x00};
+    static const uint8_t getver[] = {0x80, 0x04, 0x00, 0x20, 0x00};
+    char *dir = tu_tempdir("eckey3x");
+    sesim_opts o;
+    sesim_opts_default(&o);
+    o.applet_major = 3;
+    o.quiet = true;
+    sesim *s = NULL;
+    sesim_chan *ch = NULL;
+    assert_int_equal(sesim_open(dir, &o, &s), SE05X_OK);
+    assert_int_equal(sesim_chan_open(s, &ch), SE05X_OK);
+    EVP_PKEY *key = read_pem(dir, "el2go-auth-key.pem");
+    EVP_PKEY *eph = EVP_EC_gen("P-256");
+    uint8_t r[SE05X_APDU_MAX], cmd[SE05X_APDU_MAX], w[SE05X_APDU_MAX], d[256];
+    size_t rl = 0, cl = 0, wl = 0, blen = 0;
+    assert_int_equal(card_xch(ch, select, sizeof(select), r, &rl), 0x9000);
+    assert_int_equal(r[0], 3);
+    bool prefix = se05x_eckey_counter_prefix(r[0], r[1]);
+    /* KP_ECKEY_USER public key */
+    static const uint8_t rd[] = {0x80, 0x02, 0x00, 0x00, 0x06, 0x41, 0x04, 0x7F, 0xFF, 0x02, 0x01};
+    assert_int_equal(card_xch(ch, rd, sizeof(rd), r, &rl), 0x9000);
+    assert_int_equal(rl, 2 + 65 + 2);
+    uint8_t se_pub[65];
+    memcpy(se_pub, r + 2, 65);
+    /* CreateSession + INTERNAL AUTHENTICATE */
+    uint8_t cs[] = {0x80, 0x04, 0x00, 0x1B, 0x06, 0x41, 0x04, 0xF0, 0x00, 0x00, 0x20};
+    assert_int_equal(card_xch(ch, cs, sizeof(cs), r, &rl), 0x9000);
+    uint8_t id[8];
+    memcpy(id, r + 2, 8);
+    size_t len = auth_data(key, eph, d, sizeof(d), &blen);
+    se05x_apdu a = {.cla = 0x84, .ins = 0x88, .data = d, .lc = len};
+    assert_int_equal(se05x_apdu_encode(&a, cmd, sizeof(cmd), &cl), SE05X_OK);
+    assert_int_equal(se05x_sesswrap_build(id, cmd, cl, w, sizeof(w), &wl), SE05X_OK);
+    assert_int_equal(card_xch(ch, w, wl, r, &rl), 0x9000);
+    assert_int_equal(rl, 38);
+    uint8_t z[32], master[16], receipt[16];
+    assert_int_equal(se05x_eckey_ecdh(eph, se_pub, z), SE05X_OK);
+    /* the other prefix choice would not match */
+    assert_int_equal(se05x_eckey_master(z, 32, r + 2, !prefix, master), SE05X_OK);
+    assert_int_equal(se05x_eckey_receipt(master, d, blen, receipt), SE05X_OK);
+    assert_memory_not_equal(receipt, r + 20, 16);
+    assert_int_equal(se05x_eckey_master(z, 32, r + 2, prefix, master), SE05X_OK);
+    assert_int_equal(se05x_eckey_receipt(master, d, blen, receipt), SE05X_OK);
+    assert_memory_equal(receipt, r + 20, 16);
+    /* commands in the session channel, with the 7.x counter rule */
+    se05x_scp03_ctx h;
+    assert_int_equal(se05x_eckey_channel(&h, master), SE05X_OK);
+    for (int i = 0; i < 3; i++) {
+        uint8_t inner[64], u[SE05X_APDU_MAX];
+        size_t il = 0, ul = 0;
+        assert_int_equal(se05x_scp03_wrap_cmd(&h, getver, sizeof(getver) - 1, inner,
+                                              sizeof(inner), &il),
+                         SE05X_OK);
+        assert_int_equal(se05x_sesswrap_build(id, inner, il, w, sizeof(w), &wl), SE05X_OK);
+        assert_int_equal(card_xch(ch, w, wl, r, &rl), 0x9000);
+        assert_int_equal(se05x_scp03_unwrap_rsp(&h, r, rl, u, sizeof(u), &ul), SE05X_OK);
+        assert_int_equal(se05x_get_u16(u + ul - 2), 0x9000);
+        assert_int_equal(u[2], 3); /* TAG_1 version info: major 3 */
+    }
+    se05x_scp03_ctx_wipe(&h);
+    EVP_PKEY_free(key);
+    EVP_PKEY_free(eph);
+    sesim_chan_close(ch);
+    sesim_close(s);
+    tu_rmtree(dir);
+    free(dir);
+}
+
 /* ---- shared primitives against independent computations -------------- */
 
 static void test_derivations(void **state)
@@ -541,6 +625,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_host_written_auth_object, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reopen_after_fork, setup, teardown),
         cmocka_unit_test_setup_teardown(test_raw_tampered_and_malformed, setup, teardown),
+        cmocka_unit_test(test_card_3x_profile),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
