@@ -32,6 +32,12 @@ static void pair(int sv[2])
     assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
 }
 
+static void unpair(int sv[2])
+{
+    close(sv[0]);
+    close(sv[1]);
+}
+
 typedef struct {
     int fd;
     uint8_t *buf;
@@ -94,8 +100,7 @@ static void check_big_send(long long deadline, bool nonblock)
     assert_memory_equal(j.buf, src, BIG);
     free(j.buf);
     free(src);
-    close(sv[0]);
-    close(sv[1]);
+    unpair(sv);
 }
 
 static void test_send_all_big(void **state)
@@ -122,8 +127,7 @@ static void test_recv_all_big(void **state)
     assert_memory_equal(dst, j.buf, BIG);
     free(dst);
     free(j.buf);
-    close(sv[0]);
-    close(sv[1]);
+    unpair(sv);
 }
 
 static void test_recv_all_eof(void **state)
@@ -168,8 +172,7 @@ static void test_recv_deadline(void **state)
     assert_int_equal(send(sv[1], "xy", 2, 0), 2);
     assert_int_equal(se05x_sock_recv_all(sv[0], b, sizeof b, se05x_sock_deadline(50)),
                      SE05X_ERR_TIMEOUT);
-    close(sv[0]);
-    close(sv[1]);
+    unpair(sv);
 }
 
 static void test_rcvtimeo_without_deadline(void **state)
@@ -182,8 +185,7 @@ static void test_rcvtimeo_without_deadline(void **state)
     setsockopt(sv[0], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     assert_int_equal(se05x_sock_recv_all(sv[0], &b, 1, SE05X_SOCK_FOREVER), SE05X_ERR_TIMEOUT);
     assert_true(errno == EAGAIN || errno == EWOULDBLOCK);
-    close(sv[0]);
-    close(sv[1]);
+    unpair(sv);
 }
 
 static void test_send_deadline_full_buffer(void **state)
@@ -200,8 +202,7 @@ static void test_send_deadline_full_buffer(void **state)
                      SE05X_ERR_TIMEOUT);
     assert_true(errno == EAGAIN || errno == EWOULDBLOCK);
     free(src);
-    close(sv[0]);
-    close(sv[1]);
+    unpair(sv);
 }
 
 static void test_send_to_closed_peer(void **state)
@@ -278,8 +279,7 @@ static void test_eintr_retried(void **state)
     assert_int_equal(b, 'z');
     pthread_join(th, NULL);
     sigaction(SIGUSR1, &old, NULL);
-    close(sv[0]);
-    close(sv[1]);
+    unpair(sv);
 }
 
 static void test_wait(void **state)
@@ -292,8 +292,7 @@ static void test_wait(void **state)
     assert_int_equal(se05x_sock_wait(sv[0], POLLOUT, SE05X_SOCK_FOREVER), 1);
     send(sv[1], "q", 1, 0);
     assert_int_equal(se05x_sock_wait(sv[0], POLLIN, se05x_sock_deadline(1000)), 1);
-    close(sv[0]);
-    close(sv[1]);
+    unpair(sv);
 }
 
 int main(void)
