@@ -3,24 +3,28 @@
  * (docs/virtual-i2c.md). LLVMFuzzerInitialize starts sesim_t1_server_start
  * on a temporary socket with a small fake card defined here (echo the
  * command, append 9000) and connects one raw client; that connection is
- * reused across inputs (and re-made only when the server dropped it). Each
- * input first brings the link to a known state (S(IFS 254), S(RESYNC)),
- * then is read as a list of operations:
+ * reused across inputs (and re-made only when the server dropped it). A
+ * second server, with the fault plan "WTX request before every response",
+ * has its own client. Each input starts on the plain server, brings the
+ * link to a known state (S(IFS 254), S(RESYNC)), then is read as a list
+ * of operations:
  *   op & 7 == 0      raw write: len = next+1, then len data bytes
- *   op & 7 == 1,5,7  frame write: PCB = next, n = next, n INF bytes; the
+ *   op & 7 == 1,5    frame write: PCB = next, n = next, n INF bytes; the
  *                    harness adds NAD 5A, LEN and a correct CRC (op bit 3
  *                    set: NAD A5 instead; bit 4 set: LEN off by op >> 5)
  *   op & 7 == 2      read: len = ((op >> 3) << 8 | next) % 1024 + 1
  *   op & 7 == 3,6    read one frame the SE05x way (2, 1, LEN+2 bytes)
+ *   op & 7 == 7      switch to server (op >> 3) & 1 and bring it to a known
+ *                    state
  *   op & 7 == 4      record-level violation (unknown op, LEN 0, LEN > 1024,
  *                    or a half record and a closed write side): the
  *                    server must close the connection; we reconnect
  * Properties: the server answers every record within 5 s with ACK (writes)
  * or ACK+data / NACK (reads), never anything else; every write leaves an
  * answer frame, and a frame read whole right after the write decodes as a
- * valid SE->host frame; and every 64
- * inputs a fresh exchange on a NEW connection through the host T=1 engine
- * (open sequence, a short and a chained APDU) still gets echo || 9000. */
+ * valid SE->host frame; and every 64 inputs a fresh exchange on a NEW
+ * connection to each server through the host T=1 engine (open sequence, a
+ * short and a chained APDU) still gets echo || 9000. */
 #include <poll.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -40,9 +44,16 @@
 #define FZ_TIMEOUT_MS 5000u
 #define FZ_CHECK_EVERY 64u
 
-static sesim_t1_server *fz_srv;
-static char fz_path[108];
-static int fz_fd = -1;
+/* Two servers: plain, and one that sends a WTX request before every
+ * response (wtx_every = 1 keeps it deterministic across inputs). */
+typedef struct {
+    sesim_t1_server *srv;
+    char path[108];
+    int fd;
+} fz_link;
+
+static fz_link fz_links[2];
+static fz_link *fz_cur = &fz_links[0];
 static unsigned long fz_runs;
 
 /* ---- the fake card ------------------------------------------------------ */
@@ -99,7 +110,7 @@ static void fz_fail(const char *what)
 static int fz_connect(void)
 {
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    memcpy(sa.sun_path, fz_path, sizeof fz_path);
+    memcpy(sa.sun_path, fz_cur->path, sizeof fz_cur->path);
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0)
         fz_fail("cannot connect to the T=1 server");
@@ -108,9 +119,9 @@ static int fz_connect(void)
 
 static void fz_reconnect(void)
 {
-    if (fz_fd >= 0)
-        close(fz_fd);
-    fz_fd = fz_connect();
+    if (fz_cur->fd >= 0)
+        close(fz_cur->fd);
+    fz_cur->fd = fz_connect();
 }
 
 /* The server must close the connection now: EOF (or a reset) within the
@@ -119,7 +130,7 @@ static void fz_expect_close(void)
 {
     uint8_t b;
     size_t got = 0;
-    se05x_status st = se05x_sock_recv_some(fz_fd, &b, 1, se05x_sock_deadline(FZ_TIMEOUT_MS), &got);
+    se05x_status st = se05x_sock_recv_some(fz_cur->fd, &b, 1, se05x_sock_deadline(FZ_TIMEOUT_MS), &got);
     if (st == SE05X_ERR_TIMEOUT)
         fz_fail("server kept a connection open after a record violation");
     if (st == SE05X_OK && got != 0)
@@ -131,9 +142,9 @@ static void fz_expect_close(void)
 static bool fz_xact(const uint8_t *rec, size_t n, uint8_t *reply)
 {
     long long dl = se05x_sock_deadline(FZ_TIMEOUT_MS);
-    if (se05x_sock_send_all(fz_fd, rec, n, dl) != SE05X_OK)
+    if (se05x_sock_send_all(fz_cur->fd, rec, n, dl) != SE05X_OK)
         return false;
-    se05x_status st = se05x_sock_recv_all(fz_fd, reply, 1, dl);
+    se05x_status st = se05x_sock_recv_all(fz_cur->fd, reply, 1, dl);
     if (st == SE05X_ERR_TIMEOUT)
         fz_fail("server did not answer a record within 5 s");
     return st == SE05X_OK;
@@ -168,7 +179,7 @@ static int fz_read(uint8_t *buf, size_t n)
         return 0;
     if (ack != SE05X_VI2C_ACK)
         fz_fail("read answered with neither ACK nor NACK");
-    if (se05x_sock_recv_all(fz_fd, buf, n, se05x_sock_deadline(FZ_TIMEOUT_MS)) != SE05X_OK)
+    if (se05x_sock_recv_all(fz_cur->fd, buf, n, se05x_sock_deadline(FZ_TIMEOUT_MS)) != SE05X_OK)
         fz_fail("ACKed read without its data");
     return 1;
 }
@@ -250,23 +261,23 @@ static void fz_violation(unsigned kind, const uint8_t *p, size_t avail)
         rec[2] = 10;
         rec[3] = 0x5A;
         n = 4;
-        if (se05x_sock_send_all(fz_fd, rec, n, se05x_sock_deadline(FZ_TIMEOUT_MS)) == SE05X_OK)
-            shutdown(fz_fd, SHUT_WR);
+        if (se05x_sock_send_all(fz_cur->fd, rec, n, se05x_sock_deadline(FZ_TIMEOUT_MS)) == SE05X_OK)
+            shutdown(fz_cur->fd, SHUT_WR);
         fz_expect_close();
         return;
     }
-    (void)se05x_sock_send_all(fz_fd, rec, n, se05x_sock_deadline(FZ_TIMEOUT_MS));
+    (void)se05x_sock_send_all(fz_cur->fd, rec, n, se05x_sock_deadline(FZ_TIMEOUT_MS));
     fz_expect_close();
 }
 
 /* ---- end-to-end check on a new connection ------------------------------ */
 
-static void fz_check_fresh_link(void)
+static void fz_check_fresh_link(const char *path)
 {
     se05x_transport *t = NULL;
     char err[256] = "";
     se05x_t1_opts o = {.bwt_ms = 2000};
-    if (se05x_t1_socket_open_ex(fz_path, &o, &t, err, sizeof err) != SE05X_OK) {
+    if (se05x_t1_socket_open_ex(path, &o, &t, err, sizeof err) != SE05X_OK) {
         fprintf(stderr, "fuzz_t1_server: fresh connection failed: %s\n", err);
         abort();
     }
@@ -290,11 +301,13 @@ static void fz_check_fresh_link(void)
 
 static void fz_cleanup(void)
 {
-    if (fz_fd >= 0)
-        close(fz_fd);
-    sesim_t1_server_stop(fz_srv);
-    char dir[sizeof fz_path];
-    memcpy(dir, fz_path, sizeof dir);
+    char dir[sizeof fz_links[0].path];
+    memcpy(dir, fz_links[0].path, sizeof dir);
+    for (size_t i = 0; i < 2; i++) {
+        if (fz_links[i].fd >= 0)
+            close(fz_links[i].fd);
+        sesim_t1_server_stop(fz_links[i].srv);
+    }
     char *slash = strrchr(dir, '/');
     if (slash) {
         *slash = '\0';
@@ -327,10 +340,16 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     char dir[] = "/tmp/fz-t1s-XXXXXX";
     if (!mkdtemp(dir))
         fz_fail("mkdtemp failed");
-    snprintf(fz_path, sizeof fz_path, "%s/vi2c.sock", dir);
-    if (sesim_t1_server_start(&fz_card, fz_path, NULL, &fz_srv) != SE05X_OK)
-        fz_fail("sesim_t1_server_start failed");
-    fz_fd = fz_connect();
+    static const sesim_t1_faults wtx_always = {.wtx_every = 1};
+    for (size_t i = 0; i < 2; i++) {
+        fz_cur = &fz_links[i];
+        snprintf(fz_cur->path, sizeof fz_cur->path, "%s/vi2c%zu.sock", dir, i);
+        if (sesim_t1_server_start(&fz_card, fz_cur->path, i ? &wtx_always : NULL, &fz_cur->srv) !=
+            SE05X_OK)
+            fz_fail("sesim_t1_server_start failed");
+        fz_cur->fd = fz_connect();
+    }
+    fz_cur = &fz_links[0];
     atexit(fz_cleanup);
     return 0;
 }
@@ -339,6 +358,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     size_t pos = 0;
     bool fresh = false; /* a write happened and nothing of its answer was read */
+    fz_cur = &fz_links[0];
     fz_normalise();
     while (pos < size) {
         uint8_t op = data[pos++];
@@ -358,8 +378,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             break;
         }
         case 1:
-        case 5:
-        case 7: {
+        case 5: {
             uint8_t pcb = avail > 0 ? p[0] : 0, n = avail > 1 ? p[1] : 0;
             pos += avail > 2 ? 2 : avail;
             if (n > SE05X_T1_IFS_MAX)
@@ -385,6 +404,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             fz_read_frame(fresh);
             fresh = false;
             break;
+        case 7:
+            fz_cur = &fz_links[(op >> 3) & 1u];
+            fz_normalise();
+            fresh = false;
+            break;
         default:
             fz_violation(op >> 3, p, avail);
             fz_normalise();
@@ -392,7 +416,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             break;
         }
     }
-    if (++fz_runs % FZ_CHECK_EVERY == 0)
-        fz_check_fresh_link();
+    if (++fz_runs % FZ_CHECK_EVERY == 0) {
+        fz_check_fresh_link(fz_links[0].path);
+        fz_check_fresh_link(fz_links[1].path);
+    }
     return 0;
 }

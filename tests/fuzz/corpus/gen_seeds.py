@@ -49,7 +49,7 @@ for name, data in {
 
 # fuzz_t1_server: operations (op 1 = frame write with CRC added by the
 # harness: PCB, n, INF; op 3 = read one frame; op 2 = read n; op 0 = raw
-# write; op 4 = record violation).
+# write; op 4 = record violation; op 7 = switch server).
 def fw(pcb, inf=b""):
     return bytes([1, pcb, len(inf)]) + inf
 
@@ -67,6 +67,9 @@ for name, data in {
     + fw(0xC2) + RD + fw(0xC5) + RD,
     "raw_bad_crc": b"\x00\x04" + bytes([H, 0x00, 0x00, 0x12, 0x34]) + b"\x02\x05" + RD,
     "violation": fw(0xC0) + b"\x04",
+    # op 0x0F: switch to the server that sends WTX before every response
+    "wtx_server": b"\x0f" + fw(0x00, SELECT) + RD + fw(0xE3, b"\x02") + RD + fw(0x40, SELECT)
+    + RD + fw(0xE3, b"\x02") + RD,
 }.items():
     write("fuzz_t1_server", name, data)
 
