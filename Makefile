@@ -6,6 +6,7 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?= -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug -DSE05X_SANITIZE=ON -DSE05X_FUZZ=ON
 
 .PHONY: all deps configure build test demo bench clean
+MAKEFLAGS += --no-print-directory
 
 all: build
 
@@ -21,7 +22,8 @@ build: configure
 test: build
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
-demo: build
+demo: configure
+	@cmake --build $(BUILD) -j $(JOBS) --target se05x-sim se05x-cli
 	@bash scripts/demo.sh $(BUILD)
 
 bench: build

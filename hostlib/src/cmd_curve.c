@@ -1,4 +1,4 @@
-/* EC curve management (spec §2.4): curve names and sizes, ReadECCurveList,
+/* EC curve management (spec §2.4): ReadECCurveList,
  * CreateECCurve, SetECCurveParam, GetECCurveId, DeleteECCurve, and
  * se05x_ec_curve_ensure(), which installs a Weierstrass curve with the
  * parameters A, B, G, N, prime taken from OpenSSL's EC_GROUP. */
@@ -11,88 +11,6 @@
 
 #include "cmd_internal.h"
 #include "conn_internal.h"
-
-typedef struct {
-    uint8_t id;
-    const char *name;  /* ssscli-style */
-    const char *alt1;  /* OpenSSL short name */
-    const char *alt2;  /* common alias */
-    int nid;           /* NID_undef when OpenSSL has no such group */
-    uint8_t field_len;
-} curve_info;
-
-static const curve_info CURVES[] = {
-    {SE05X_CURVE_NIST_P192, "NIST_P192", "prime192v1", "P-192", NID_X9_62_prime192v1, 24},
-    {SE05X_CURVE_NIST_P224, "NIST_P224", "secp224r1", "P-224", NID_secp224r1, 28},
-    {SE05X_CURVE_NIST_P256, "NIST_P256", "prime256v1", "P-256", NID_X9_62_prime256v1, 32},
-    {SE05X_CURVE_NIST_P384, "NIST_P384", "secp384r1", "P-384", NID_secp384r1, 48},
-    {SE05X_CURVE_NIST_P521, "NIST_P521", "secp521r1", "P-521", NID_secp521r1, 66},
-    {SE05X_CURVE_BP160, "Brainpool160", "brainpoolP160r1", NULL, NID_brainpoolP160r1, 20},
-    {SE05X_CURVE_BP192, "Brainpool192", "brainpoolP192r1", NULL, NID_brainpoolP192r1, 24},
-    {SE05X_CURVE_BP224, "Brainpool224", "brainpoolP224r1", NULL, NID_brainpoolP224r1, 28},
-    {SE05X_CURVE_BP256, "Brainpool256", "brainpoolP256r1", NULL, NID_brainpoolP256r1, 32},
-    {SE05X_CURVE_BP320, "Brainpool320", "brainpoolP320r1", NULL, NID_brainpoolP320r1, 40},
-    {SE05X_CURVE_BP384, "Brainpool384", "brainpoolP384r1", NULL, NID_brainpoolP384r1, 48},
-    {SE05X_CURVE_BP512, "Brainpool512", "brainpoolP512r1", NULL, NID_brainpoolP512r1, 64},
-    {SE05X_CURVE_SECP160K1, "Secp160k1", "secp160k1", NULL, NID_secp160k1, 20},
-    {SE05X_CURVE_SECP192K1, "Secp192k1", "secp192k1", NULL, NID_secp192k1, 24},
-    {SE05X_CURVE_SECP224K1, "Secp224k1", "secp224k1", NULL, NID_secp224k1, 28},
-    {SE05X_CURVE_SECP256K1, "Secp256k1", "secp256k1", NULL, NID_secp256k1, 32},
-    {SE05X_CURVE_TPM_BN_P256, "BN_P256", "bn256", NULL, NID_undef, 32},
-    {SE05X_CURVE_ED25519, "ED_25519", "ed25519", "Ed25519", NID_undef, 32},
-    {SE05X_CURVE_X25519, "MONT_DH_25519", "x25519", "X25519", NID_undef, 32},
-    {SE05X_CURVE_X448, "MONT_DH_448", "x448", "X448", NID_undef, 56},
-};
-#define N_CURVES (sizeof(CURVES) / sizeof(CURVES[0]))
-
-static const curve_info *curve_find(uint8_t id)
-{
-    for (size_t i = 0; i < N_CURVES; i++)
-        if (CURVES[i].id == id)
-            return &CURVES[i];
-    return NULL;
-}
-
-const char *se05x_curve_name(uint8_t curve)
-{
-    const curve_info *ci = curve_find(curve);
-    return ci ? ci->name : NULL;
-}
-
-const char *se05x_curve_ossl_name(uint8_t curve)
-{
-    const curve_info *ci = curve_find(curve);
-    return ci && ci->nid != NID_undef ? ci->alt1 : NULL;
-}
-
-size_t se05x_curve_field_len(uint8_t curve)
-{
-    const curve_info *ci = curve_find(curve);
-    return ci ? ci->field_len : 0;
-}
-
-se05x_status se05x_curve_from_name(const char *name, uint8_t *curve)
-{
-    if (!name || !curve)
-        return SE05X_ERR_ARG;
-    for (size_t i = 0; i < N_CURVES; i++) {
-        const curve_info *ci = &CURVES[i];
-        if (strcasecmp(name, ci->name) == 0 || (ci->alt1 && strcasecmp(name, ci->alt1) == 0) ||
-            (ci->alt2 && strcasecmp(name, ci->alt2) == 0)) {
-            *curve = ci->id;
-            return SE05X_OK;
-        }
-    }
-    if (strcasecmp(name, "secp256r1") == 0 || strcasecmp(name, "prime256") == 0) {
-        *curve = SE05X_CURVE_NIST_P256;
-        return SE05X_OK;
-    }
-    if (strcasecmp(name, "secp192r1") == 0) {
-        *curve = SE05X_CURVE_NIST_P192;
-        return SE05X_OK;
-    }
-    return SE05X_ERR_NOT_FOUND;
-}
 
 /* ---- commands ---------------------------------------------------------- */
 
@@ -226,7 +144,7 @@ static se05x_status create_tolerant(se05x_conn *c, uint8_t curve)
 
 se05x_status se05x_ec_curve_ensure(se05x_conn *c, uint8_t curve)
 {
-    const curve_info *ci = curve_find(curve);
+    const se05x_curve_info *ci = se05x_curve_info_get(curve);
     if (!c || !ci)
         return SE05X_ERR_ARG;
     if (curve == SE05X_CURVE_ED25519)
@@ -243,14 +161,14 @@ se05x_status se05x_ec_curve_ensure(se05x_conn *c, uint8_t curve)
     if (st != SE05X_OK || (curve <= n && list[curve - 1] == SE05X_CURVE_SET))
         goto out;
     if (ci->nid == NID_undef) {
-        se05x_conn_seterr(c, "curve %s is not installed and its parameters are unknown", ci->name);
+        se05x_conn_seterr(c, "curve %s is not installed and its parameters are unknown", ci->se_name);
         st = SE05X_ERR_UNSUPPORTED;
         goto out;
     }
     curve_params cp;
     st = params_from_openssl(ci->nid, &cp);
     if (st != SE05X_OK) {
-        se05x_conn_seterr(c, "curve %s: cannot get parameters from OpenSSL", ci->name);
+        se05x_conn_seterr(c, "curve %s: cannot get parameters from OpenSSL", ci->se_name);
         goto out;
     }
     st = create_tolerant(c, curve);

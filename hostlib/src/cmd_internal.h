@@ -101,8 +101,6 @@ se05x_status se05x_cmd_copy_out(const se05x_tlv_item *it, uint8_t *out, size_t *
  * nothing if no policy or empty. */
 void se05x_cmd_put_policy(se05x_tlvw *w, uint8_t tag, const se05x_obj_opts *o);
 
-/* OpenSSL group name of a curve ("prime256v1"), NULL if none. */
-const char *se05x_curve_ossl_name(uint8_t curve);
 
 /* INS flags from opts (transient 0x80, auth 0x40). */
 uint8_t se05x_cmd_ins_flags(const se05x_obj_opts *o);

@@ -125,6 +125,17 @@ static se05x_status conn_setup(se05x_conn *c, bool reopen_session)
     return st;
 }
 
+/* First open: load the SCP03 key file (if any), then conn_setup. */
+static se05x_status conn_first_setup(se05x_conn *c)
+{
+    se05x_status st = SE05X_OK;
+    if (c->keyfile) {
+        st = se05x_scp03_keys_load(c->keyfile, &c->scp_keys, c->err, sizeof(c->err));
+        c->have_scp_keys = st == SE05X_OK;
+    }
+    return st == SE05X_OK ? conn_setup(c, false) : st;
+}
+
 se05x_status se05x_conn_open_transport(se05x_transport *t, const se05x_conn_opts *opts,
                                        se05x_conn **out)
 {
@@ -138,12 +149,7 @@ se05x_status se05x_conn_open_transport(se05x_transport *t, const se05x_conn_opts
         se05x_transport_close(t);
         return st;
     }
-    if (c->keyfile) {
-        st = se05x_scp03_keys_load(c->keyfile, &c->scp_keys, c->err, sizeof(c->err));
-        c->have_scp_keys = st == SE05X_OK;
-    }
-    if (st == SE05X_OK)
-        st = conn_setup(c, false);
+    st = conn_first_setup(c);
     if (st != SE05X_OK) {
         se05x_conn_close(c);
         return st;
@@ -171,12 +177,7 @@ se05x_status se05x_conn_open_err(const char *connstr, const se05x_conn_opts *opt
         se05x_transport_close(t);
         return st;
     }
-    if (c->keyfile) {
-        st = se05x_scp03_keys_load(c->keyfile, &c->scp_keys, c->err, sizeof(c->err));
-        c->have_scp_keys = st == SE05X_OK;
-    }
-    if (st == SE05X_OK)
-        st = conn_setup(c, false);
+    st = conn_first_setup(c);
     if (st != SE05X_OK) {
         if (err && errlen)
             snprintf(err, errlen, "%s: %s", connstr, c->err[0] ? c->err : se05x_strerror(st));

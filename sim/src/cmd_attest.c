@@ -26,7 +26,7 @@ static uint16_t object_size(const sesim_obj *o)
 {
     switch (o->type) {
     case SESIM_T_EC_PAIR: case SESIM_T_EC_PRIV: case SESIM_T_EC_PUB:
-        return (uint16_t)sesim_curve_bytes(o->curve);
+        return (uint16_t)se05x_curve_field_len(o->curve);
     case SESIM_T_RSA_PAIR: case SESIM_T_RSA_PAIR_CRT: case SESIM_T_RSA_PRIV:
     case SESIM_T_RSA_PRIV_CRT: case SESIM_T_RSA_PUB:
         if (o->comp[SESIM_C_N].len)

@@ -90,7 +90,7 @@ uint16_t objc_curve_create(sesim_req *r)
 /* Expected value length of a parameter, 0 = unknown curve size (any). */
 static bool param_len_ok(uint8_t c, uint8_t param, size_t len)
 {
-    size_t f = sesim_curve_bytes(c);
+    size_t f = se05x_curve_field_len(c);
     if (len == 0 || len > 133)
         return false;
     if (!f)

@@ -192,7 +192,7 @@ static EVP_PKEY *ec_generate(uint8_t curve)
     case 0x43: return EVP_PKEY_Q_keygen(NULL, NULL, "X448");
     default: break;
     }
-    const char *name = sesim_curve_name(curve);
+    const char *name = se05x_curve_ossl_name(curve);
     return name ? EVP_PKEY_Q_keygen(NULL, NULL, "EC", name) : NULL;
 }
 
@@ -212,7 +212,7 @@ static uint16_t ec_gen_into(sesim_obj *o)
 
 static uint16_t ec_import_into(sesim_obj *o, const se05x_tlv_item *priv, const se05x_tlv_item *pub)
 {
-    size_t f = sesim_curve_bytes(o->curve);
+    size_t f = se05x_curve_field_len(o->curve);
     if (!f)
         return SE05X_SW_WRONG_DATA;
     size_t publen = weierstrass(o->curve) ? 2 * f + 1 : f;
@@ -273,7 +273,7 @@ static uint16_t ec_create(sesim_req *r, sesim_obj *o)
     uint8_t curve;
     if (se05x_tlv_get_u8(tag(r, SE05X_TAG_2), &curve) != SE05X_OK)
         return SE05X_SW_WRONG_DATA;
-    if (!sesim_curve_bytes(curve))
+    if (!se05x_curve_field_len(curve))
         return SE05X_SW_WRONG_DATA;
     if (!sesim_curve_is_set(r->sim, curve))
         return SE05X_SW_CONDITIONS;

@@ -88,7 +88,7 @@ uint16_t objc_read_size(sesim_req *r)
         return sw;
     size_t n = 0;
     if (is_ec(o.type))
-        n = sesim_curve_bytes(o.curve);
+        n = se05x_curve_field_len(o.curve);
     else if (is_rsa(o.type))
         n = o.size / 8u;
     else if (o.type == SESIM_T_USERID)

@@ -13,86 +13,10 @@
 #include <string.h>
 #include <strings.h>
 
+#include "se05x/curves.h"
 #include "sim_internal.h"
 
 /* ---- curve table ----------------------------------------------------- */
-
-typedef struct {
-    uint8_t id;
-    const char *ossl;  /* OpenSSL group / key type name, NULL if unsupported */
-    const char *alias; /* NIST or RFC name accepted by sesim_curve_from_name */
-    uint8_t bytes;     /* field (key) length in bytes */
-} curve_info;
-
-static const curve_info CURVES[] = {
-    {0x01, "prime192v1", "P-192", 24},
-    {0x02, "secp224r1", "P-224", 28},
-    {0x03, "prime256v1", "P-256", 32},
-    {0x04, "secp384r1", "P-384", 48},
-    {0x05, "secp521r1", "P-521", 66},
-    {0x06, "brainpoolP160r1", NULL, 20},
-    {0x07, "brainpoolP192r1", NULL, 24},
-    {0x08, "brainpoolP224r1", NULL, 28},
-    {0x09, "brainpoolP256r1", NULL, 32},
-    {0x0A, "brainpoolP320r1", NULL, 40},
-    {0x0B, "brainpoolP384r1", NULL, 48},
-    {0x0C, "brainpoolP512r1", NULL, 64},
-    {0x0D, "secp160k1", NULL, 20},
-    {0x0E, "secp192k1", NULL, 24},
-    {0x0F, "secp224k1", NULL, 28},
-    {0x10, "secp256k1", NULL, 32},
-    {0x11, NULL, "BN-P256", 32}, /* TPM BN curve: not in OpenSSL */
-    {0x40, "ED25519", "Ed25519", 32},
-    {0x41, "X25519", NULL, 32},
-    {0x43, "X448", NULL, 56},
-};
-
-static const curve_info *curve_find(uint8_t id)
-{
-    for (size_t i = 0; i < sizeof(CURVES) / sizeof(CURVES[0]); i++)
-        if (CURVES[i].id == id)
-            return &CURVES[i];
-    return NULL;
-}
-
-const char *sesim_curve_name(uint8_t curve)
-{
-    const curve_info *c = curve_find(curve);
-    return c ? c->ossl : NULL;
-}
-
-size_t sesim_curve_bytes(uint8_t curve)
-{
-    const curve_info *c = curve_find(curve);
-    return c ? c->bytes : 0;
-}
-
-uint8_t sesim_curve_from_name(const char *name)
-{
-    if (!name)
-        return 0;
-    for (size_t i = 0; i < sizeof(CURVES) / sizeof(CURVES[0]); i++) {
-        const curve_info *c = &CURVES[i];
-        if ((c->ossl && strcasecmp(name, c->ossl) == 0) ||
-            (c->alias && strcasecmp(name, c->alias) == 0))
-            return c->id;
-    }
-    /* SEC 2 spellings of the X9.62 prime curves */
-    if (strcasecmp(name, "secp192r1") == 0)
-        return 0x01;
-    if (strcasecmp(name, "secp256r1") == 0)
-        return 0x03;
-    /* other spellings OpenSSL knows (OIDs, long names) */
-    int nid = OBJ_txt2nid(name);
-    if (nid == NID_undef)
-        nid = EC_curve_nist2nid(name);
-    if (nid != NID_undef) {
-        for (size_t i = 0; i < sizeof(CURVES) / sizeof(CURVES[0]); i++)
-            if (CURVES[i].ossl && OBJ_txt2nid(CURVES[i].ossl) == nid)
-                return CURVES[i].id;
-    }
-    return 0;
-}
 
 static bool curve_is_raw(uint8_t curve) /* 25519 / 448 family */
 {
@@ -134,11 +58,11 @@ static bool ec_pub_from_priv(const char *group, const BIGNUM *priv, uint8_t *out
     return ok;
 }
 
-static EVP_PKEY *ec_to_pkey(const sesim_obj *o, const curve_info *c)
+static EVP_PKEY *ec_to_pkey(const sesim_obj *o, const se05x_curve_info *c)
 {
     const sesim_comp *priv = &o->comp[SESIM_C_PRIV];
     const sesim_comp *pub = &o->comp[SESIM_C_PUB];
-    size_t fl = c->bytes;
+    size_t fl = c->field_len;
     size_t publen = 1 + 2 * fl;
     uint8_t pubbuf[1 + 2 * 66];
     BIGNUM *d = NULL;
@@ -173,24 +97,24 @@ done:
     return pkey;
 }
 
-static EVP_PKEY *raw_to_pkey(const sesim_obj *o, const curve_info *c)
+static EVP_PKEY *raw_to_pkey(const sesim_obj *o, const se05x_curve_info *c)
 {
     const sesim_comp *priv = &o->comp[SESIM_C_PRIV];
     const sesim_comp *pub = &o->comp[SESIM_C_PUB];
     uint8_t buf[56];
     EVP_PKEY *pkey = NULL;
-    if (priv->v && priv->len == c->bytes) {
+    if (priv->v && priv->len == c->field_len) {
         if (c->id == 0x40)
-            memcpy(buf, priv->v, c->bytes); /* Ed25519 seed: unchanged */
+            memcpy(buf, priv->v, c->field_len); /* Ed25519 seed: unchanged */
         else
-            reverse_copy(buf, priv->v, c->bytes);
-        pkey = EVP_PKEY_new_raw_private_key_ex(NULL, c->ossl, NULL, buf, c->bytes);
+            reverse_copy(buf, priv->v, c->field_len);
+        pkey = EVP_PKEY_new_raw_private_key_ex(NULL, c->ossl, NULL, buf, c->field_len);
         OPENSSL_cleanse(buf, sizeof(buf));
         return pkey;
     }
-    if (pub->v && pub->len == c->bytes) {
-        reverse_copy(buf, pub->v, c->bytes);
-        pkey = EVP_PKEY_new_raw_public_key_ex(NULL, c->ossl, NULL, buf, c->bytes);
+    if (pub->v && pub->len == c->field_len) {
+        reverse_copy(buf, pub->v, c->field_len);
+        pkey = EVP_PKEY_new_raw_public_key_ex(NULL, c->ossl, NULL, buf, c->field_len);
     }
     return pkey;
 }
@@ -295,7 +219,7 @@ EVP_PKEY *sesim_obj_to_pkey(const sesim_obj *o)
     case SESIM_T_EC_PAIR:
     case SESIM_T_EC_PRIV:
     case SESIM_T_EC_PUB: {
-        const curve_info *c = curve_find(o->curve);
+        const se05x_curve_info *c = se05x_curve_info_get(o->curve);
         if (!c || !c->ossl)
             return NULL;
         return curve_is_raw(o->curve) ? raw_to_pkey(o, c) : ec_to_pkey(o, c);
@@ -386,29 +310,29 @@ static se05x_status ec_type_for(sesim_obj *o, bool priv)
     return SE05X_OK;
 }
 
-static se05x_status raw_from_pkey(sesim_obj *o, EVP_PKEY *pkey, const curve_info *c)
+static se05x_status raw_from_pkey(sesim_obj *o, EVP_PKEY *pkey, const se05x_curve_info *c)
 {
     uint8_t buf[56], rev[56];
     size_t len = sizeof(buf);
-    bool priv = EVP_PKEY_get_raw_private_key(pkey, buf, &len) == 1 && len == c->bytes;
+    bool priv = EVP_PKEY_get_raw_private_key(pkey, buf, &len) == 1 && len == c->field_len;
     se05x_status st = ec_type_for(o, priv);
     if (st != SE05X_OK)
         goto done;
     st = SE05X_ERR_CRYPTO;
     if (o->type != SESIM_T_EC_PUB) {
         if (c->id == 0x40)
-            memcpy(rev, buf, c->bytes);
+            memcpy(rev, buf, c->field_len);
         else
-            reverse_copy(rev, buf, c->bytes);
-        if (sesim_obj_set_comp(o, SESIM_C_PRIV, rev, c->bytes) != SE05X_OK)
+            reverse_copy(rev, buf, c->field_len);
+        if (sesim_obj_set_comp(o, SESIM_C_PRIV, rev, c->field_len) != SE05X_OK)
             goto done;
     }
     if (o->type != SESIM_T_EC_PRIV) {
         len = sizeof(buf);
-        if (EVP_PKEY_get_raw_public_key(pkey, buf, &len) != 1 || len != c->bytes)
+        if (EVP_PKEY_get_raw_public_key(pkey, buf, &len) != 1 || len != c->field_len)
             goto done;
-        reverse_copy(rev, buf, c->bytes);
-        if (sesim_obj_set_comp(o, SESIM_C_PUB, rev, c->bytes) != SE05X_OK)
+        reverse_copy(rev, buf, c->field_len);
+        if (sesim_obj_set_comp(o, SESIM_C_PUB, rev, c->field_len) != SE05X_OK)
             goto done;
     }
     o->curve = c->id;
@@ -426,8 +350,10 @@ static se05x_status ec_from_pkey(sesim_obj *o, EVP_PKEY *pkey)
     if (EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group),
                                        &gl) != 1)
         return SE05X_ERR_UNSUPPORTED;
-    uint8_t id = sesim_curve_from_name(group);
-    const curve_info *c = curve_find(id);
+    uint8_t id = 0;
+    if (se05x_curve_from_name(group, &id) != SE05X_OK)
+        return SE05X_ERR_UNSUPPORTED;
+    const se05x_curve_info *c = se05x_curve_info_get(id);
     if (!c || !c->ossl || curve_is_raw(id))
         return SE05X_ERR_UNSUPPORTED;
     if (o->curve && o->curve != id)
@@ -436,7 +362,7 @@ static se05x_status ec_from_pkey(sesim_obj *o, EVP_PKEY *pkey)
     se05x_status st = ec_type_for(o, priv);
     if (st != SE05X_OK)
         return st;
-    size_t fl = c->bytes;
+    size_t fl = c->field_len;
     if (o->type != SESIM_T_EC_PUB && !put_bn(o, SESIM_C_PRIV, pkey, OSSL_PKEY_PARAM_PRIV_KEY, fl))
         return SE05X_ERR_CRYPTO;
     if (o->type != SESIM_T_EC_PRIV) {
@@ -464,8 +390,8 @@ se05x_status sesim_obj_from_pkey(sesim_obj *o, EVP_PKEY *pkey)
         return rsa_from_pkey(o, pkey);
     if (EVP_PKEY_is_a(pkey, "EC"))
         return ec_from_pkey(o, pkey);
-    for (size_t i = 0; i < sizeof(CURVES) / sizeof(CURVES[0]); i++) {
-        const curve_info *c = &CURVES[i];
+    const se05x_curve_info *c;
+    for (size_t i = 0; (c = se05x_curve_info_at(i)) != NULL; i++) {
         if (curve_is_raw(c->id) && EVP_PKEY_is_a(pkey, c->ossl)) {
             if (o->curve && o->curve != c->id)
                 return SE05X_ERR_ARG;

@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "se05x/apdu.h"
+#include "se05x/curves.h"
 #include "se05x/status.h"
 #include "se05x/tlv.h"
 #include "sesim/sesim.h"
@@ -226,10 +227,7 @@ uint16_t sesim_policy_check(const sesim_req *r, const sesim_obj *o, uint32_t ar)
 EVP_PKEY *sesim_obj_to_pkey(const sesim_obj *o);
 /* Fill an EC/RSA object's components from pkey (private parts if present). */
 se05x_status sesim_obj_from_pkey(sesim_obj *o, EVP_PKEY *pkey);
-/* Curve helpers: ECCurve id <-> OpenSSL group name and field length. */
-const char *sesim_curve_name(uint8_t curve);
-size_t sesim_curve_bytes(uint8_t curve);
-uint8_t sesim_curve_from_name(const char *name);
+/* Curve ids, names and sizes: se05x/curves.h (shared with hostlib). */
 
 /* Report type for ReadType / ReadIDList filter: curve-specific for 7.x. */
 uint8_t sesim_type_report(const sesim *s, const sesim_obj *o);

@@ -70,14 +70,19 @@ static void test_keys_roundtrip(void **state)
 static void test_keys_formats(void **state)
 {
     (void)state;
-    assert_string_equal(sesim_curve_name(0x03), "prime256v1");
-    assert_int_equal(sesim_curve_bytes(0x05), 66);
-    assert_int_equal(sesim_curve_bytes(0x43), 56);
-    assert_int_equal(sesim_curve_from_name("P-384"), 0x04);
-    assert_int_equal(sesim_curve_from_name("secp256r1"), 0x03);
-    assert_int_equal(sesim_curve_from_name("X25519"), 0x41);
-    assert_int_equal(sesim_curve_from_name("nonsense"), 0);
-    assert_null(sesim_curve_name(0x11));
+    uint8_t id = 0;
+    assert_string_equal(se05x_curve_ossl_name(0x03), "prime256v1");
+    assert_int_equal(se05x_curve_field_len(0x05), 66);
+    assert_int_equal(se05x_curve_field_len(0x43), 56);
+    assert_int_equal(se05x_curve_from_name("P-384", &id), SE05X_OK);
+    assert_int_equal(id, 0x04);
+    assert_int_equal(se05x_curve_from_name("secp256r1", &id), SE05X_OK);
+    assert_int_equal(id, 0x03);
+    assert_int_equal(se05x_curve_from_name("X25519", &id), SE05X_OK);
+    assert_int_equal(id, 0x41);
+    assert_int_equal(se05x_curve_from_name("nonsense", &id), SE05X_ERR_NOT_FOUND);
+    assert_null(se05x_curve_ossl_name(0x11));
+    assert_string_equal(se05x_curve_info_get(0x40)->ossl, "ED25519");
 
     /* P-521: scalar of field length, public 04||X||Y */
     EVP_PKEY *k = tfx_ec("P-521");

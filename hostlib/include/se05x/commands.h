@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "se05x/conn.h"
+#include "se05x/curves.h"
 #include "se05x/policy.h"
 #include "se05x/status.h"
 
@@ -42,30 +43,6 @@
 #define SE05X_P1_DES 0x04
 #define SE05X_P1_HMAC 0x05
 
-/* EC curve ids (spec §2.4). */
-enum {
-    SE05X_CURVE_NONE = 0x00,
-    SE05X_CURVE_NIST_P192 = 0x01,
-    SE05X_CURVE_NIST_P224 = 0x02,
-    SE05X_CURVE_NIST_P256 = 0x03,
-    SE05X_CURVE_NIST_P384 = 0x04,
-    SE05X_CURVE_NIST_P521 = 0x05,
-    SE05X_CURVE_BP160 = 0x06,
-    SE05X_CURVE_BP192 = 0x07,
-    SE05X_CURVE_BP224 = 0x08,
-    SE05X_CURVE_BP256 = 0x09,
-    SE05X_CURVE_BP320 = 0x0A,
-    SE05X_CURVE_BP384 = 0x0B,
-    SE05X_CURVE_BP512 = 0x0C,
-    SE05X_CURVE_SECP160K1 = 0x0D,
-    SE05X_CURVE_SECP192K1 = 0x0E,
-    SE05X_CURVE_SECP224K1 = 0x0F,
-    SE05X_CURVE_SECP256K1 = 0x10,
-    SE05X_CURVE_TPM_BN_P256 = 0x11,
-    SE05X_CURVE_ED25519 = 0x40,
-    SE05X_CURVE_X25519 = 0x41,
-    SE05X_CURVE_X448 = 0x43,
-};
 #define SE05X_CURVE_LIST_MAX 17
 #define SE05X_CURVE_NOT_SET 0x01
 #define SE05X_CURVE_SET 0x02
@@ -134,13 +111,7 @@ enum { SE05X_RSA_COMP_MOD = 0x00, SE05X_RSA_COMP_PUB_EXP = 0x01, SE05X_RSA_COMP_
 
 /* ---- names ---------------------------------------------------------- */
 
-/* "NIST_P256", "Brainpool256", "Secp256k1", "ED_25519", ... or NULL. */
-const char *se05x_curve_name(uint8_t curve);
-/* Accepts the names above (case-insensitive) and OpenSSL / common names
- * (prime256v1, P-256, secp384r1, brainpoolP256r1, ed25519, x25519, ...). */
-se05x_status se05x_curve_from_name(const char *name, uint8_t *curve);
-/* Private-key / coordinate length in bytes (32 for P-256), 0 if unknown. */
-size_t se05x_curve_field_len(uint8_t curve);
+/* Curve ids and names: see se05x/curves.h. */
 /* Human-readable type name, e.g. "EC key pair", "EC public key (NIST_P256)",
  * "binary", "RSA key pair (CRT)"; "unknown" for unknown codes. */
 const char *se05x_type_name(uint8_t type);
