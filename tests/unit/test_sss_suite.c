@@ -41,6 +41,7 @@ typedef struct {
     sss_backend be;
     const char *connstr;
     uint32_t base; /* object ids of this group */
+    bool v3;       /* 3.x applet profile */
 } group_t;
 
 #define NGROUPS 4
@@ -92,10 +93,10 @@ static int suite_setup(void **state)
     snprintf(g_cs_jrcp3, sizeof(g_cs_jrcp3), "127.0.0.1:%u", sesim_jrcp_server_port(g_jrcp3));
     snprintf(g_cs_sim, sizeof(g_cs_sim), "sim:%s", g_dir);
     snprintf(g_cs_jrcp, sizeof(g_cs_jrcp), "127.0.0.1:%u", sesim_jrcp_server_port(g_jrcp));
-    g_groups[0] = (group_t){"se05x-inproc", SSS_BACKEND_SE05X, g_cs_sim, 0x30000000};
-    g_groups[1] = (group_t){"se05x-jrcp", SSS_BACKEND_SE05X, g_cs_jrcp, 0x31000000};
-    g_groups[2] = (group_t){"se05x-3x-jrcp", SSS_BACKEND_SE05X, g_cs_jrcp3, 0x33000000};
-    g_groups[3] = (group_t){"host", SSS_BACKEND_HOST, g_hostdir, 0x32000000};
+    g_groups[0] = (group_t){"se05x-inproc", SSS_BACKEND_SE05X, g_cs_sim, 0x30000000, false};
+    g_groups[1] = (group_t){"se05x-jrcp", SSS_BACKEND_SE05X, g_cs_jrcp, 0x31000000, false};
+    g_groups[2] = (group_t){"se05x-3x-jrcp", SSS_BACKEND_SE05X, g_cs_jrcp3, 0x33000000, true};
+    g_groups[3] = (group_t){"host", SSS_BACKEND_HOST, g_hostdir, 0x32000000, false};
     g_rsa = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
     g_ec = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
     g_ed = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
@@ -481,6 +482,54 @@ static void test_import_ec_ecdh(void **state)
     assert_int_equal(sss_key_info(k)->curve, SSS_CURVE_ED25519);
     spki_equal(k, g_ed);
     sign_and_check(k, g_ed, SSS_SIG_EDDSA, SSS_HASH_SHA512, 0);
+    sss_key_close(k);
+}
+
+/* X25519 generated in the SE (or host): ECDH equals libcrypto with the
+ * exported public key; byte order is RFC 7748 on both sides. */
+static void test_x25519(void **state)
+{
+    if (g_grp->v3) {
+        /* 3.x applets have no X25519 curve object: refused, nothing created */
+        sss_keygen x = {.type = SSS_KT_EC_PAIR, .curve = SSS_CURVE_X25519};
+        assert_int_equal(sss_key_generate(g_s, oid(0x68), &x, &FORCE), SSS_ERR_SE);
+        bool ex = true;
+        OK(sss_object_exists(g_s, oid(0x68), &ex));
+        assert_false(ex);
+        return;
+    }
+    sss_keygen g = {.type = SSS_KT_EC_PAIR, .curve = SSS_CURVE_X25519};
+    OK(sss_key_generate(g_s, oid(0x68), &g, &FORCE));
+    sss_key *k = open_key(oid(0x68));
+    assert_int_equal(sss_key_info(k)->curve, SSS_CURVE_X25519);
+    EVP_PKEY *pub = pub_of(k);
+    assert_true(EVP_PKEY_is_a(pub, "X25519"));
+    EVP_PKEY *peer = EVP_PKEY_Q_keygen(NULL, NULL, "X25519");
+    unsigned char *pd = NULL;
+    int pdl = i2d_PUBKEY(peer, &pd);
+    uint8_t sec[32], want[32];
+    size_t sl = sizeof(sec), wl = sizeof(want);
+    OK(sss_derive_ecdh(k, pd, (size_t)pdl, sec, &sl));
+    EVP_PKEY_CTX *c = EVP_PKEY_CTX_new(peer, NULL);
+    assert_int_equal(EVP_PKEY_derive_init(c), 1);
+    assert_int_equal(EVP_PKEY_derive_set_peer(c, pub), 1);
+    assert_int_equal(EVP_PKEY_derive(c, want, &wl), 1);
+    EVP_PKEY_CTX_free(c);
+    assert_int_equal(sl, 32);
+    assert_memory_equal(sec, want, 32);
+    /* a P-256 peer does not fit */
+    unsigned char *ed = NULL;
+    int edl = i2d_PUBKEY(g_ec, &ed);
+    sl = sizeof(sec);
+    assert_int_equal(sss_derive_ecdh(k, ed, (size_t)edl, sec, &sl), SSS_ERR_ARG);
+    /* X25519 cannot sign */
+    sss_sig_params p = {.alg = SSS_SIG_ECDSA, .hash = SSS_HASH_SHA256};
+    sl = sizeof(sec);
+    assert_int_equal(sss_sign(k, &p, want, 32, sec, &sl), SSS_ERR_KEY_TYPE);
+    OPENSSL_free(ed);
+    OPENSSL_free(pd);
+    EVP_PKEY_free(peer);
+    EVP_PKEY_free(pub);
     sss_key_close(k);
 }
 
@@ -927,6 +976,7 @@ static void test_session_open(void **state)
         cmocka_unit_test(test_generate_symmetric), \
         cmocka_unit_test(test_import_rsa_ops), \
         cmocka_unit_test(test_import_ec_ecdh), \
+        cmocka_unit_test(test_x25519), \
         cmocka_unit_test(test_import_cert), \
         cmocka_unit_test(test_symmetric_vs_libcrypto), \
         cmocka_unit_test(test_digest_rng), \
