@@ -966,6 +966,30 @@ static void test_session_open(void **state)
     c.auth = SSS_AUTH_ECKEY;
     c.eckey_pem = "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n";
     assert_int_equal(try_open(&c, err, sizeof(err)), SSS_ERR_FORMAT);
+    /* ECKey session with the simulator's EdgeLock 2GO auth object; its
+     * private half is DIR/el2go-auth-key.pem. TEMPORARY: hostlib's ECKey
+     * session is a stub on main (SSS_ERR_UNSUPPORTED) until it lands. */
+    char pem[1200];
+    snprintf(pem, sizeof(pem), "%s/el2go-auth-key.pem", g_dir);
+    c.auth_id = 0xF0000020;
+    c.eckey_pem = pem;
+    sss_status st = sss_session_open(&c, &s, err, sizeof(err));
+    if (st == SSS_ERR_UNSUPPORTED) {
+        fprintf(stderr, "[  SKIPPED ] ECKey session: %s\n", err);
+    } else {
+        assert_int_equal(st, SSS_OK);
+        assert_int_equal(sss_rng(s, r, sizeof(r)), SSS_OK);
+        sss_session_close(s);
+        /* another host key is refused */
+        size_t pl;
+        uint8_t *other = pem_of(g_ec, true, false, &pl);
+        char *txt = calloc(1, pl + 1);
+        memcpy(txt, other, pl);
+        c.eckey_pem = txt;
+        assert_int_equal(try_open(&c, err, sizeof(err)), SSS_ERR_AUTH);
+        free(txt);
+        free(other);
+    }
 }
 
 #define SUITE(name, idx) \
