@@ -470,6 +470,15 @@ static void test_import_ec_ecdh(void **state)
     k = open_key(oid(0x61));
     assert_int_equal(sss_key_info(k)->type, SSS_KT_EC_PUB);
     spki_equal(k, g_ec);
+    uint8_t small[8];
+    size_t sml = sizeof(small);
+    assert_int_equal(sss_key_public_der(k, small, &sml), SSS_ERR_BUFFER);
+    assert_int_equal(sml, 91); /* P-256 SubjectPublicKeyInfo */
+    /* a public key cannot sign or derive */
+    sss_sig_params sp = {.alg = SSS_SIG_ECDSA, .hash = SSS_HASH_SHA256};
+    uint8_t dg[32] = {0}, sg[100];
+    size_t sgl = sizeof(sg);
+    assert_int_equal(sss_sign(k, &sp, dg, 32, sg, &sgl), SSS_ERR_KEY_TYPE);
     sss_key_close(k);
 
     /* Ed25519 pair (PKCS#8 DER) */
@@ -549,6 +558,10 @@ static void test_import_cert(void **state)
     OK(sss_cert_read_der(g_s, oid(0x70), out, &n));
     assert_int_equal(n, (size_t)dl);
     assert_memory_equal(out, der, n);
+    /* too small an output buffer tells the size needed */
+    n = 10;
+    assert_int_equal(sss_cert_read_der(g_s, oid(0x70), out, &n), SSS_ERR_BUFFER);
+    assert_int_equal(n, (size_t)dl);
     /* DER in (auto-detected) */
     OK(sss_key_import(g_s, oid(0x71), SSS_IMPORT_AUTO, der, (size_t)dl, &FORCE));
     n = sizeof(out);
@@ -871,6 +884,14 @@ static void test_se_policy_and_limits(void **state)
     uint8_t *big = calloc(1, 4000);
     n = sizeof(sig);
     assert_int_equal(sss_digest(g_s, SSS_HASH_SHA256, big, 4000, sig, &n), SSS_ERR_BUFFER);
+    /* an EdDSA message larger than an APDU */
+    sss_keygen eg = {.type = SSS_KT_EC_PAIR, .curve = SSS_CURVE_ED25519};
+    OK(sss_key_generate(g_s, oid(0xC1), &eg, &FORCE));
+    k = open_key(oid(0xC1));
+    p.alg = SSS_SIG_EDDSA;
+    n = sizeof(sig);
+    assert_int_equal(sss_sign(k, &p, big, 4000, sig, &n), SSS_ERR_BUFFER);
+    sss_key_close(k);
     free(big);
     /* the factory RSA key signs through raw decrypt (1 APDU) */
     k = open_key(0xF0000004);
