@@ -130,7 +130,7 @@ const char *sss_key_type_name(sss_key_type t)
     return "unknown";
 }
 
-bool sss_id_reserved(uint32_t id) { return id >= 0x7FFF0000u; }
+bool sss_id_reserved(uint32_t id) { return (id & 0xFFFF0000u) == 0x7FFF0000u; }
 
 /* ---- locking ------------------------------------------------------------ */
 
