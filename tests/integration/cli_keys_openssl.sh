@@ -243,6 +243,9 @@ for _ in $(seq 1 300); do [ -s "$T/port" ] && break; sleep 0.1; done
 [ -s "$T/port" ] || { echo "FAIL - se05x-sim did not start"; exit 1; }
 J="127.0.0.1:$(cat "$T/port")"
 
+expect_rc 0 "sim: info --json" "$CLI" --port "$J" info --json
+if python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["applet_version"].count(".")==2 and len(d["uid"])==36' "$T/out"; then
+    ok "sim: info --json is JSON with version and UID"; else bad "sim: info --json"; cat "$T/out"; fi
 crypto_suite sim --port "$J"
 bad_input_suite sim --port "$J"
 rm -f "$T/x"
