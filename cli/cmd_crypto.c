@@ -172,7 +172,8 @@ const cli_command cli_cmd_sign = {
     "sha256), so that `openssl dgst -sha256 -verify pub.pem -signature SIG IN`\n"
     "checks it. ECDSA signatures are DER. RSA uses PKCS#1 v1.5, or PSS with\n"
     "--pss (MGF1 with the same hash, salt length = hash length unless --salt N).\n"
-    "Ed25519 signs the message itself (`openssl pkeyutl -verify -rawin`).\n"
+    "Ed25519 signs the message itself, at most 64 KiB (`openssl pkeyutl -verify\n"
+    "-rawin`); --hash does not apply to it.\n"
     "IN '-' reads stdin.\n",
     run_sign};
 

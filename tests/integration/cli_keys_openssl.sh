@@ -7,7 +7,8 @@
 # trip (DER compared), refpem files parse with openssl; bad input (missing
 # objects, wrong key types, policy denials, malformed PEM, bad ids, oversized
 # data, existing objects without --force) gives a clear message, a non-zero
-# exit code and leaves the store unchanged. Env: BUILD_DIR.
+# exit code and leaves the store unchanged; UserID, AESKey and ECKey sessions
+# reach objects whose policy names their auth object. Env: BUILD_DIR.
 set -u
 BUILD_DIR=${BUILD_DIR:-build}
 SIM="$BUILD_DIR/sim/se05x-sim"
@@ -269,6 +270,15 @@ has "$T/out" "^0xEF000150 " "sim: AESKey session lists objects"
 expect_rc 3 "sim: wrong UserID" "$CLI" --port "$J" --auth userid --auth-id 0x7DA00001 --auth-secret C0010203FF list
 expect_rc 3 "sim: wrong AES key" "$CLI" --port "$J" --auth aeskey --auth-id 0x7DA00002 --auth-secret 000102030405060708090A0B0C0D0EFF list
 expect_rc 2 "sim: AES key of the wrong length" "$CLI" --port "$J" --auth aeskey --auth-id 0x7DA00002 --auth-secret 0001 list
+# ECKey session with the simulator's EdgeLock 2GO auth object 0xF0000020
+# (its private half is DIR/el2go-auth-key.pem)
+E=(--auth eckey --auth-id 0xF0000020 --auth-key "$T/card/el2go-auth-key.pem")
+expect_rc 0 "sim: gen for ECKey 0xF0000020 only" "$CLI" --port "$J" "${E[@]}" gen ec EF000151 --policy "0xF0000020:sign,read"
+expect_rc 0 "sim: sign in an ECKey session" "$CLI" --port "$J" "${E[@]}" sign EF000151 "$T/msg" "$T/sig_e"
+expect_rc 1 "sim: the ECKey-only key outside the session" "$CLI" --port "$J" sign EF000151 "$T/msg" "$T/x"
+expect_rc 3 "sim: ECKey with the wrong host key" "$CLI" --port "$J" --auth eckey --auth-id 0xF0000020 --auth-key "$T/ext_p256.pem" list
+has "$T/err" "0xF0000020" "sim: failed ECKey session names the auth object"
+expect_rc 2 "sim: --auth eckey without --auth-key" "$CLI" --port "$J" --auth eckey --auth-id 0xF0000020 list
 expect_rc 2 "sim: --auth userid without --auth-id" "$CLI" --port "$J" --auth userid list
 expect_rc 2 "sim: unknown --auth" "$CLI" --port "$J" --auth magic list
 expect_rc 2 "sim: --host-store with --port" "$CLI" --port "$J" --host-store "$T/hs" list
