@@ -130,20 +130,20 @@ static inline void add_apdu(tbuf *m, uint32_t ks, const uint8_t *apdu, size_t n)
     add_payload(m, NXP__IOT__ENDPOINT_TYPE__KS_SSS_SE05X, ks, &p);
 }
 
-/* op/off/len < 0: field omitted. */
+/* op/off/len == -1: field omitted (other negative values are sent). */
 static inline void add_ds(tbuf *m, int type, uint32_t id, int op, int off, int len,
                           const uint8_t *d, size_t dn)
 {
     Nxp__Iot__DatastoreRequest r = NXP__IOT__DATASTORE_REQUEST__INIT;
-    if (op >= 0) {
+    if (op != -1) {
         r.has_operation = 1;
         r.operation = (Nxp__Iot__DatastoreOperation)op;
     }
-    if (off >= 0) {
+    if (off != -1) {
         r.has_offset = 1;
         r.offset = off;
     }
-    if (len >= 0) {
+    if (len != -1) {
         r.has_length = 1;
         r.length = len;
     }
