@@ -63,8 +63,8 @@ el2go_status el2go_ds_store(el2go_datastore *ds, const uint8_t *data, size_t len
 el2go_status el2go_dscontent_check(const uint8_t *buf, size_t len, char *err, size_t errlen);
 /* Validator for el2go_ds_fs_open (el2go_dscontent_check == EL2GO_OK). */
 bool el2go_dscontent_valid(const uint8_t *buf, size_t len);
-/* Build header + delimited descriptors; *out malloc'ed. Descriptors lacking
- * the required identifier are refused (EL2GO_ERR_ARG). */
+/* Build header + delimited descriptors; *out malloc'ed. The required
+ * identifier is always encoded (0 when the caller left it unset). */
 el2go_status el2go_dscontent_build(Nxp__Iot__ServiceDescriptor *const *sds, size_t n,
                                    uint8_t **out, size_t *len);
 
