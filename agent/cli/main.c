@@ -17,6 +17,7 @@
 #include "el2go/claimcode.h"
 #include "el2go/datastore.h"
 #include "el2go/settings.h"
+#include "se05x/conn.h"
 
 enum { EXIT_USAGE = 2, EXIT_NODATA = 3, EXIT_REPORT = 4 };
 
@@ -235,13 +236,12 @@ static int cmd_settings(const globals *g, int argc, char **argv)
     return EXIT_SUCCESS;
 }
 
-static int open_se(const char *conn, sss_session **s)
+static int open_se(const char *conn, se05x_conn **c)
 {
-    sss_session_cfg cfg = {.backend = SSS_BACKEND_SE05X, .connstr = conn};
     char err[256] = "";
-    sss_status st = sss_session_open(&cfg, s, err, sizeof(err));
-    if (st != SSS_OK) {
-        fprintf(stderr, "el2go-agent: cannot open the SE: %s\n", err[0] ? err : sss_strerror(st));
+    se05x_status st = se05x_conn_open_err(conn, NULL, c, err, sizeof(err));
+    if (st != SE05X_OK) {
+        fprintf(stderr, "el2go-agent: cannot open the SE: %s\n", err[0] ? err : se05x_strerror(st));
         return EXIT_FAILURE;
     }
     return EXIT_SUCCESS;
@@ -257,17 +257,17 @@ static int claim_inject(const char *conn, const char *file)
                 st == EL2GO_ERR_INVALID ? "empty or not printable ASCII" : el2go_strerror(st));
         return EXIT_FAILURE;
     }
-    sss_session *s;
-    int rc = open_se(conn, &s);
+    se05x_conn *c;
+    int rc = open_se(conn, &c);
     if (rc == EXIT_SUCCESS) {
         char err[256];
-        st = el2go_claimcode_inject(s, code, len, err, sizeof(err));
+        st = el2go_claimcode_inject(c, code, len, err, sizeof(err));
         if (st == EL2GO_OK)
             printf("Injecting new claim code successful!\n");
         else
             fprintf(stderr, "el2go-agent: %s\n", err);
         rc = st == EL2GO_OK ? EXIT_SUCCESS : EXIT_FAILURE;
-        sss_session_close(s);
+        se05x_conn_close(c);
     }
     OPENSSL_cleanse(code, sizeof(code));
     return rc;
@@ -275,17 +275,17 @@ static int claim_inject(const char *conn, const char *file)
 
 static int claim_delete(const char *conn)
 {
-    sss_session *s;
-    int rc = open_se(conn, &s);
+    se05x_conn *c;
+    int rc = open_se(conn, &c);
     if (rc != EXIT_SUCCESS)
         return rc;
     char err[256];
-    el2go_status st = el2go_claimcode_delete(s, err, sizeof(err));
+    el2go_status st = el2go_claimcode_delete(c, err, sizeof(err));
     if (st == EL2GO_OK)
         printf("Deleting claim code successful!\n");
     else
         fprintf(stderr, "el2go-agent: %s\n", err);
-    sss_session_close(s);
+    se05x_conn_close(c);
     return st == EL2GO_OK ? EXIT_SUCCESS : st == EL2GO_ERR_NOT_FOUND ? EXIT_NODATA : EXIT_FAILURE;
 }
 

@@ -1,4 +1,4 @@
-/* Claim code injection and deletion on SE05x through sss (spec §5.1), and
+/* Claim code injection and deletion on SE05x through hostlib (spec §5.1), and
  * the claim code file reader of el2go-claimcode-inject. */
 #include <stdbool.h>
 #include <stdio.h>
@@ -7,6 +7,8 @@
 #include <openssl/crypto.h>
 
 #include "el2go/claimcode.h"
+#include "se05x/commands.h"
+#include "se05x/conn.h"
 
 el2go_status el2go_claimcode_read_file(const char *path, char *out, size_t cap, size_t *len)
 {
@@ -55,51 +57,51 @@ el2go_status el2go_claimcode_policy(uint32_t el2go_user, se05x_policy *p)
     return EL2GO_OK;
 }
 
-static el2go_status map(sss_status st)
-{
-    switch (st) {
-    case SSS_OK: return EL2GO_OK;
-    case SSS_ERR_NOT_FOUND: return EL2GO_ERR_NOT_FOUND;
-    case SSS_ERR_ARG: return EL2GO_ERR_ARG;
-    case SSS_ERR_NOMEM: return EL2GO_ERR_NOMEM;
-    default: return EL2GO_ERR_SE;
-    }
-}
-
-static el2go_status fail(sss_session *s, sss_status st, const char *what, char *err, size_t errlen)
+static el2go_status fail(se05x_conn *c, se05x_status st, const char *what, char *err,
+                         size_t errlen)
 {
     if (err && errlen)
-        snprintf(err, errlen, "%s: %s (%s)", what, sss_strerror(st), sss_session_errmsg(s));
-    return map(st);
+        snprintf(err, errlen, "%s: %s (%s)", what, se05x_strerror(st), se05x_conn_errmsg(c));
+    return st == SE05X_ERR_ARG ? EL2GO_ERR_ARG : EL2GO_ERR_SE;
 }
 
-el2go_status el2go_claimcode_inject(sss_session *s, const char *code, size_t len, char *err,
+el2go_status el2go_claimcode_inject(se05x_conn *c, const char *code, size_t len, char *err,
                                     size_t errlen)
 {
-    if (!s || !code || len == 0 || len > EL2GO_CLAIMCODE_MAX)
+    if (!c || !code || len == 0 || len > EL2GO_CLAIMCODE_MAX)
         return EL2GO_ERR_ARG;
-    bool demo = false;
-    sss_status st = sss_object_exists(s, EL2GO_AUTH_USER_DEMO, &demo);
-    if (st != SSS_OK)
-        return fail(s, st, "checking for the demo EdgeLock 2GO user", err, errlen);
+    bool demo = false, old = false;
+    se05x_status st = se05x_object_exists(c, EL2GO_AUTH_USER_DEMO, &demo);
+    if (st != SE05X_OK)
+        return fail(c, st, "checking for the demo EdgeLock 2GO user", err, errlen);
     se05x_policy pol;
     el2go_claimcode_policy(demo ? EL2GO_AUTH_USER_DEMO : EL2GO_AUTH_USER_PROD, &pol);
-    st = sss_object_delete(s, EL2GO_CLAIMCODE_ID);
-    if (st != SSS_OK && st != SSS_ERR_NOT_FOUND)
-        return fail(s, st, "deleting the old claim code", err, errlen);
-    sss_write_opts o = {.policy = &pol, .force = false};
-    st = sss_binary_write(s, EL2GO_CLAIMCODE_ID, (const uint8_t *)code, len, &o);
-    if (st != SSS_OK)
-        return fail(s, st, "writing the claim code", err, errlen);
+    st = se05x_object_exists(c, EL2GO_CLAIMCODE_ID, &old);
+    if (st == SE05X_OK && old)
+        st = se05x_delete_object(c, EL2GO_CLAIMCODE_ID);
+    if (st != SE05X_OK)
+        return fail(c, st, "deleting the old claim code", err, errlen);
+    se05x_obj_opts o = {.policy = &pol};
+    st = se05x_write_binary(c, &o, EL2GO_CLAIMCODE_ID, (const uint8_t *)code, len, false);
+    if (st != SE05X_OK)
+        return fail(c, st, "writing the claim code", err, errlen);
     return EL2GO_OK;
 }
 
-el2go_status el2go_claimcode_delete(sss_session *s, char *err, size_t errlen)
+el2go_status el2go_claimcode_delete(se05x_conn *c, char *err, size_t errlen)
 {
-    if (!s)
+    if (!c)
         return EL2GO_ERR_ARG;
-    sss_status st = sss_object_delete(s, EL2GO_CLAIMCODE_ID);
-    if (st != SSS_OK)
-        return fail(s, st, "deleting the claim code", err, errlen);
+    bool exists = false;
+    se05x_status st = se05x_object_exists(c, EL2GO_CLAIMCODE_ID, &exists);
+    if (st == SE05X_OK && !exists) {
+        if (err && errlen)
+            snprintf(err, errlen, "no claim code (object 0x%08X) on the SE", EL2GO_CLAIMCODE_ID);
+        return EL2GO_ERR_NOT_FOUND;
+    }
+    if (st == SE05X_OK)
+        st = se05x_delete_object(c, EL2GO_CLAIMCODE_ID);
+    if (st != SE05X_OK)
+        return fail(c, st, "deleting the claim code", err, errlen);
     return EL2GO_OK;
 }

@@ -2,7 +2,8 @@
  * terminator) in the binary object 0xF00000E0, protected by policies:
  * the default user (auth id 0) may write and delete but not read; the
  * EdgeLock 2GO user (0xF0000021 when that object exists, i.e. demo parts,
- * else 0xF0000020) may read, write and delete. */
+ * else 0xF0000020) may read, write and delete. Works on hostlib directly:
+ * sss refuses to create or delete ids at or above 0x7FFF0000. */
 #ifndef EL2GO_CLAIMCODE_H
 #define EL2GO_CLAIMCODE_H
 
@@ -10,7 +11,8 @@
 
 #include "el2go/common.h"
 #include "se05x/policy.h"
-#include "sss/sss.h"
+
+typedef struct se05x_conn se05x_conn;
 
 #define EL2GO_CLAIMCODE_MAX 1024u
 
@@ -22,9 +24,9 @@ el2go_status el2go_claimcode_read_file(const char *path, char *out, size_t cap, 
 el2go_status el2go_claimcode_policy(uint32_t el2go_user, se05x_policy *p);
 /* Delete any existing claim code object, then create it with code and the
  * policies (EL2GO user picked as described above). */
-el2go_status el2go_claimcode_inject(sss_session *s, const char *code, size_t len, char *err,
+el2go_status el2go_claimcode_inject(se05x_conn *c, const char *code, size_t len, char *err,
                                     size_t errlen);
 /* Delete 0xF00000E0 as the default user; EL2GO_ERR_NOT_FOUND if absent. */
-el2go_status el2go_claimcode_delete(sss_session *s, char *err, size_t errlen);
+el2go_status el2go_claimcode_delete(se05x_conn *c, char *err, size_t errlen);
 
 #endif
