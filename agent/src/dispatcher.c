@@ -17,9 +17,9 @@
 typedef struct {
     Nxp__Iot__ResponsePayload payload;
     Nxp__Iot__AgentHelloResponse hello;
-    Nxp__Iot__EndpointInformation ep[2 + EL2GO_MAX_DATASTORES];
-    Nxp__Iot__EndpointInformation *epp[2 + EL2GO_MAX_DATASTORES];
-    uint8_t ad[2 + EL2GO_MAX_DATASTORES][8];
+    Nxp__Iot__EndpointInformation ep[EL2GO_MAX_ENDPOINTS];
+    Nxp__Iot__EndpointInformation *epp[EL2GO_MAX_ENDPOINTS];
+    uint8_t ad[EL2GO_MAX_ENDPOINTS][8];
     Nxp__Iot__AgentCrlResponse crl;
     Nxp__Iot__ApduResponse apdu;
     Nxp__Iot__DatastoreResponse ds;
@@ -142,7 +142,7 @@ static void build_hello(const el2go_agent_cfg *cfg, rsp_item *it)
     for (size_t i = 0; i < cfg->n_datastores && i < EL2GO_MAX_DATASTORES; i++)
         if (cfg->datastores[i])
             ds_endpoint(it, n++, cfg->datastores[i]);
-    if (cfg->keystore && n < 2 + EL2GO_MAX_DATASTORES)
+    if (cfg->keystore)
         endpoint(it, n++, NXP__IOT__ENDPOINT_TYPE__KS_SSS_SE05X, el2go_ks_id(cfg->keystore));
     h->n_endpoints = n;
     h->endpoints = it->epp;

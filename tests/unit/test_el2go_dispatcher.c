@@ -238,6 +238,48 @@ static void test_apdu_response_shape(void **state)
     assert_int_equal(f->link.calls, calls);
 }
 
+static void test_goodbye_mid_message(void **state)
+{
+    fx *f = *state;
+    const uint8_t a[] = {0x80, 0x33, 0, 0};
+    add_goodbye(&f->m, SUCCESS, NULL);
+    add_apdu(&f->m, EL2GO_KEYSTORE_ID, a, 4); /* same message: still answered */
+    script_msg(&f->script, &f->m);
+    add_hello(&f->m); /* later message: never read */
+    script_msg(&f->script, &f->m);
+    assert_int_equal(run(f, 0), EL2GO_OK);
+    assert_int_equal(f->nout, 1);
+    assert_int_equal(f->out[0]->n_responses, 1);
+    assert_memory_equal(f->out[0]->responses[0]->apdu->message.data, "\x33\x90\x00", 3);
+    assert_int_equal(f->res.messages, 1);
+}
+
+static void test_endpoint_limits(void **state)
+{
+    fx *f = *state;
+    el2go_datastore *d2;
+    assert_int_equal(el2go_ds_plain_new(8, &d2), EL2GO_OK);
+    f->cfg.datastores[1] = d2;
+    f->cfg.n_datastores = 2;
+    uint8_t *h;
+    size_t hl;
+    assert_int_equal(el2go_hello_response_pack(&f->cfg, &h, &hl), EL2GO_OK);
+    Nxp__Iot__AgentHelloResponse *r = nxp__iot__agent_hello_response__unpack(NULL, hl, h);
+    assert_non_null(r);
+    assert_int_equal(r->n_endpoints, 5); /* the reference's max_count */
+    assert_int_equal(r->endpoints[3]->endpointid, 8);
+    assert_int_equal(r->endpoints[4]->type, NXP__IOT__ENDPOINT_TYPE__KS_SSS_SE05X);
+    nxp__iot__agent_hello_response__free_unpacked(r, NULL);
+    free(h);
+    f->cfg.n_datastores = EL2GO_MAX_DATASTORES + 1;
+    el2go_memstream ms;
+    el2go_stream st;
+    el2go_memstream_init(&ms, NULL, 0, &st);
+    assert_int_equal(el2go_session_run(&f->cfg, &st, &f->res), EL2GO_ERR_ARG);
+    f->cfg.n_datastores = 1;
+    el2go_ds_free(d2);
+}
+
 /* ---- session-ending inputs ------------------------------------------ */
 
 static void expect_end(fx *f, el2go_status want)
@@ -750,6 +792,8 @@ int main(void)
         T(test_eof_before_goodbye),
         T(test_multiple_requests_by_position),
         T(test_apdu_response_shape),
+        T(test_goodbye_mid_message),
+        T(test_endpoint_limits),
         T(test_unknown_endpoint),
         T(test_datastore_type_mismatch),
         T(test_missing_address),

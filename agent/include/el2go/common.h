@@ -53,8 +53,11 @@ const char *el2go_strerror(el2go_status st);
 #define EL2GO_MAX_REQUEST_DEFAULT (16u * 1024u * 1024u)
 /* Largest datastore an ALLOCATE may ask for. */
 #define EL2GO_DS_MAX_SIZE (1u * 1024u * 1024u)
-/* Registered datastores besides the connection datastore. */
-#define EL2GO_MAX_DATASTORES 4
+/* Registered datastores besides the connection datastore: with AGENT, the
+ * connection datastore and the keystore at most 5 endpoints, the
+ * reference's max_count for AgentHelloResponse.endpoints (spec §1.9). */
+#define EL2GO_MAX_DATASTORES 2
+#define EL2GO_MAX_ENDPOINTS (3 + EL2GO_MAX_DATASTORES)
 
 #define EL2GO_DEFAULT_PORT 443u
 #ifndef EL2GO_DEFAULT_HOSTNAME
