@@ -4,8 +4,9 @@
  * `el2go-claimcode-inject FILE [CONN] | --delete [CONN]`.
  *
  * Exit codes: 0 success; 1 failure; 2 usage error or not implemented;
- * 3 nothing stored yet (no report, no valid datastore); 4 the last report's
- * status is not SUCCESS. */
+ * 3 nothing stored yet (no report, no valid datastore); 4 the server's
+ * (or the last) report status is not SUCCESS; 5 the session ended without a
+ * goodbye (protocol error, connection lost); 6 the CRL check failed. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +20,7 @@
 #include "el2go/settings.h"
 #include "se05x/conn.h"
 
-enum { EXIT_USAGE = 2, EXIT_NODATA = 3, EXIT_REPORT = 4 };
+enum { EXIT_USAGE = 2, EXIT_NODATA = 3, EXIT_REPORT = 4, EXIT_SESSION = 5, EXIT_CRL = 6 };
 
 #define REPORT_FILE "el2go-last-report.pb"
 #define CONN_DS_FILE "edgelock2go_datastore.bin"
@@ -38,13 +39,16 @@ static void usage(FILE *f)
             "  status                        print the last update status report\n"
             "  services [--json]             list the provisioned cloud services\n"
             "  settings [--host H] [--port P] show the connection settings in effect\n"
+            "  session --stdio [-v]          serve one device-link session on stdin/stdout\n"
+            "                                (no TLS, no CRL gate: for tests and tunnels)\n"
             "  claimcode inject FILE         store the claim code from FILE in the SE\n"
             "  claimcode delete              remove the claim code from the SE\n"
             "options:\n"
             "  --dir DIR   state directory (datastores, last report); env EL2GO_STATE_DIR, default .\n"
             "  --se CONN   SE connection string (hostlib syntax; default SE05X_PORT)\n"
             "exit codes: 0 ok, 1 failure, 2 usage/not implemented, 3 nothing stored,\n"
-            "            4 last report not SUCCESS\n");
+            "            4 report status not SUCCESS, 5 session ended without goodbye,\n"
+            "            6 CRL check failed\n");
 }
 
 static char *state_path(const globals *g, const char *name)
@@ -289,6 +293,84 @@ static int claim_delete(const char *conn)
     return st == EL2GO_OK ? EXIT_SUCCESS : st == EL2GO_ERR_NOT_FOUND ? EXIT_NODATA : EXIT_FAILURE;
 }
 
+/* Datastores of the state directory, as the reference demo lays them out. */
+static el2go_status open_datastores(const globals *g, el2go_datastore **conn, el2go_datastore **svc)
+{
+    char *b1 = state_path(g, CONN_DS_FILE), *b2 = state_path(g, SERVICES_DS_FILE);
+    el2go_status st = b1 && b2 ? EL2GO_OK : EL2GO_ERR_NOMEM;
+    *conn = *svc = NULL;
+    if (st == EL2GO_OK)
+        st = el2go_ds_fs_open(EL2GO_DATASTORE_ID, b1, el2go_dscontent_valid, conn);
+    if (st == EL2GO_OK)
+        st = el2go_ds_fs_open(0, b2, el2go_dscontent_valid, svc);
+    free(b1);
+    free(b2);
+    return st;
+}
+
+static int session_exit(el2go_status st, const el2go_session_result *r)
+{
+    if (st == EL2GO_OK) {
+        el2go_report_print(stderr, r->report);
+        return r->report && r->report->has_status &&
+                       r->report->status == NXP__IOT__UPDATE_STATUS_REPORT__UPDATE_STATUS__SUCCESS
+                   ? EXIT_SUCCESS
+                   : EXIT_REPORT;
+    }
+    fprintf(stderr, "el2go-agent: session failed: %s\n", r->err[0] ? r->err : el2go_strerror(st));
+    return st == EL2GO_ERR_CRL ? EXIT_CRL : EXIT_SESSION;
+}
+
+static int cmd_session(const globals *g, int argc, char **argv)
+{
+    bool stdio = false, verbose = false;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--stdio"))
+            stdio = true;
+        else if (!strcmp(argv[i], "-v"))
+            verbose = true;
+        else
+            stdio = false, i = argc;
+    }
+    if (!stdio) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    el2go_datastore *conn_ds, *svc_ds;
+    if (open_datastores(g, &conn_ds, &svc_ds) != EL2GO_OK) {
+        fprintf(stderr, "el2go-agent: cannot open the datastores in %s\n", g->dir);
+        el2go_ds_free(conn_ds);
+        return EXIT_FAILURE;
+    }
+    se05x_conn *c = NULL;
+    el2go_keystore *ks = NULL;
+    int rc = open_se(g->se, &c);
+    if (rc == EXIT_SUCCESS && el2go_ks_se05x_new(EL2GO_KEYSTORE_ID, c, &ks) != EL2GO_OK)
+        rc = EXIT_FAILURE;
+    if (rc == EXIT_SUCCESS) {
+        el2go_agent_cfg cfg = {.el2go_ds = conn_ds, .datastores = {svc_ds}, .n_datastores = 1,
+                               .keystore = ks, .log = verbose ? stderr : NULL};
+        el2go_fdstream fds;
+        el2go_stream s;
+        el2go_fdstream_init(&fds, 0, 1, &s);
+        el2go_session_result r;
+        el2go_status st = el2go_session_run(&cfg, &s, &r);
+        char *path = state_path(g, REPORT_FILE);
+        if (st == EL2GO_OK && r.report_raw && path &&
+            el2go_report_save(path, r.report_raw, r.report_raw_len) != EL2GO_OK)
+            fprintf(stderr, "el2go-agent: warning: cannot save the report to %s\n", path);
+        free(path);
+        rc = session_exit(st, &r);
+        el2go_session_result_clear(&r);
+    }
+    el2go_ks_free(ks);
+    if (c)
+        se05x_conn_close(c);
+    el2go_ds_free(conn_ds);
+    el2go_ds_free(svc_ds);
+    return rc;
+}
+
 static int cmd_claimcode(const globals *g, int argc, char **argv)
 {
     if (argc == 3 && strcmp(argv[1], "inject") == 0)
@@ -354,6 +436,8 @@ int main(int argc, char **argv)
         return cmd_settings(&g, sub_argc, sub);
     if (!strcmp(cmd, "claimcode"))
         return cmd_claimcode(&g, sub_argc, sub);
+    if (!strcmp(cmd, "session"))
+        return cmd_session(&g, sub_argc, sub);
     if (!strcmp(cmd, "connect")) {
         fprintf(stderr, "el2go-agent: connect: not implemented yet (TLS lands with the OpenSSL "
                         "provider)\n");

@@ -1,9 +1,11 @@
-/* Varint-delimited framing (spec §2.1) and the in-memory stream used by
- * tests and tools. Reads loop over partial reads; a length above the
- * caller's limit is refused before any allocation. */
+/* Varint-delimited framing (spec §2.1), the in-memory stream used by tests
+ * and tools, and a stream over file descriptors. Reads loop over partial
+ * reads; a length above the caller's limit is refused before any
+ * allocation. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "el2go/frame.h"
 
@@ -190,4 +192,25 @@ void el2go_memstream_free(el2go_memstream *m)
     free(m->out);
     m->out = NULL;
     m->out_len = m->out_cap = 0;
+}
+
+/* ---- file-descriptor stream ----------------------------------------- */
+
+static ssize_t fd_read(void *ctx, uint8_t *buf, size_t len)
+{
+    return read(((el2go_fdstream *)ctx)->rfd, buf, len);
+}
+
+static ssize_t fd_write(void *ctx, const uint8_t *buf, size_t len)
+{
+    return write(((el2go_fdstream *)ctx)->wfd, buf, len);
+}
+
+void el2go_fdstream_init(el2go_fdstream *f, int rfd, int wfd, el2go_stream *s)
+{
+    f->rfd = rfd;
+    f->wfd = wfd;
+    s->ctx = f;
+    s->read = fd_read;
+    s->write = fd_write;
 }

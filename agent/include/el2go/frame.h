@@ -58,4 +58,12 @@ typedef struct {
 void el2go_memstream_init(el2go_memstream *m, const uint8_t *in, size_t len, el2go_stream *s);
 void el2go_memstream_free(el2go_memstream *m);
 
+/* Stream over two file descriptors (a socket: rfd == wfd; stdio: 0 and 1).
+ * fds must stay valid while s is used. */
+typedef struct {
+    int rfd, wfd;
+} el2go_fdstream;
+
+void el2go_fdstream_init(el2go_fdstream *f, int rfd, int wfd, el2go_stream *s);
+
 #endif
