@@ -8,6 +8,7 @@
  * (or the last) report status is not SUCCESS; 5 the session ended without a
  * goodbye (protocol error, connection lost); 6 the CRL check failed. */
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -348,6 +349,7 @@ static int cmd_session(const globals *g, int argc, char **argv)
     if (rc == EXIT_SUCCESS && el2go_ks_se05x_new(EL2GO_KEYSTORE_ID, c, &ks) != EL2GO_OK)
         rc = EXIT_FAILURE;
     if (rc == EXIT_SUCCESS) {
+        signal(SIGPIPE, SIG_IGN); /* a vanished peer is a write error, not a kill */
         el2go_agent_cfg cfg = {.el2go_ds = conn_ds, .datastores = {svc_ds}, .n_datastores = 1,
                                .keystore = ks, .log = verbose ? stderr : NULL};
         el2go_fdstream fds;

@@ -730,6 +730,63 @@ static void test_crl_garbage_and_missing_verifier(void **state)
     crl_teardown(&c);
 }
 
+static void test_crl_intermediate_chain(void **state)
+{
+    /* root -> intermediate -> leaf: the CRL must come from the leaf's issuer
+     * (the intermediate); a CRL from the root does not cover the leaf. Two
+     * concatenated roots are accepted. */
+    pki p;
+    mk_pki(&p);
+    EVP_PKEY *ik = EVP_EC_gen("P-256"), *lk = EVP_EC_gen("P-256");
+    X509 *inter = mk_cert("Issuing CA", 3, ik, p.ca, p.ca_key, true);
+    X509 *leaf = mk_cert("srv.example", 99, lk, inter, ik, false);
+    STACK_OF(X509) *chain = sk_X509_new_null();
+    sk_X509_push(chain, leaf);
+    sk_X509_push(chain, inter);
+    uint8_t *r1 = NULL, *r2 = NULL;
+    int l1 = i2d_X509(p.other, &r1), l2 = i2d_X509(p.ca, &r2);
+    uint8_t *roots = malloc((size_t)(l1 + l2));
+    memcpy(roots, r1, (size_t)l1);
+    memcpy(roots + l1, r2, (size_t)l2);
+    STACK_OF(X509) *parsed = el2go_der_certs(roots, (size_t)(l1 + l2));
+    assert_non_null(parsed);
+    assert_int_equal(sk_X509_num(parsed), 2);
+    sk_X509_pop_free(parsed, X509_free);
+    assert_null(el2go_der_certs(roots, (size_t)(l1 + l2 - 1))); /* truncated */
+    el2go_crl_check chk = {.peer_chain = chain, .roots = roots, .roots_len = (size_t)(l1 + l2)};
+    char err[200];
+    uint8_t *crl;
+    int n = mk_crl(inter, ik, 0, &crl);
+    assert_int_equal(el2go_crl_verify(&chk, crl, (size_t)n, err, sizeof(err)), EL2GO_OK);
+    OPENSSL_free(crl);
+    n = mk_crl(inter, ik, 99, &crl);
+    assert_int_equal(el2go_crl_verify(&chk, crl, (size_t)n, err, sizeof(err)), EL2GO_ERR_CRL);
+    assert_non_null(strstr(err, "revoked"));
+    OPENSSL_free(crl);
+    n = mk_crl(p.ca, p.ca_key, 0, &crl);
+    assert_int_equal(el2go_crl_verify(&chk, crl, (size_t)n, err, sizeof(err)), EL2GO_ERR_CRL);
+    OPENSSL_free(crl);
+    /* trailing bytes after the CRL, no chain */
+    n = mk_crl(inter, ik, 0, &crl);
+    uint8_t *longer = malloc((size_t)n + 1);
+    memcpy(longer, crl, (size_t)n);
+    longer[n] = 0;
+    assert_int_equal(el2go_crl_verify(&chk, longer, (size_t)n + 1, err, sizeof(err)), EL2GO_ERR_DECODE);
+    el2go_crl_check none = {0};
+    assert_int_equal(el2go_crl_verify(&none, crl, (size_t)n, err, sizeof(err)), EL2GO_ERR_ARG);
+    free(longer);
+    OPENSSL_free(crl);
+    free(roots);
+    OPENSSL_free(r1);
+    OPENSSL_free(r2);
+    sk_X509_free(chain);
+    X509_free(inter);
+    X509_free(leaf);
+    EVP_PKEY_free(ik);
+    EVP_PKEY_free(lk);
+    free_pki(&p);
+}
+
 /* ---- APDUs to the in-process simulator ------------------------------ */
 
 static void test_apdu_to_simulator(void **state)
@@ -811,6 +868,7 @@ int main(void)
         T(test_crl_wrong_issuer),
         T(test_crl_bad_signature),
         T(test_crl_garbage_and_missing_verifier),
+        cmocka_unit_test(test_crl_intermediate_chain),
         T(test_apdu_to_simulator),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -9,6 +9,7 @@
 #include <cmocka.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "el2go/agent.h"
@@ -284,6 +285,42 @@ static void test_service_descriptor_required_id(void **state)
     nxp__iot__service_descriptor__free_unpacked(sd, NULL);
 }
 
+static void test_fdstream_socket(void **state)
+{
+    /* a session over a socketpair: the peer's script is small enough for the
+     * socket buffer, so one thread can play both sides */
+    int sv[2];
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    tbuf m = {0}, script = {0};
+    add_hello(&m);
+    script_msg(&script, &m);
+    add_goodbye(&m, NXP__IOT__UPDATE_STATUS_REPORT__UPDATE_STATUS__SUCCESS, CORR);
+    script_msg(&script, &m);
+    assert_int_equal(write(sv[1], script.b, script.n), (ssize_t)script.n);
+    shutdown(sv[1], SHUT_WR);
+    el2go_fdstream fds;
+    el2go_stream s;
+    el2go_fdstream_init(&fds, sv[0], sv[0], &s);
+    el2go_agent_cfg cfg = {0};
+    el2go_session_result res;
+    assert_int_equal(el2go_session_run(&cfg, &s, &res), EL2GO_OK);
+    assert_true(res.goodbye);
+    close(sv[0]);
+    uint8_t out[256];
+    ssize_t n = read(sv[1], out, sizeof(out));
+    assert_true(n > 2);
+    Nxp__Iot__Responses *msgs[16];
+    int k = parse_out(out, (size_t)n, msgs);
+    assert_int_equal(k, 1);
+    assert_non_null(msgs[0]->responses[0]->hello);
+    assert_int_equal(msgs[0]->responses[0]->hello->n_endpoints, 1); /* AGENT only */
+    free_out(msgs, k);
+    el2go_session_result_clear(&res);
+    close(sv[1]);
+    tbuf_free(&m);
+    tbuf_free(&script);
+}
+
 el2go_status el2go_test_dummy_apdu(void *ctx, const uint8_t *c, size_t l, uint8_t *r, size_t cap,
                                    size_t *rl)
 {
@@ -306,6 +343,7 @@ int main(void)
         cmocka_unit_test(test_spec_apdu_and_goodbye_decode),
         cmocka_unit_test(test_spec_padded_read_response),
         cmocka_unit_test(test_service_descriptor_required_id),
+        cmocka_unit_test(test_fdstream_socket),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
