@@ -430,14 +430,41 @@ static void abort_transactions(const el2go_agent_cfg *cfg)
         el2go_ds_abort(cfg->datastores[i]);
 }
 
+/* Endpoint ids are unique across datastores and the keystore, and
+ * 0x70000000 belongs to the connection datastore (spec §7). */
+static bool cfg_valid(const el2go_agent_cfg *cfg)
+{
+    uint32_t ids[EL2GO_MAX_ENDPOINTS];
+    size_t n = 0;
+    if (cfg->n_datastores > EL2GO_MAX_DATASTORES)
+        return false;
+    if (cfg->el2go_ds && el2go_ds_id(cfg->el2go_ds) != EL2GO_DATASTORE_ID)
+        return false;
+    for (size_t i = 0; i < cfg->n_datastores; i++) {
+        if (!cfg->datastores[i] || el2go_ds_id(cfg->datastores[i]) == EL2GO_DATASTORE_ID)
+            return false;
+        ids[n++] = el2go_ds_id(cfg->datastores[i]);
+    }
+    if (cfg->keystore)
+        ids[n++] = el2go_ks_id(cfg->keystore);
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = i + 1; j < n; j++)
+            if (ids[i] == ids[j])
+                return false;
+    return true;
+}
+
 el2go_status el2go_session_run(const el2go_agent_cfg *cfg, el2go_stream *st,
                                el2go_session_result *result)
 {
     if (!cfg || !st || !result)
         return EL2GO_ERR_ARG;
     memset(result, 0, sizeof(*result));
-    if (cfg->n_datastores > EL2GO_MAX_DATASTORES)
+    if (!cfg_valid(cfg)) {
+        snprintf(result->err, sizeof(result->err),
+                 "invalid endpoint configuration (duplicate ids or reserved 0x70000000)");
         return EL2GO_ERR_ARG;
+    }
     session s = {.cfg = cfg, .res = result};
     el2go_status ret = EL2GO_OK;
     while (ret == EL2GO_OK && !s.closed)

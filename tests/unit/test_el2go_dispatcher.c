@@ -276,7 +276,31 @@ static void test_endpoint_limits(void **state)
     el2go_stream st;
     el2go_memstream_init(&ms, NULL, 0, &st);
     assert_int_equal(el2go_session_run(&f->cfg, &st, &f->res), EL2GO_ERR_ARG);
+    /* duplicate ids, reserved id, wrong connection datastore id */
+    el2go_datastore *dup, *res70;
+    assert_int_equal(el2go_ds_plain_new(7, &dup), EL2GO_OK);
+    assert_int_equal(el2go_ds_plain_new(EL2GO_DATASTORE_ID, &res70), EL2GO_OK);
+    el2go_datastore *bad[][2] = {{f->ds, dup}, {f->ds, res70}};
+    for (size_t i = 0; i < 2; i++) {
+        f->cfg.datastores[0] = bad[i][0];
+        f->cfg.datastores[1] = bad[i][1];
+        f->cfg.n_datastores = 2;
+        assert_int_equal(el2go_session_run(&f->cfg, &st, &f->res), EL2GO_ERR_ARG);
+    }
+    f->cfg.datastores[0] = f->ds;
     f->cfg.n_datastores = 1;
+    f->cfg.el2go_ds = dup;
+    assert_int_equal(el2go_session_run(&f->cfg, &st, &f->res), EL2GO_ERR_ARG);
+    f->cfg.el2go_ds = f->eds;
+    el2go_keystore *ks7;
+    assert_int_equal(el2go_ks_fn_new(7, fake_apdu, &f->link, &ks7), EL2GO_OK);
+    f->cfg.keystore = ks7;
+    assert_int_equal(el2go_session_run(&f->cfg, &st, &f->res), EL2GO_ERR_ARG);
+    assert_non_null(strstr(f->res.err, "duplicate"));
+    f->cfg.keystore = f->ks;
+    el2go_ks_free(ks7);
+    el2go_ds_free(dup);
+    el2go_ds_free(res70);
     el2go_ds_free(d2);
 }
 

@@ -74,7 +74,10 @@ typedef struct {
 } el2go_session_result;
 
 /* Run one session until the goodbye (EL2GO_OK; check result->report for
- * the server's verdict) or an error. result must be cleared with
+ * the server's verdict) or an error. EL2GO_ERR_ARG without reading when
+ * the configuration is invalid: endpoint ids must be unique across the
+ * datastores and the keystore, el2go_ds must have id 0x70000000 and no
+ * other datastore may use it, datastores[0..n_datastores) non-NULL. result must be cleared with
  * el2go_session_result_clear. */
 el2go_status el2go_session_run(const el2go_agent_cfg *cfg, el2go_stream *s,
                                el2go_session_result *result);
