@@ -14,6 +14,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+
 #include "el2go/datastore.h"
 #include "nxp/Types.pb-c.h"
 
@@ -45,6 +47,14 @@ static char *file_name(const char *base, int idx, const char *suffix)
     return p;
 }
 
+/* Contents may embed client keys or passwords: wipe before freeing. */
+static void wipe_free(uint8_t *p, size_t n)
+{
+    if (p)
+        OPENSSL_cleanse(p, n);
+    free(p);
+}
+
 /* Whole file into a malloc'ed buffer; NULL if missing, unreadable or too big. */
 static uint8_t *slurp(const char *path, size_t *len)
 {
@@ -56,9 +66,12 @@ static uint8_t *slurp(const char *path, size_t *len)
     bool err = ferror(f) != 0;
     fclose(f);
     if (!buf || err || n > EL2GO_DS_MAX_SIZE) {
-        free(buf);
+        wipe_free(buf, n);
         return NULL;
     }
+    uint8_t *fit = realloc(buf, n ? n : 1); /* do not keep 1 MiB per store */
+    if (fit)
+        buf = fit;
     *len = n;
     return buf;
 }
@@ -81,7 +94,7 @@ static void fs_load(el2go_datastore *ds)
             ds->cur_len = n;
             ds->cur_file = i;
         } else {
-            free(d);
+            wipe_free(d, n);
         }
     }
 }
@@ -122,8 +135,8 @@ void el2go_ds_free(el2go_datastore *ds)
 {
     if (!ds)
         return;
-    free(ds->cur);
-    free(ds->txn);
+    wipe_free(ds->cur, ds->cur_len);
+    wipe_free(ds->txn, ds->txn_len);
     free(ds->base);
     free(ds);
 }
@@ -148,7 +161,7 @@ el2go_status el2go_ds_allocate(el2go_datastore *ds, size_t len)
     uint8_t *p = calloc(1, len);
     if (!p)
         return EL2GO_ERR_NOMEM;
-    free(ds->txn); /* ALLOCATE inside a transaction restarts it */
+    wipe_free(ds->txn, ds->txn_len); /* ALLOCATE inside a transaction restarts it */
     ds->txn = p;
     ds->txn_len = len;
     return EL2GO_OK;
@@ -234,7 +247,7 @@ el2go_status el2go_ds_commit(el2go_datastore *ds)
         if (st != EL2GO_OK)
             return st;
     }
-    free(ds->cur);
+    wipe_free(ds->cur, ds->cur_len);
     ds->cur = ds->txn;
     ds->cur_len = ds->txn_len;
     ds->txn = NULL;
@@ -246,7 +259,7 @@ void el2go_ds_abort(el2go_datastore *ds)
 {
     if (!ds)
         return;
-    free(ds->txn);
+    wipe_free(ds->txn, ds->txn_len);
     ds->txn = NULL;
     ds->txn_len = 0;
 }
