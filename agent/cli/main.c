@@ -34,22 +34,23 @@ typedef struct {
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: el2go-agent [--dir DIR] [--se CONN] COMMAND [ARGS]\n"
-            "  connect [--host H] [--port P]  run a device-link session (not implemented yet)\n"
-            "  status                        print the last update status report\n"
-            "  services [--json]             list the provisioned cloud services\n"
-            "  settings [--host H] [--port P] show the connection settings in effect\n"
-            "  session --stdio [-v]          serve one device-link session on stdin/stdout\n"
-            "                                (no TLS, no CRL gate: for tests and tunnels)\n"
-            "  claimcode inject FILE         store the claim code from FILE in the SE\n"
-            "  claimcode delete              remove the claim code from the SE\n"
-            "options:\n"
-            "  --dir DIR   state directory (datastores, last report); env EL2GO_STATE_DIR, default .\n"
-            "  --se CONN   SE connection string (hostlib syntax; default SE05X_PORT)\n"
-            "exit codes: 0 ok, 1 failure, 2 usage/not implemented, 3 nothing stored,\n"
-            "            4 report status not SUCCESS, 5 session ended without goodbye,\n"
-            "            6 CRL check failed\n");
+    fprintf(
+        f,
+        "usage: el2go-agent [--dir DIR] [--se CONN] COMMAND [ARGS]\n"
+        "  connect [--host H] [--port P]  run a device-link session (not implemented yet)\n"
+        "  status                        print the last update status report\n"
+        "  services [--json]             list the provisioned cloud services\n"
+        "  settings [--host H] [--port P] show the connection settings in effect\n"
+        "  session --stdio [-v]          serve one device-link session on stdin/stdout\n"
+        "                                (no TLS, no CRL gate: for tests and tunnels)\n"
+        "  claimcode inject FILE         store the claim code from FILE in the SE\n"
+        "  claimcode delete              remove the claim code from the SE\n"
+        "options:\n"
+        "  --dir DIR   state directory (datastores, last report); env EL2GO_STATE_DIR, default .\n"
+        "  --se CONN   SE connection string (hostlib syntax; default SE05X_PORT)\n"
+        "exit codes: 0 ok, 1 failure, 2 usage/not implemented, 3 nothing stored,\n"
+        "            4 report status not SUCCESS, 5 session ended without goodbye,\n"
+        "            6 CRL check failed\n");
 }
 
 static char *state_path(const globals *g, const char *name)
@@ -113,9 +114,9 @@ static void print_service(const Nxp__Iot__ServiceDescriptor *sd, bool json, bool
 {
     const char *type = sd->has_service_type ? el2go_service_type_name(sd->service_type) : "aws";
     if (!json) {
-        printf("service %llu: type %s, protocol %s, host %s:%u",
-               (unsigned long long)sd->identifier, type, el2go_service_protocol_name(sd),
-               sd->hostname ? sd->hostname : "-", sd->has_port ? sd->port : 0);
+        printf("service %llu: type %s, protocol %s, host %s:%u", (unsigned long long)sd->identifier,
+               type, el2go_service_protocol_name(sd), sd->hostname ? sd->hostname : "-",
+               sd->has_port ? sd->port : 0);
         if (sd->client_key_sss_ref)
             printf(", key 0x%08x", sd->client_key_sss_ref->object_id);
         if (sd->client_certificate_sss_ref)
@@ -152,7 +153,8 @@ static int cmd_services(const globals *g, int argc, char **argv)
     }
     char *base = state_path(g, SERVICES_DS_FILE);
     el2go_datastore *ds = NULL;
-    el2go_status st = base ? el2go_ds_fs_open(0, base, el2go_dscontent_valid, &ds) : EL2GO_ERR_NOMEM;
+    el2go_status st =
+        base ? el2go_ds_fs_open(0, base, el2go_dscontent_valid, &ds) : EL2GO_ERR_NOMEM;
     free(base);
     if (st != EL2GO_OK) {
         fprintf(stderr, "el2go-agent: cannot open the service datastore: %s\n", el2go_strerror(st));
@@ -214,7 +216,8 @@ static int cmd_settings(const globals *g, int argc, char **argv)
     char *base = state_path(g, CONN_DS_FILE);
     el2go_datastore *ds = NULL;
     /* No validator: a corrupted file is still read so it can be reported. */
-    el2go_status st = base ? el2go_ds_fs_open(EL2GO_DATASTORE_ID, base, NULL, &ds) : EL2GO_ERR_NOMEM;
+    el2go_status st =
+        base ? el2go_ds_fs_open(EL2GO_DATASTORE_ID, base, NULL, &ds) : EL2GO_ERR_NOMEM;
     free(base);
     if (st != EL2GO_OK) {
         fprintf(stderr, "el2go-agent: %s\n", el2go_strerror(st));
@@ -232,11 +235,12 @@ static int cmd_settings(const globals *g, int argc, char **argv)
         fprintf(stderr, "el2go-agent: invalid host or port\n");
         return EXIT_USAGE;
     }
-    printf("hostname: %s\nport: %u\nsource: %s\nkeystore: 0x%08x\nkey: 0x%08x\ncertificate: 0x%08x\n"
-           "trusted roots: %s\n",
-           s.hostname[0] ? s.hostname : "(not configured)", s.port,
-           el2go_settings_source_name(s.source), s.keystore_id, s.key_id, s.cert_id,
-           s.roots ? "from the datastore" : "configured defaults");
+    printf(
+        "hostname: %s\nport: %u\nsource: %s\nkeystore: 0x%08x\nkey: 0x%08x\ncertificate: 0x%08x\n"
+        "trusted roots: %s\n",
+        s.hostname[0] ? s.hostname : "(not configured)", s.port,
+        el2go_settings_source_name(s.source), s.keystore_id, s.key_id, s.cert_id,
+        s.roots ? "from the datastore" : "configured defaults");
     el2go_settings_clear(&s);
     return EXIT_SUCCESS;
 }
@@ -350,8 +354,11 @@ static int cmd_session(const globals *g, int argc, char **argv)
         rc = EXIT_FAILURE;
     if (rc == EXIT_SUCCESS) {
         signal(SIGPIPE, SIG_IGN); /* a vanished peer is a write error, not a kill */
-        el2go_agent_cfg cfg = {.el2go_ds = conn_ds, .datastores = {svc_ds}, .n_datastores = 1,
-                               .keystore = ks, .log = verbose ? stderr : NULL};
+        el2go_agent_cfg cfg = {.el2go_ds = conn_ds,
+                               .datastores = {svc_ds},
+                               .n_datastores = 1,
+                               .keystore = ks,
+                               .log = verbose ? stderr : NULL};
         el2go_fdstream fds;
         el2go_stream s;
         el2go_fdstream_init(&fds, 0, 1, &s);

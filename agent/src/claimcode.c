@@ -57,8 +57,7 @@ el2go_status el2go_claimcode_policy(uint32_t el2go_user, se05x_policy *p)
     return EL2GO_OK;
 }
 
-static el2go_status fail(se05x_conn *c, se05x_status st, const char *what, char *err,
-                         size_t errlen)
+static el2go_status fail(se05x_conn *c, se05x_status st, const char *what, char *err, size_t errlen)
 {
     if (err && errlen)
         snprintf(err, errlen, "%s: %s (%s)", what, se05x_strerror(st), se05x_conn_errmsg(c));

@@ -9,7 +9,7 @@
 
 #include "el2go/crl.h"
 
-STACK_OF(X509) *el2go_der_certs(const uint8_t *der, size_t len)
+STACK_OF(X509) * el2go_der_certs(const uint8_t *der, size_t len)
 {
     STACK_OF(X509) *sk = sk_X509_new_null();
     const unsigned char *p = der, *end = der + len;
@@ -54,8 +54,8 @@ static X509_STORE *make_store(const el2go_crl_check *chk, X509_CRL *crl)
     return store;
 }
 
-el2go_status el2go_crl_verify(const el2go_crl_check *chk, const uint8_t *der, size_t len,
-                              char *err, size_t errlen)
+el2go_status el2go_crl_verify(const el2go_crl_check *chk, const uint8_t *der, size_t len, char *err,
+                              size_t errlen)
 {
     if (!chk || !chk->peer_chain || sk_X509_num(chk->peer_chain) < 1)
         return fail(err, errlen, EL2GO_ERR_ARG, "no server certificate chain");
@@ -80,7 +80,8 @@ el2go_status el2go_crl_verify(const el2go_crl_check *chk, const uint8_t *der, si
         } else {
             int e = X509_STORE_CTX_get_error(ctx);
             char msg[200];
-            snprintf(msg, sizeof(msg), "server chain rejected: %s", X509_verify_cert_error_string(e));
+            snprintf(msg, sizeof(msg), "server chain rejected: %s",
+                     X509_verify_cert_error_string(e));
             st = fail(err, errlen, EL2GO_ERR_CRL, msg);
         }
     } else {

@@ -23,11 +23,11 @@ struct el2go_datastore {
     uint32_t id;
     bool fs;
     el2go_ds_validator validator;
-    char *base;      /* FS: basename of the A/B files */
-    int cur_file;    /* FS: index of the current file, -1 if none */
-    uint8_t *cur;    /* committed contents */
+    char *base;   /* FS: basename of the A/B files */
+    int cur_file; /* FS: index of the current file, -1 if none */
+    uint8_t *cur; /* committed contents */
     size_t cur_len;
-    uint8_t *txn;    /* staged transaction, NULL if none */
+    uint8_t *txn; /* staged transaction, NULL if none */
     size_t txn_len;
 };
 

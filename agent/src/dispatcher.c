@@ -184,7 +184,8 @@ static el2go_status on_goodbye(session *s, const Nxp__Iot__AgentGoodbyeRequest *
     r->report = nxp__iot__update_status_report__unpack(NULL, r->report_raw_len, r->report_raw);
     if (!r->report)
         return fail(s, EL2GO_ERR_NOMEM, "out of memory storing the report");
-    logf_(s, "goodbye, status %s", el2go_update_status_name(r->report->has_status ? (int)r->report->status : 0));
+    logf_(s, "goodbye, status %s",
+          el2go_update_status_name(r->report->has_status ? (int)r->report->status : 0));
     return EL2GO_OK;
 }
 
@@ -259,8 +260,8 @@ static el2go_status ds_read(session *s, el2go_datastore *ds, const Nxp__Iot__Dat
     if (off < 0 || len < 0)
         return fail(s, EL2GO_ERR_PROTOCOL, "datastore READ with a negative offset or length");
     if ((size_t)len > EL2GO_RESPONSE_BUFFER - s->budget)
-        return fail(s, EL2GO_ERR_TOO_LARGE, "datastore READ of %d bytes exceeds the response buffer",
-                    len);
+        return fail(s, EL2GO_ERR_TOO_LARGE,
+                    "datastore READ of %d bytes exceeds the response buffer", len);
     rsp_item *it = ds_ok(s);
     if (!it || !(it->data = malloc(len ? (size_t)len : 1)))
         return fail(s, EL2GO_ERR_NOMEM, "out of memory");
@@ -280,24 +281,22 @@ static el2go_status on_datastore(session *s, el2go_datastore *ds,
         return EL2GO_OK; /* no answer at all, like the reference (spec §2.8) */
     el2go_status st;
     switch (r->operation) {
-    case NXP__IOT__DATASTORE_OPERATION__READ:
-        return ds_read(s, ds, r);
+    case NXP__IOT__DATASTORE_OPERATION__READ: return ds_read(s, ds, r);
     case NXP__IOT__DATASTORE_OPERATION__ALLOCATE:
         st = r->has_length && r->length > 0 ? el2go_ds_allocate(ds, (size_t)r->length)
-                                             : EL2GO_ERR_PROTOCOL;
+                                            : EL2GO_ERR_PROTOCOL;
         break;
     case NXP__IOT__DATASTORE_OPERATION__WRITE:
-        st = r->has_offset && r->offset >= 0
-                 ? el2go_ds_write(ds, (size_t)r->offset, r->data.data, r->has_data ? r->data.len : 0)
-                 : EL2GO_ERR_PROTOCOL;
+        st = r->has_offset && r->offset >= 0 ? el2go_ds_write(ds, (size_t)r->offset, r->data.data,
+                                                              r->has_data ? r->data.len : 0)
+                                             : EL2GO_ERR_PROTOCOL;
         break;
     case NXP__IOT__DATASTORE_OPERATION__COMMIT:
         st = el2go_ds_commit(ds);
         if (st == EL2GO_OK)
             logf_(s, "datastore 0x%08x committed (%zu bytes)", el2go_ds_id(ds), el2go_ds_size(ds));
         break;
-    default:
-        st = EL2GO_ERR_PROTOCOL;
+    default: st = EL2GO_ERR_PROTOCOL;
     }
     if (st != EL2GO_OK)
         return fail(s, st, "datastore 0x%08x operation %d failed: %s", el2go_ds_id(ds),

@@ -60,8 +60,8 @@ bool el2go_dscontent_valid(const uint8_t *buf, size_t len)
     return el2go_dscontent_check(buf, len, NULL, 0) == EL2GO_OK;
 }
 
-el2go_status el2go_dscontent_build(Nxp__Iot__ServiceDescriptor *const *sds, size_t n,
-                                   uint8_t **out, size_t *len)
+el2go_status el2go_dscontent_build(Nxp__Iot__ServiceDescriptor *const *sds, size_t n, uint8_t **out,
+                                   size_t *len)
 {
     if ((!sds && n) || !out || !len || n > UINT32_MAX)
         return EL2GO_ERR_ARG;

@@ -54,8 +54,8 @@ static void put_sw(uint8_t *out, uint16_t sw)
     out[1] = (uint8_t)sw;
 }
 
-el2go_status el2go_ks_forward(el2go_keystore *ks, const uint8_t *capdu, size_t len,
-                              uint8_t *out, size_t cap, size_t *olen)
+el2go_status el2go_ks_forward(el2go_keystore *ks, const uint8_t *capdu, size_t len, uint8_t *out,
+                              size_t cap, size_t *olen)
 {
     if (!ks || !capdu || !out || !olen || cap < 2)
         return EL2GO_ERR_ARG;

@@ -47,12 +47,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         Nxp__Iot__ServiceDescriptor *arr[] = {&sd};
         uint8_t *c;
         size_t cl;
-        if (el2go_dscontent_build(arr, 1, &c, &cl) != EL2GO_OK || el2go_ds_store(ds, c, cl) != EL2GO_OK)
+        if (el2go_dscontent_build(arr, 1, &c, &cl) != EL2GO_OK ||
+            el2go_ds_store(ds, c, cl) != EL2GO_OK)
             __builtin_trap();
         free(c);
     }
-    el2go_agent_cfg cfg = {.el2go_ds = eds, .datastores = {ds}, .n_datastores = 1, .keystore = ks,
-                           .request_crl = (mode & 1) != 0, .crl_verify = fake_crl,
+    el2go_agent_cfg cfg = {.el2go_ds = eds,
+                           .datastores = {ds},
+                           .n_datastores = 1,
+                           .keystore = ks,
+                           .request_crl = (mode & 1) != 0,
+                           .crl_verify = fake_crl,
                            .max_request = 64 * 1024};
     el2go_memstream ms;
     el2go_stream s;

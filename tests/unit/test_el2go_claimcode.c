@@ -117,8 +117,11 @@ static void read_with(sss_session_cfg *cfg, const char *expect)
 /* Demo parts: a UserID auth object we create at 0xF0000021. */
 static void read_as_user(fx *f, uint32_t user, const char *expect)
 {
-    sss_session_cfg cfg = {.backend = SSS_BACKEND_SE05X, .connstr = f->cs, .auth = SSS_AUTH_USERID,
-                           .auth_id = user, .secret = USER_SECRET,
+    sss_session_cfg cfg = {.backend = SSS_BACKEND_SE05X,
+                           .connstr = f->cs,
+                           .auth = SSS_AUTH_USERID,
+                           .auth_id = user,
+                           .secret = USER_SECRET,
                            .secret_len = sizeof(USER_SECRET) - 1};
     read_with(&cfg, expect);
 }
@@ -129,8 +132,11 @@ static void read_as_el2go(fx *f, const char *expect)
 {
     char pem[700];
     snprintf(pem, sizeof(pem), "%s/el2go-auth-key.pem", f->dir);
-    sss_session_cfg cfg = {.backend = SSS_BACKEND_SE05X, .connstr = f->cs, .auth = SSS_AUTH_ECKEY,
-                           .auth_id = EL2GO_AUTH_USER_PROD, .eckey_pem = pem};
+    sss_session_cfg cfg = {.backend = SSS_BACKEND_SE05X,
+                           .connstr = f->cs,
+                           .auth = SSS_AUTH_ECKEY,
+                           .auth_id = EL2GO_AUTH_USER_PROD,
+                           .eckey_pem = pem};
     read_with(&cfg, expect);
 }
 
@@ -148,7 +154,8 @@ static void test_inject_policies_and_delete(void **state)
     size_t n = sizeof(buf);
     assert_int_equal(sss_binary_read(f->s, EL2GO_CLAIMCODE_ID, buf, &n), SSS_ERR_DENIED);
     /* a second injection replaces the first */
-    assert_int_equal(el2go_claimcode_inject(f->c, "second-claim-code", 17, err, sizeof(err)), EL2GO_OK);
+    assert_int_equal(el2go_claimcode_inject(f->c, "second-claim-code", 17, err, sizeof(err)),
+                     EL2GO_OK);
     sss_object_info info;
     assert_int_equal(sss_object_info_get(f->s, EL2GO_CLAIMCODE_ID, &info), SSS_OK);
     assert_int_equal(info.size, 17);

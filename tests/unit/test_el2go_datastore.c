@@ -236,8 +236,8 @@ static int clear_env(void **state)
 static uint8_t *conn_ds(const char *host, uint16_t port, size_t *len)
 {
     uint8_t *d;
-    assert_int_equal(el2go_connds_build(host, port, EL2GO_KEYSTORE_ID, EL2GO_KEY_RSA, EL2GO_CERT_RSA,
-                                        (const uint8_t *)"\x30\x00", 2, &d, len),
+    assert_int_equal(el2go_connds_build(host, port, EL2GO_KEYSTORE_ID, EL2GO_KEY_RSA,
+                                        EL2GO_CERT_RSA, (const uint8_t *)"\x30\x00", 2, &d, len),
                      EL2GO_OK);
     return d;
 }
@@ -322,7 +322,8 @@ static void test_settings_bad_values(void **state)
     el2go_settings s;
     const char *bad_ports[] = {"0", "65536", "-1", "+5", "12a", ""};
     for (size_t i = 0; i < sizeof(bad_ports) / sizeof(bad_ports[0]); i++)
-        assert_int_equal(el2go_settings_resolve("h", bad_ports[i], NULL, 0, &s, NULL, 0), EL2GO_ERR_ARG);
+        assert_int_equal(el2go_settings_resolve("h", bad_ports[i], NULL, 0, &s, NULL, 0),
+                         EL2GO_ERR_ARG);
     assert_int_equal(el2go_settings_resolve(NULL, "443", NULL, 0, &s, NULL, 0), EL2GO_ERR_ARG);
     char longhost[300];
     memset(longhost, 'a', sizeof(longhost) - 1);

@@ -423,13 +423,13 @@ static void test_datastore_bad_ops(void **state)
         int op, off, len;
         const char *data;
     } cases[] = {
-        {COMMIT, -1, -1, NULL},       /* commit without transaction */
-        {WRITE, 0, -1, "x"},          /* write without transaction */
-        {ALLOCATE, -1, 0, NULL},      /* allocate 0 bytes */
-        {ALLOCATE, -1, -1, NULL},     /* allocate without length */
+        {COMMIT, -1, -1, NULL},           /* commit without transaction */
+        {WRITE, 0, -1, "x"},              /* write without transaction */
+        {ALLOCATE, -1, 0, NULL},          /* allocate 0 bytes */
+        {ALLOCATE, -1, -1, NULL},         /* allocate without length */
         {ALLOCATE, -1, 0x7FFFFFFF, NULL}, /* more than we accept */
-        {READ, -5, 1, NULL},          /* negative offset */
-        {READ, 0, 5000, NULL},        /* beyond the response buffer */
+        {READ, -5, 1, NULL},              /* negative offset */
+        {READ, 0, 5000, NULL},            /* beyond the response buffer */
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         f->script.n = 0;
@@ -538,7 +538,8 @@ static X509 *mk_cert(const char *cn, long serial, EVP_PKEY *key, X509 *issuer, E
     if (ca) {
         X509V3_CTX c;
         X509V3_set_ctx(&c, x, x, NULL, NULL, 0);
-        X509_EXTENSION *e = X509V3_EXT_conf_nid(NULL, &c, NID_basic_constraints, "critical,CA:TRUE");
+        X509_EXTENSION *e =
+            X509V3_EXT_conf_nid(NULL, &c, NID_basic_constraints, "critical,CA:TRUE");
         X509_add_ext(x, e, -1);
         X509_EXTENSION_free(e);
         e = X509V3_EXT_conf_nid(NULL, &c, NID_key_usage, "critical,keyCertSign,cRLSign");
@@ -602,7 +603,7 @@ static int mk_crl(X509 *issuer, EVP_PKEY *key, long revoked, uint8_t **der)
 
 typedef struct {
     pki p;
-    STACK_OF(X509) *chain;
+    STACK_OF(X509) * chain;
     uint8_t *roots;
     el2go_crl_check chk;
 } crl_fx;
@@ -650,7 +651,8 @@ static void test_crl_good_opens_gate(void **state)
     assert_int_equal(ag->additionaldata.len, 5);
     assert_memory_equal(ag->additionaldata.data, "\x04\x08\x0a\x10\x01", 5);
     /* empty AgentCrlResponse */
-    assert_int_equal(f->out[1]->responses[0]->message_case, NXP__IOT__RESPONSE_PAYLOAD__MESSAGE_CRL);
+    assert_int_equal(f->out[1]->responses[0]->message_case,
+                     NXP__IOT__RESPONSE_PAYLOAD__MESSAGE_CRL);
     assert_false(f->out[1]->responses[0]->crl->has_error);
     assert_non_null(f->out[1]->responses[1]->apdu);
     OPENSSL_free(crl);
@@ -683,7 +685,8 @@ static void crl_reject(fx *f, const uint8_t *crl, size_t n, const char *why)
     assert_false(f->res.goodbye);
     /* the CRL response is still sent before the session ends */
     assert_int_equal(f->nout, 1);
-    assert_int_equal(f->out[0]->responses[0]->message_case, NXP__IOT__RESPONSE_PAYLOAD__MESSAGE_CRL);
+    assert_int_equal(f->out[0]->responses[0]->message_case,
+                     NXP__IOT__RESPONSE_PAYLOAD__MESSAGE_CRL);
     if (why)
         assert_non_null(strstr(f->res.err, why));
 }
@@ -795,7 +798,8 @@ static void test_crl_intermediate_chain(void **state)
     uint8_t *longer = malloc((size_t)n + 1);
     memcpy(longer, crl, (size_t)n);
     longer[n] = 0;
-    assert_int_equal(el2go_crl_verify(&chk, longer, (size_t)n + 1, err, sizeof(err)), EL2GO_ERR_DECODE);
+    assert_int_equal(el2go_crl_verify(&chk, longer, (size_t)n + 1, err, sizeof(err)),
+                     EL2GO_ERR_DECODE);
     el2go_crl_check none = {0};
     assert_int_equal(el2go_crl_verify(&none, crl, (size_t)n, err, sizeof(err)), EL2GO_ERR_ARG);
     free(longer);
@@ -826,10 +830,11 @@ static void test_apdu_to_simulator(void **state)
     f->cfg.keystore = ks;
     /* WriteECKey (generate P-256 pair at 0xEF000010), ReadObject (public
      * key), ReadObject of a missing object, and the spec's UID read. */
-    const uint8_t gen[] = {0x80, 0x01, 0x61, 0x00, 0x09, 0x41, 0x04, 0xEF, 0x00,
-                           0x00, 0x10, 0x42, 0x01, 0x03};
+    const uint8_t gen[] = {0x80, 0x01, 0x61, 0x00, 0x09, 0x41, 0x04,
+                           0xEF, 0x00, 0x00, 0x10, 0x42, 0x01, 0x03};
     const uint8_t rd[] = {0x80, 0x02, 0x00, 0x00, 0x06, 0x41, 0x04, 0xEF, 0x00, 0x00, 0x10, 0x00};
-    const uint8_t missing[] = {0x80, 0x02, 0x00, 0x00, 0x06, 0x41, 0x04, 0xEF, 0x00, 0x00, 0x99, 0x00};
+    const uint8_t missing[] = {0x80, 0x02, 0x00, 0x00, 0x06, 0x41,
+                               0x04, 0xEF, 0x00, 0x00, 0x99, 0x00};
     const uint8_t uid[] = {0x80, 0x02, 0x00, 0x00, 0x00, 0x00, 0x06, 0x41,
                            0x04, 0x7f, 0xff, 0x02, 0x06, 0x00, 0x00};
     add_apdu(&f->m, EL2GO_KEYSTORE_ID, gen, sizeof(gen));

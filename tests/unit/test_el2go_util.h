@@ -184,9 +184,8 @@ static inline void free_out(Nxp__Iot__Responses *msgs[16], int n)
 }
 
 /* Run a session over script (chunk > 0: partial reads of that size). */
-static inline el2go_status run_script(const el2go_agent_cfg *cfg, const tbuf *script,
-                                      size_t chunk, el2go_memstream *ms,
-                                      el2go_session_result *res)
+static inline el2go_status run_script(const el2go_agent_cfg *cfg, const tbuf *script, size_t chunk,
+                                      el2go_memstream *ms, el2go_session_result *res)
 {
     el2go_stream s;
     el2go_memstream_init(ms, script->b, script->n, &s);

@@ -28,8 +28,8 @@ typedef struct el2go_keystore el2go_keystore;
 
 /* Exchange one raw command APDU; rapdu receives data || SW1 SW2. Return
  * EL2GO_OK when a response arrived (any SW), an error on link failure. */
-typedef el2go_status (*el2go_apdu_fn)(void *ctx, const uint8_t *capdu, size_t len,
-                                      uint8_t *rapdu, size_t cap, size_t *rlen);
+typedef el2go_status (*el2go_apdu_fn)(void *ctx, const uint8_t *capdu, size_t len, uint8_t *rapdu,
+                                      size_t cap, size_t *rlen);
 
 /* Keystore forwarding through hostlib se05x_conn_raw (c stays the caller's). */
 el2go_status el2go_ks_se05x_new(uint32_t id, se05x_conn *c, el2go_keystore **out);
@@ -38,8 +38,8 @@ el2go_status el2go_ks_fn_new(uint32_t id, el2go_apdu_fn fn, void *ctx, el2go_key
 void el2go_ks_free(el2go_keystore *ks);
 /* Forward one APDU and build the documented answer (spec §2.6): data || SW
  * when SW is 9000, otherwise the bare 2-byte SW (0xFFFF on link failure). */
-el2go_status el2go_ks_forward(el2go_keystore *ks, const uint8_t *capdu, size_t len,
-                              uint8_t *out, size_t cap, size_t *olen);
+el2go_status el2go_ks_forward(el2go_keystore *ks, const uint8_t *capdu, size_t len, uint8_t *out,
+                              size_t cap, size_t *olen);
 
 /* ---- session -------------------------------------------------------- */
 
@@ -56,12 +56,12 @@ typedef struct {
     bool request_crl;         /* announce requestCrl and gate on it */
     el2go_crl_fn crl_verify;  /* required when request_crl */
     void *crl_ctx;
-    size_t max_request;       /* 0 = EL2GO_MAX_REQUEST_DEFAULT */
-    FILE *log;                /* progress/diagnostics; NULL = silent */
+    size_t max_request; /* 0 = EL2GO_MAX_REQUEST_DEFAULT */
+    FILE *log;          /* progress/diagnostics; NULL = silent */
 } el2go_agent_cfg;
 
 typedef struct {
-    bool goodbye;      /* the server said goodbye */
+    bool goodbye; /* the server said goodbye */
     bool crl_verified;
     unsigned messages; /* incoming messages processed */
     unsigned requests; /* requests dispatched */

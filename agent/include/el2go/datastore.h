@@ -65,8 +65,8 @@ el2go_status el2go_dscontent_check(const uint8_t *buf, size_t len, char *err, si
 bool el2go_dscontent_valid(const uint8_t *buf, size_t len);
 /* Build header + delimited descriptors; *out malloc'ed. The required
  * identifier is always encoded (0 when the caller left it unset). */
-el2go_status el2go_dscontent_build(Nxp__Iot__ServiceDescriptor *const *sds, size_t n,
-                                   uint8_t **out, size_t *len);
+el2go_status el2go_dscontent_build(Nxp__Iot__ServiceDescriptor *const *sds, size_t n, uint8_t **out,
+                                   size_t *len);
 
 /* ---- service descriptors (on checked contents) ---------------------- */
 
