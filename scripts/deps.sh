@@ -9,6 +9,7 @@ PKGS=(
   build-essential cmake pkg-config clang libclang-rt-14-dev
   libssl-dev openssl libcmocka-dev
   python3 procps
+  protobuf-c-compiler libprotobuf-c-dev
 )
 
 missing=()
