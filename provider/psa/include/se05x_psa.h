@@ -20,10 +20,11 @@
 
 #include "sss/sss.h"
 
-/* PSA key location of SE05x keys (vendor range, bit 23 set). Lifetimes:
- * PSA_KEY_LIFETIME_FROM_PERSISTENCE_AND_LOCATION(PSA_KEY_PERSISTENCE_DEFAULT,
- * SE05X_PSA_LOCATION) == SE05X_PSA_LIFETIME. */
-#define SE05X_PSA_LOCATION ((psa_key_location_t)0x800005)
+/* PSA key location of SE05x keys: 0x000001, PSA's "primary secure element".
+ * The vendor range (bit 23, e.g. 0x800005) cannot be used: mbedTLS 3.6's
+ * secure-element interface accepts locations 1..PSA_MAX_SE_LOCATION (255)
+ * only (docs/psa-driver.md). Lifetime of persistent SE05x keys: */
+#define SE05X_PSA_LOCATION ((psa_key_location_t)0x000001)
 #define SE05X_PSA_LIFETIME \
     PSA_KEY_LIFETIME_FROM_PERSISTENCE_AND_LOCATION(PSA_KEY_PERSISTENCE_DEFAULT, SE05X_PSA_LOCATION)
 
@@ -85,9 +86,11 @@ psa_status_t se05x_psa_status(sss_status st);
 
 /* ---- PSA secure-element driver (MBEDTLS_PSA_CRYPTO_SE_C) -------------- */
 
-/* Register the driver at SE05X_PSA_LOCATION; call before psa_crypto_init().
- * The driver uses core (ownership passes to the driver; it is freed by
- * se05x_psa_unregister or at the next register). PSA keeps its registered
+/* Register the driver at SE05X_PSA_LOCATION; call before psa_crypto_init()
+ * (and again after each mbedtls_psa_crypto_free(), which forgets drivers).
+ * On success the driver owns core (freed by se05x_psa_unregister or the
+ * next successful register); on failure (e.g. PSA_ERROR_ALREADY_EXISTS when
+ * registered twice) the caller keeps it. PSA keeps its registered
  * drivers in process-global state until mbedtls_psa_crypto_free(), so the
  * driver keeps its core in one process-global slot too. */
 psa_status_t se05x_psa_register(se05x_psa_core *core);

@@ -29,13 +29,14 @@ struct se05x_psa_core {
     char err[320];
 };
 
-static void seterr(se05x_psa_core *c, const char *fmt, ...)
+void se05x_psa_core_seterr(se05x_psa_core *c, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(c->err, sizeof(c->err), fmt, ap);
     va_end(ap);
 }
+#define seterr se05x_psa_core_seterr
 
 psa_status_t se05x_psa_status(sss_status st)
 {
@@ -490,8 +491,12 @@ psa_status_t se05x_psa_core_destroy(se05x_psa_core *c, uint32_t id)
     if (ps == PSA_SUCCESS) {
         cache_drop(c, id);
         sss_status st = sss_object_delete(c->s, id);
-        if (st != SSS_OK && st != SSS_ERR_NOT_FOUND)
+        if (st != SSS_OK && st != SSS_ERR_NOT_FOUND) {
             ps = fail(c, st, "delete object", id);
+            /* ids sss never deletes (reserved, factory) are a permission matter */
+            if (st == SSS_ERR_RESERVED_ID)
+                ps = PSA_ERROR_NOT_PERMITTED;
+        }
     }
     pthread_mutex_unlock(&c->mu);
     return ps;

@@ -14,4 +14,8 @@ psa_status_t se05x_psa_psa_to_der(psa_key_type_t type, const uint8_t *data, size
 psa_status_t se05x_psa_spki_to_psa(const uint8_t *spki, size_t len, uint8_t *out, size_t cap,
                                    size_t *outlen);
 
+/* Set the core's error line (for the driver adapter). */
+void se05x_psa_core_seterr(se05x_psa_core *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 #endif

@@ -42,6 +42,24 @@ static psa_status_t drv_init(psa_drv_se_context_t *ctx, void *persistent, psa_ke
     return PSA_SUCCESS;
 }
 
+/* mbedTLS 3.6 loses PSA_ERROR_ALREADY_EXISTS when it creates or registers
+ * an SE key under a PSA id that is already in storage (the status of the
+ * storage write is overwritten when its transaction completes), so the
+ * driver refuses such ids itself. Called without PSA's slot mutex held. */
+static psa_status_t psa_id_unused(const psa_key_attributes_t *attr)
+{
+    psa_key_attributes_t cur = PSA_KEY_ATTRIBUTES_INIT;
+    psa_status_t ps = psa_get_key_attributes(psa_get_key_id(attr), &cur);
+    psa_reset_key_attributes(&cur);
+    if (ps != PSA_SUCCESS)
+        return PSA_SUCCESS;
+    se05x_psa_core *c = atomic_load(&g_core);
+    if (c)
+        se05x_psa_core_seterr(c, "se05x psa: PSA key id 0x%08X already exists",
+                              (unsigned)MBEDTLS_SVC_KEY_ID_GET_KEY_ID(psa_get_key_id(attr)));
+    return PSA_ERROR_ALREADY_EXISTS;
+}
+
 /* Default mapping: SE object id = PSA key id. */
 static psa_status_t drv_allocate(psa_drv_se_context_t *ctx, void *persistent,
                                  const psa_key_attributes_t *attr, psa_key_creation_method_t m,
@@ -52,7 +70,9 @@ static psa_status_t drv_allocate(psa_drv_se_context_t *ctx, void *persistent,
     if (ps != PSA_SUCCESS)
         return ps;
     uint32_t id = MBEDTLS_SVC_KEY_ID_GET_KEY_ID(psa_get_key_id(attr));
-    ps = se05x_psa_core_check_free(c, id);
+    ps = psa_id_unused(attr);
+    if (ps == PSA_SUCCESS)
+        ps = se05x_psa_core_check_free(c, id);
     if (ps == PSA_SUCCESS)
         *slot = id;
     return ps;
@@ -67,6 +87,8 @@ static psa_status_t drv_validate(psa_drv_se_context_t *ctx, void *persistent,
     psa_status_t ps = core_or_fail(&c);
     if (ps == PSA_SUCCESS)
         ps = slot_to_id(slot, &id);
+    if (ps == PSA_SUCCESS)
+        ps = psa_id_unused(attr);
     if (ps != PSA_SUCCESS)
         return ps;
     if (m == PSA_KEY_CREATION_REGISTER)
