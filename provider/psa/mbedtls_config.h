@@ -86,6 +86,7 @@
 #define MBEDTLS_X509_CREATE_C
 #define MBEDTLS_X509_CRT_WRITE_C
 #define MBEDTLS_X509_CSR_WRITE_C
+#define MBEDTLS_X509_RSASSA_PSS_SUPPORT /* also offers rsa_pss_rsae_* in TLS 1.3 */
 
 /* TLS 1.2 and 1.3 */
 #define MBEDTLS_SSL_TLS_C
