@@ -56,7 +56,7 @@ print_prefix() {
 }
 
 fetch() {
-  mkdir -p "$CACHE/apt/lists/partial" "$CACHE/src"
+  mkdir -p "$CACHE/apt/lists/partial" "$CACHE/apt/cache/archives/partial" "$CACHE/src"
   cat >"$CACHE/apt/$SUITE.sources" <<EOF
 Types: deb-src
 URIs: http://deb.debian.org/debian
@@ -65,7 +65,7 @@ Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 EOF
   local opts=(-o Dir::Etc::SourceList=/dev/null -o "Dir::Etc::SourceParts=$CACHE/apt"
-              -o "Dir::State::Lists=$CACHE/apt/lists")
+              -o "Dir::State::Lists=$CACHE/apt/lists" -o "Dir::Cache=$CACHE/apt/cache")
   # apt drops privileges to _apt for downloads, which cannot write into a
   # user's cache; as root keep root, as a user apt downloads as that user.
   [ "$(id -u)" -ne 0 ] || opts+=(-o APT::Sandbox::User=root)
@@ -83,7 +83,10 @@ verify() {
   file=$(echo "$line" | awk '{print $3}')
   orig="$CACHE/src/$file"
   [ -f "$orig" ] || die "missing $orig"
-  echo "$want  $orig" | sha256sum -c --quiet - >&2 || die "sha256 mismatch for $orig"
+  if ! echo "$want  $orig" | sha256sum -c --quiet - >&2; then
+    rm -f "$CACHE"/src/mbedtls_*   # refetch on the next run
+    die "sha256 mismatch for $orig (removed; the next run fetches it again)"
+  fi
   echo "$orig"
 }
 
