@@ -26,6 +26,8 @@
 #include <psa/crypto.h>
 
 #include "se05x_psa.h"
+#include "sesim/servers.h"
+#include "sesim/sesim.h"
 #include "testutil.h"
 
 static char *g_dir;
@@ -619,6 +621,70 @@ static void test_se_unreachable(void **state)
     assert_null(se05x_psa_driver_core());
 }
 
+/* The SE goes away after the session was open (JRCP server stopped): SE
+ * operations fail with COMMUNICATION_FAILURE, no crash; PSA keeps the key. */
+static void test_se_lost(void **state)
+{
+    char dir[700];
+    snprintf(dir, sizeof(dir), "%s/se-jrcp", g_dir);
+    sesim_opts so;
+    sesim_opts_default(&so);
+    so.quiet = true;
+    sesim *card;
+    sesim_jrcp_server *srv;
+    assert_int_equal(sesim_open(dir, &so, &card), SE05X_OK);
+    sesim_card_if cif = sesim_card_if_for(card);
+    assert_int_equal(sesim_jrcp_server_start(&cif, "127.0.0.1", 0, &srv), SE05X_OK);
+    char cs[64];
+    snprintf(cs, sizeof(cs), "127.0.0.1:%u", sesim_jrcp_server_port(srv));
+    sss_session_cfg cfg = {.backend = SSS_BACKEND_SE05X, .connstr = cs};
+    se05x_psa_core *c;
+    assert_int_equal(se05x_psa_core_new(&cfg, &c), PSA_SUCCESS);
+    assert_int_equal(se05x_psa_register(c), PSA_SUCCESS);
+    assert_int_equal(psa_crypto_init(), PSA_SUCCESS);
+
+    psa_key_id_t id = 0x210000C0, got;
+    psa_key_attributes_t a;
+    se_attrs(&a, id, ECC_PAIR, 256, PSA_KEY_USAGE_SIGN_HASH, PSA_ALG_ECDSA(PSA_ALG_SHA_256));
+    assert_int_equal(psa_generate_key(&a, &got), PSA_SUCCESS);
+    uint8_t hash[32] = {5}, sig[64];
+    size_t siglen;
+    assert_int_equal(psa_sign_hash(id, PSA_ALG_ECDSA(PSA_ALG_SHA_256), hash, 32, sig, sizeof(sig),
+                                   &siglen),
+                     PSA_SUCCESS);
+    sesim_jrcp_server_stop(srv);
+    assert_int_equal(psa_sign_hash(id, PSA_ALG_ECDSA(PSA_ALG_SHA_256), hash, 32, sig, sizeof(sig),
+                                   &siglen),
+                     PSA_ERROR_COMMUNICATION_FAILURE);
+    assert_non_null(strstr(se05x_psa_core_errmsg(c), "0x210000C0"));
+    /* the next calls try to reconnect, and say so */
+    assert_int_equal(psa_sign_hash(id, PSA_ALG_ECDSA(PSA_ALG_SHA_256), hash, 32, sig, sizeof(sig),
+                                   &siglen),
+                     PSA_ERROR_COMMUNICATION_FAILURE);
+    assert_non_null(strstr(se05x_psa_core_errmsg(c), "cannot open the SE session"));
+    uint8_t pub[100];
+    size_t publen;
+    assert_int_equal(psa_export_public_key(id, pub, sizeof(pub), &publen),
+                     PSA_ERROR_COMMUNICATION_FAILURE);
+    /* the key is still known to PSA */
+    psa_key_attributes_t r = PSA_KEY_ATTRIBUTES_INIT;
+    assert_int_equal(psa_get_key_attributes(id, &r), PSA_SUCCESS);
+    psa_reset_key_attributes(&r);
+    /* the SE comes back on the same address: the driver reconnects */
+    uint16_t port = 0;
+    sscanf(cs, "127.0.0.1:%hu", &port);
+    assert_int_equal(sesim_jrcp_server_start(&cif, "127.0.0.1", port, &srv), SE05X_OK);
+    assert_int_equal(psa_sign_hash(id, PSA_ALG_ECDSA(PSA_ALG_SHA_256), hash, 32, sig, sizeof(sig),
+                                   &siglen),
+                     PSA_SUCCESS);
+    sesim_jrcp_server_stop(srv);
+    /* destroy cannot reach the SE: reported, PSA forgets the key anyway */
+    assert_int_equal(psa_destroy_key(id), PSA_ERROR_COMMUNICATION_FAILURE);
+    mbedtls_psa_crypto_free();
+    se05x_psa_unregister();
+    sesim_close(card);
+}
+
 /* Registration rules: no core; twice without mbedtls_psa_crypto_free. */
 static void test_register_rules(void **state)
 {
@@ -723,9 +789,10 @@ static void test_threads(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_register_rules),
+        cmocka_unit_test_teardown(test_register_rules, psa_down),
         cmocka_unit_test(test_ecdsa_der_raw),
-        cmocka_unit_test(test_se_unreachable),
+        cmocka_unit_test_teardown(test_se_unreachable, psa_down),
+        cmocka_unit_test_teardown(test_se_lost, psa_down),
         cmocka_unit_test_setup_teardown(test_generate_ec_sign_verify, psa_up, psa_down),
         cmocka_unit_test_setup_teardown(test_generate_rsa_sign_verify, psa_up, psa_down),
         cmocka_unit_test_setup_teardown(test_export_public_matches_sss, psa_up, psa_down),

@@ -166,11 +166,20 @@ const char *se05x_psa_core_errmsg(const se05x_psa_core *c)
 
 /* ---- locked helpers (caller holds c->mu) ----------------------------- */
 
+static void cache_clear(se05x_psa_core *c);
+
 static psa_status_t fail(se05x_psa_core *c, sss_status st, const char *what, uint32_t id)
 {
     const char *why = c->s ? sss_session_errmsg(c->s) : "";
     seterr(c, "se05x psa: %s 0x%08X: %s%s%s", what, (unsigned)id, sss_strerror(st),
            why && *why ? ": " : "", why ? why : "");
+    /* A session the core opened itself is dropped when the link fails and
+     * opened again on the next call (the SE may come back). */
+    if ((st == SSS_ERR_LINK || st == SSS_ERR_CONNECT) && c->owned && c->have_cfg) {
+        cache_clear(c);
+        sss_session_close(c->s);
+        c->s = NULL;
+    }
     return se05x_psa_status(st);
 }
 
