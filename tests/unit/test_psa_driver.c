@@ -339,6 +339,83 @@ static void test_import(void **state)
     EVP_PKEY_free(k);
 }
 
+static void test_import_rsa_and_sizes(void **state)
+{
+    EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+    assert_non_null(k);
+    unsigned char *priv = NULL, *pubder = NULL;
+    int privlen = i2d_PrivateKey(k, &priv), publen = i2d_PublicKey(k, &pubder);
+    assert_true(privlen > 0 && publen > 0);
+
+    psa_key_id_t id = 0x21000045, got;
+    psa_key_attributes_t a;
+    psa_algorithm_t alg = PSA_ALG_RSA_PKCS1V15_SIGN(PSA_ALG_SHA_256);
+    se_attrs(&a, id, PSA_KEY_TYPE_RSA_KEY_PAIR, 0, PSA_KEY_USAGE_SIGN_HASH | PSA_KEY_USAGE_VERIFY_HASH,
+             alg);
+    assert_int_equal(psa_import_key(&a, priv, (size_t)privlen, &got), PSA_SUCCESS);
+    psa_key_attributes_t r = PSA_KEY_ATTRIBUTES_INIT;
+    assert_int_equal(psa_get_key_attributes(id, &r), PSA_SUCCESS);
+    assert_int_equal(psa_get_key_bits(&r), 2048);
+    psa_reset_key_attributes(&r);
+    uint8_t exported[600];
+    size_t explen;
+    assert_int_equal(psa_export_public_key(id, exported, sizeof(exported), &explen), PSA_SUCCESS);
+    assert_int_equal(explen, (size_t)publen);
+    assert_memory_equal(exported, pubder, explen);
+    uint8_t hash[64], sig[600];
+    size_t hlen = hash_of(PSA_ALG_SHA_256, "rsa import", hash), siglen;
+    assert_int_equal(psa_sign_hash(id, alg, hash, hlen, sig, sizeof(sig), &siglen), PSA_SUCCESS);
+    assert_int_equal(ossl_verify(k, alg, hash, hlen, sig, siglen), 1);
+    assert_int_equal(psa_destroy_key(id), PSA_SUCCESS);
+    assert_false(se_has(id));
+
+    /* RSA public key: verification in the SE */
+    se_attrs(&a, id + 1, PSA_KEY_TYPE_RSA_PUBLIC_KEY, 2048, PSA_KEY_USAGE_VERIFY_HASH, alg);
+    assert_int_equal(psa_import_key(&a, pubder, (size_t)publen, &got), PSA_SUCCESS);
+    assert_int_equal(psa_verify_hash(id + 1, alg, hash, hlen, sig, siglen), PSA_SUCCESS);
+    sig[5] ^= 1;
+    assert_int_equal(psa_verify_hash(id + 1, alg, hash, hlen, sig, siglen),
+                     PSA_ERROR_INVALID_SIGNATURE);
+    assert_int_equal(psa_destroy_key(id + 1), PSA_SUCCESS);
+
+    /* declared size differs from the data: refused, the SE object removed */
+    se_attrs(&a, id + 2, PSA_KEY_TYPE_RSA_KEY_PAIR, 3072, PSA_KEY_USAGE_SIGN_HASH, alg);
+    assert_int_not_equal(psa_import_key(&a, priv, (size_t)privlen, &got), PSA_SUCCESS);
+    assert_false(se_has(id + 2));
+    /* truncated DER */
+    se_attrs(&a, id + 3, PSA_KEY_TYPE_RSA_KEY_PAIR, 0, PSA_KEY_USAGE_SIGN_HASH, alg);
+    assert_int_not_equal(psa_import_key(&a, priv, (size_t)privlen - 10, &got), PSA_SUCCESS);
+    assert_false(se_has(id + 3));
+    OPENSSL_clear_free(priv, (size_t)privlen);
+    OPENSSL_free(pubder);
+    EVP_PKEY_free(k);
+
+    /* P-384 and P-521 scalars; a 33-byte scalar is no curve */
+    const char *curves[] = {"P-384", "P-521"};
+    const size_t bytes[] = {48, 66}, bits[] = {384, 521};
+    for (int i = 0; i < 2; i++) {
+        EVP_PKEY *ek = EVP_PKEY_Q_keygen(NULL, NULL, "EC", curves[i]);
+        BIGNUM *d = NULL;
+        uint8_t scalar[66];
+        assert_int_equal(EVP_PKEY_get_bn_param(ek, OSSL_PKEY_PARAM_PRIV_KEY, &d), 1);
+        assert_int_equal(BN_bn2binpad(d, scalar, (int)bytes[i]), (int)bytes[i]);
+        BN_clear_free(d);
+        se_attrs(&a, id + 4 + (psa_key_id_t)i, ECC_PAIR, 0,
+                 PSA_KEY_USAGE_SIGN_HASH | PSA_KEY_USAGE_VERIFY_HASH,
+                 PSA_ALG_ECDSA(PSA_ALG_ANY_HASH));
+        assert_int_equal(psa_import_key(&a, scalar, bytes[i], &got), PSA_SUCCESS);
+        sign_check(got, ECC_PAIR, bits[i], PSA_ALG_ECDSA(PSA_ALG_SHA_384));
+        assert_int_equal(psa_destroy_key(got), PSA_SUCCESS);
+        OPENSSL_cleanse(scalar, sizeof(scalar));
+        EVP_PKEY_free(ek);
+    }
+    uint8_t odd[33];
+    memset(odd, 0x11, sizeof(odd));
+    se_attrs(&a, id + 6, ECC_PAIR, 0, PSA_KEY_USAGE_SIGN_HASH, PSA_ALG_ECDSA(PSA_ALG_SHA_256));
+    assert_int_not_equal(psa_import_key(&a, odd, sizeof(odd), &got), PSA_SUCCESS);
+    assert_false(se_has(id + 6));
+}
+
 /* Allocation refuses occupied ids and leaves the existing object alone. */
 static void test_allocate_refuses_occupied(void **state)
 {
@@ -797,6 +874,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_generate_rsa_sign_verify, psa_up, psa_down),
         cmocka_unit_test_setup_teardown(test_export_public_matches_sss, psa_up, psa_down),
         cmocka_unit_test_setup_teardown(test_import, psa_up, psa_down),
+        cmocka_unit_test_setup_teardown(test_import_rsa_and_sizes, psa_up, psa_down),
         cmocka_unit_test_setup_teardown(test_allocate_refuses_occupied, psa_up, psa_down),
         cmocka_unit_test_setup_teardown(test_persistence, psa_up, psa_down),
         cmocka_unit_test_setup_teardown(test_register_factory_ec, psa_up, psa_down),
