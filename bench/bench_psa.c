@@ -53,7 +53,8 @@ static double rate(psa_key_id_t id, unsigned long *count)
 static int run(const char *dir, sss_session *s)
 {
     se05x_psa_core *core;
-    if (se05x_psa_core_new_session(s, &core) != PSA_SUCCESS || se05x_psa_register(core) != PSA_SUCCESS ||
+    if (se05x_psa_core_new_session(s, &core) != PSA_SUCCESS ||
+        se05x_psa_register(core) != PSA_SUCCESS ||
         psa_crypto_init() != PSA_SUCCESS) {
         fprintf(stderr, "bench_psa: PSA/driver initialisation failed\n");
         return 1;

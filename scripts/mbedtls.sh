@@ -69,15 +69,17 @@ EOF
   # apt drops privileges to _apt for downloads, which cannot write into a
   # user's cache; as root keep root, as a user apt downloads as that user.
   [ "$(id -u)" -ne 0 ] || opts+=(-o APT::Sandbox::User=root)
-  say "fetching the $SUITE source package (apt-get source, verified against the signed Release file)"
-  apt-get "${opts[@]}" -qq update >&2 || die "apt-get update of the $SUITE deb-src index failed (no network?)"
+  say "fetching the $SUITE source package (apt-get source, checked against the signed Release)"
+  apt-get "${opts[@]}" -qq update >&2 ||
+    die "apt-get update of the $SUITE deb-src index failed (no network?)"
   (cd "$CACHE/src" && apt-get "${opts[@]}" -qq source --download-only mbedtls >&2) ||
     die "apt-get source --download-only mbedtls failed (no network?)"
 }
 
 verify() {
   local dsc=$1 orig line want file
-  line=$(awk '/^Checksums-Sha256:/{f=1;next} /^[^ ]/{f=0} f && $3 ~ /\.orig\.tar\./{print; exit}' "$dsc")
+  line=$(awk '/^Checksums-Sha256:/{f=1;next} /^[^ ]/{f=0}
+              f && $3 ~ /\.orig\.tar\./{print; exit}' "$dsc")
   [ -n "$line" ] || die "no orig tarball listed in $dsc"
   want=$(echo "$line" | awk '{print $1}')
   file=$(echo "$line" | awk '{print $3}')
@@ -129,7 +131,8 @@ main() {
     echo "$existing"
     return 0
   fi
-  command -v apt-get >/dev/null || die "apt-get not found (Debian needed to fetch the source package)"
+  command -v apt-get >/dev/null ||
+    die "apt-get not found (Debian needed to fetch the source package)"
   local dsc
   dsc=$(dsc_file)
   [ -n "$dsc" ] || { fetch; dsc=$(dsc_file); }

@@ -309,7 +309,8 @@ int main(int argc, char **argv)
     }
     se05x_psa_core *core = NULL;
     int rc = 1;
-    if (se05x_psa_core_new_session(s, &core) != PSA_SUCCESS || se05x_psa_register(core) != PSA_SUCCESS) {
+    if (se05x_psa_core_new_session(s, &core) != PSA_SUCCESS ||
+        se05x_psa_register(core) != PSA_SUCCESS) {
         se05x_psa_core_free(core);
         fprintf(stderr, "se05x-mbedtls-client: cannot register the SE05x PSA driver\n");
     } else if (psa_crypto_init() != PSA_SUCCESS) {

@@ -37,6 +37,8 @@ static char g_cwd[4096];
 
 #define ECC_PAIR PSA_KEY_TYPE_ECC_KEY_PAIR(PSA_ECC_FAMILY_SECP_R1)
 #define ECC_PUB PSA_KEY_TYPE_ECC_PUBLIC_KEY(PSA_ECC_FAMILY_SECP_R1)
+#define SIGN_VERIFY (PSA_KEY_USAGE_SIGN_HASH | PSA_KEY_USAGE_VERIFY_HASH)
+#define ES256 PSA_ALG_ECDSA(PSA_ALG_SHA_256)
 
 /* ---- setup ---------------------------------------------------------- */
 
@@ -189,7 +191,8 @@ static void sign_check(psa_key_id_t id, psa_key_type_t type, size_t bits, psa_al
     assert_int_equal(psa_verify_hash(soft, alg, hash, hlen, sig, siglen), PSA_SUCCESS);
 
     sig[siglen / 2] ^= 0x01;
-    assert_int_equal(psa_verify_hash(id, alg, hash, hlen, sig, siglen), PSA_ERROR_INVALID_SIGNATURE);
+    assert_int_equal(psa_verify_hash(id, alg, hash, hlen, sig, siglen),
+                     PSA_ERROR_INVALID_SIGNATURE);
     assert_int_equal(psa_verify_hash(soft, alg, hash, hlen, sig, siglen),
                      PSA_ERROR_INVALID_SIGNATURE);
     assert_int_not_equal(ossl_verify(k, alg, hash, hlen, sig, siglen), 1);
@@ -206,7 +209,7 @@ static void test_generate_ec_sign_verify(void **state)
     for (size_t i = 0; i < 3; i++) {
         psa_key_id_t id = 0x21000010 + (psa_key_id_t)i, got = 0;
         psa_key_attributes_t a;
-        se_attrs(&a, id, ECC_PAIR, sizes[i], PSA_KEY_USAGE_SIGN_HASH | PSA_KEY_USAGE_VERIFY_HASH,
+        se_attrs(&a, id, ECC_PAIR, sizes[i], SIGN_VERIFY,
                  PSA_ALG_ECDSA(PSA_ALG_ANY_HASH));
         assert_int_equal(psa_generate_key(&a, &got), PSA_SUCCESS);
         assert_int_equal(got, id);
@@ -216,7 +219,7 @@ static void test_generate_ec_sign_verify(void **state)
         assert_int_equal(info.type, SSS_KT_EC_PAIR);
         assert_int_equal(info.origin, SSS_ORIGIN_INTERNAL);
         sign_check(id, ECC_PAIR, sizes[i], PSA_ALG_ECDSA(hashes[i]));
-        sign_check(id, ECC_PAIR, sizes[i], PSA_ALG_ECDSA(PSA_ALG_SHA_256));
+        sign_check(id, ECC_PAIR, sizes[i], ES256);
         assert_int_equal(psa_destroy_key(id), PSA_SUCCESS);
         assert_false(se_has(id));
     }
@@ -227,7 +230,7 @@ static void test_generate_rsa_sign_verify(void **state)
     psa_key_id_t id = 0x21000020, got = 0;
     psa_key_attributes_t a;
     se_attrs(&a, id, PSA_KEY_TYPE_RSA_KEY_PAIR, 2048,
-             PSA_KEY_USAGE_SIGN_HASH | PSA_KEY_USAGE_VERIFY_HASH,
+             SIGN_VERIFY,
              PSA_ALG_RSA_PKCS1V15_SIGN(PSA_ALG_ANY_HASH));
     assert_int_equal(psa_generate_key(&a, &got), PSA_SUCCESS);
     sign_check(id, PSA_KEY_TYPE_RSA_KEY_PAIR, 2048, PSA_ALG_RSA_PKCS1V15_SIGN(PSA_ALG_SHA_256));
@@ -236,7 +239,7 @@ static void test_generate_rsa_sign_verify(void **state)
 
     /* PSS (the TLS 1.3 RSA signature) */
     se_attrs(&a, id + 1, PSA_KEY_TYPE_RSA_KEY_PAIR, 2048,
-             PSA_KEY_USAGE_SIGN_HASH | PSA_KEY_USAGE_VERIFY_HASH, PSA_ALG_RSA_PSS(PSA_ALG_ANY_HASH));
+             SIGN_VERIFY, PSA_ALG_RSA_PSS(PSA_ALG_ANY_HASH));
     assert_int_equal(psa_generate_key(&a, &got), PSA_SUCCESS);
     sign_check(id + 1, PSA_KEY_TYPE_RSA_KEY_PAIR, 2048, PSA_ALG_RSA_PSS(PSA_ALG_SHA_256));
     sign_check(id + 1, PSA_KEY_TYPE_RSA_KEY_PAIR, 2048, PSA_ALG_RSA_PSS(PSA_ALG_SHA_384));
@@ -249,7 +252,7 @@ static void test_export_public_matches_sss(void **state)
 {
     psa_key_id_t id = 0x21000030, got;
     psa_key_attributes_t a;
-    se_attrs(&a, id, ECC_PAIR, 256, PSA_KEY_USAGE_SIGN_HASH, PSA_ALG_ECDSA(PSA_ALG_SHA_256));
+    se_attrs(&a, id, ECC_PAIR, 256, PSA_KEY_USAGE_SIGN_HASH, ES256);
     assert_int_equal(psa_generate_key(&a, &got), PSA_SUCCESS);
     uint8_t pub[200], spki[300], point[200];
     size_t publen = 0, spkilen = sizeof(spki), pointlen = 0;
@@ -298,8 +301,8 @@ static void test_import(void **state)
 
     psa_key_id_t id = 0x21000040, got;
     psa_key_attributes_t a;
-    se_attrs(&a, id, ECC_PAIR, 0, PSA_KEY_USAGE_SIGN_HASH | PSA_KEY_USAGE_VERIFY_HASH,
-             PSA_ALG_ECDSA(PSA_ALG_SHA_256));
+    se_attrs(&a, id, ECC_PAIR, 0, SIGN_VERIFY,
+             ES256);
     assert_int_equal(psa_import_key(&a, scalar, sizeof(scalar), &got), PSA_SUCCESS);
     sss_object_info info;
     assert_int_equal(sss_object_info_get(g_s, id, &info), SSS_OK);
@@ -313,27 +316,27 @@ static void test_import(void **state)
     /* signature by the SE verifies with the original libcrypto key */
     uint8_t hash[64], sig[200];
     size_t hlen = hash_of(PSA_ALG_SHA_256, "imported", hash), siglen;
-    assert_int_equal(psa_sign_hash(id, PSA_ALG_ECDSA(PSA_ALG_SHA_256), hash, hlen, sig,
+    assert_int_equal(psa_sign_hash(id, ES256, hash, hlen, sig,
                                    sizeof(sig), &siglen),
                      PSA_SUCCESS);
-    assert_int_equal(ossl_verify(k, PSA_ALG_ECDSA(PSA_ALG_SHA_256), hash, hlen, sig, siglen), 1);
+    assert_int_equal(ossl_verify(k, ES256, hash, hlen, sig, siglen), 1);
     assert_int_equal(psa_destroy_key(id), PSA_SUCCESS);
 
     /* public key only: verifies, cannot sign */
-    se_attrs(&a, id + 1, ECC_PUB, 256, PSA_KEY_USAGE_VERIFY_HASH, PSA_ALG_ECDSA(PSA_ALG_SHA_256));
+    se_attrs(&a, id + 1, ECC_PUB, 256, PSA_KEY_USAGE_VERIFY_HASH, ES256);
     assert_int_equal(psa_import_key(&a, point, pointlen, &got), PSA_SUCCESS);
-    assert_int_equal(psa_verify_hash(id + 1, PSA_ALG_ECDSA(PSA_ALG_SHA_256), hash, hlen, sig, siglen),
+    assert_int_equal(psa_verify_hash(id + 1, ES256, hash, hlen, sig, siglen),
                      PSA_SUCCESS);
     assert_int_equal(psa_destroy_key(id + 1), PSA_SUCCESS);
     assert_false(se_has(id + 1));
 
     /* bad scalar (zero) and bad point: refused, nothing created */
     uint8_t zero[32] = {0};
-    se_attrs(&a, id + 2, ECC_PAIR, 0, PSA_KEY_USAGE_SIGN_HASH, PSA_ALG_ECDSA(PSA_ALG_SHA_256));
+    se_attrs(&a, id + 2, ECC_PAIR, 0, PSA_KEY_USAGE_SIGN_HASH, ES256);
     assert_int_not_equal(psa_import_key(&a, zero, sizeof(zero), &got), PSA_SUCCESS);
     assert_false(se_has(id + 2));
     point[10] ^= 0xFF;
-    se_attrs(&a, id + 3, ECC_PUB, 0, PSA_KEY_USAGE_VERIFY_HASH, PSA_ALG_ECDSA(PSA_ALG_SHA_256));
+    se_attrs(&a, id + 3, ECC_PUB, 0, PSA_KEY_USAGE_VERIFY_HASH, ES256);
     assert_int_not_equal(psa_import_key(&a, point, pointlen, &got), PSA_SUCCESS);
     assert_false(se_has(id + 3));
     EVP_PKEY_free(k);
@@ -350,7 +353,7 @@ static void test_import_rsa_and_sizes(void **state)
     psa_key_id_t id = 0x21000045, got;
     psa_key_attributes_t a;
     psa_algorithm_t alg = PSA_ALG_RSA_PKCS1V15_SIGN(PSA_ALG_SHA_256);
-    se_attrs(&a, id, PSA_KEY_TYPE_RSA_KEY_PAIR, 0, PSA_KEY_USAGE_SIGN_HASH | PSA_KEY_USAGE_VERIFY_HASH,
+    se_attrs(&a, id, PSA_KEY_TYPE_RSA_KEY_PAIR, 0, SIGN_VERIFY,
              alg);
     assert_int_equal(psa_import_key(&a, priv, (size_t)privlen, &got), PSA_SUCCESS);
     psa_key_attributes_t r = PSA_KEY_ATTRIBUTES_INIT;
@@ -401,7 +404,7 @@ static void test_import_rsa_and_sizes(void **state)
         assert_int_equal(BN_bn2binpad(d, scalar, (int)bytes[i]), (int)bytes[i]);
         BN_clear_free(d);
         se_attrs(&a, id + 4 + (psa_key_id_t)i, ECC_PAIR, 0,
-                 PSA_KEY_USAGE_SIGN_HASH | PSA_KEY_USAGE_VERIFY_HASH,
+                 SIGN_VERIFY,
                  PSA_ALG_ECDSA(PSA_ALG_ANY_HASH));
         assert_int_equal(psa_import_key(&a, scalar, bytes[i], &got), PSA_SUCCESS);
         sign_check(got, ECC_PAIR, bits[i], PSA_ALG_ECDSA(PSA_ALG_SHA_384));
@@ -411,7 +414,7 @@ static void test_import_rsa_and_sizes(void **state)
     }
     uint8_t odd[33];
     memset(odd, 0x11, sizeof(odd));
-    se_attrs(&a, id + 6, ECC_PAIR, 0, PSA_KEY_USAGE_SIGN_HASH, PSA_ALG_ECDSA(PSA_ALG_SHA_256));
+    se_attrs(&a, id + 6, ECC_PAIR, 0, PSA_KEY_USAGE_SIGN_HASH, ES256);
     assert_int_not_equal(psa_import_key(&a, odd, sizeof(odd), &got), PSA_SUCCESS);
     assert_false(se_has(id + 6));
 }
@@ -432,10 +435,10 @@ static void test_allocate_refuses_occupied(void **state)
 
     psa_key_attributes_t a;
     psa_key_id_t got;
-    se_attrs(&a, id, ECC_PAIR, 256, PSA_KEY_USAGE_SIGN_HASH, PSA_ALG_ECDSA(PSA_ALG_SHA_256));
+    se_attrs(&a, id, ECC_PAIR, 256, PSA_KEY_USAGE_SIGN_HASH, ES256);
     assert_int_equal(psa_generate_key(&a, &got), PSA_ERROR_ALREADY_EXISTS);
     /* explicit slot number, occupied */
-    se_attrs(&a, 0x21000051, ECC_PAIR, 256, PSA_KEY_USAGE_SIGN_HASH, PSA_ALG_ECDSA(PSA_ALG_SHA_256));
+    se_attrs(&a, 0x21000051, ECC_PAIR, 256, PSA_KEY_USAGE_SIGN_HASH, ES256);
     psa_set_key_slot_number(&a, id);
     assert_int_equal(psa_generate_key(&a, &got), PSA_ERROR_ALREADY_EXISTS);
     assert_non_null(strstr(se05x_psa_core_errmsg(se05x_psa_driver_core()), "already exists"));
@@ -446,18 +449,18 @@ static void test_allocate_refuses_occupied(void **state)
     assert_int_equal(alen, blen);
     assert_memory_equal(before, after, blen);
     /* PSA knows neither id */
-    assert_int_not_equal(psa_sign_hash(id, PSA_ALG_ECDSA(PSA_ALG_SHA_256), before, 32, after,
+    assert_int_not_equal(psa_sign_hash(id, ES256, before, 32, after,
                                        sizeof(after), &alen),
                          PSA_SUCCESS);
 
     /* explicit free slot: key id and object id differ */
-    se_attrs(&a, 0x21000052, ECC_PAIR, 256, PSA_KEY_USAGE_SIGN_HASH | PSA_KEY_USAGE_VERIFY_HASH,
-             PSA_ALG_ECDSA(PSA_ALG_SHA_256));
+    se_attrs(&a, 0x21000052, ECC_PAIR, 256, SIGN_VERIFY,
+             ES256);
     psa_set_key_slot_number(&a, 0x21000053);
     assert_int_equal(psa_generate_key(&a, &got), PSA_SUCCESS);
     assert_true(se_has(0x21000053));
     assert_false(se_has(0x21000052));
-    sign_check(0x21000052, ECC_PAIR, 256, PSA_ALG_ECDSA(PSA_ALG_SHA_256));
+    sign_check(0x21000052, ECC_PAIR, 256, ES256);
     /* the PSA id is taken even though the new slot is free */
     psa_set_key_slot_number(&a, 0x21000054);
     assert_int_equal(psa_generate_key(&a, &got), PSA_ERROR_ALREADY_EXISTS);
@@ -473,12 +476,12 @@ static void test_persistence(void **state)
 {
     psa_key_id_t id = 0x21000060, got;
     psa_key_attributes_t a;
-    se_attrs(&a, id, ECC_PAIR, 256, PSA_KEY_USAGE_SIGN_HASH | PSA_KEY_USAGE_VERIFY_HASH,
-             PSA_ALG_ECDSA(PSA_ALG_SHA_256));
+    se_attrs(&a, id, ECC_PAIR, 256, SIGN_VERIFY,
+             ES256);
     assert_int_equal(psa_generate_key(&a, &got), PSA_SUCCESS);
     psa_down(state);
     assert_int_equal(psa_up(state), 0);
-    sign_check(id, ECC_PAIR, 256, PSA_ALG_ECDSA(PSA_ALG_SHA_256));
+    sign_check(id, ECC_PAIR, 256, ES256);
     psa_key_attributes_t r = PSA_KEY_ATTRIBUTES_INIT;
     assert_int_equal(psa_get_key_attributes(id, &r), PSA_SUCCESS);
     assert_int_equal(psa_get_key_lifetime(&r), SE05X_PSA_LIFETIME);
@@ -524,7 +527,7 @@ static void factory_check(psa_key_id_t id, uint32_t se_id, uint32_t cert_id, psa
 
 static void test_register_factory_ec(void **state)
 {
-    factory_check(0x3F000000, 0xF0000000, 0xF0000001, PSA_ALG_ECDSA(PSA_ALG_SHA_256));
+    factory_check(0x3F000000, 0xF0000000, 0xF0000001, ES256);
 }
 
 static void test_register_factory_rsa(void **state)
@@ -537,12 +540,12 @@ static void test_register_bad_objects(void **state)
 {
     /* no such object */
     assert_int_equal(se05x_psa_register_object(0x3F000010, 0x21EEEEEE, PSA_KEY_USAGE_SIGN_HASH,
-                                               PSA_ALG_ECDSA(PSA_ALG_SHA_256)),
+                                               ES256),
                      PSA_ERROR_DOES_NOT_EXIST);
     assert_non_null(strstr(se05x_psa_core_errmsg(se05x_psa_driver_core()), "0x21EEEEEE"));
     /* a certificate is not a key */
     assert_int_equal(se05x_psa_register_object(0x3F000011, 0xF0000001, PSA_KEY_USAGE_SIGN_HASH,
-                                               PSA_ALG_ECDSA(PSA_ALG_SHA_256)),
+                                               ES256),
                      PSA_ERROR_NOT_SUPPORTED);
     /* registration with a type that does not match the object */
     psa_key_attributes_t a;
@@ -558,26 +561,26 @@ static void test_unknown_and_destroyed(void **state)
 {
     uint8_t hash[32] = {1}, sig[200];
     size_t siglen;
-    assert_int_equal(psa_sign_hash(0x21EEEEEE, PSA_ALG_ECDSA(PSA_ALG_SHA_256), hash, 32, sig,
+    assert_int_equal(psa_sign_hash(0x21EEEEEE, ES256, hash, 32, sig,
                                    sizeof(sig), &siglen),
                      PSA_ERROR_INVALID_HANDLE);
     psa_key_id_t id = 0x21000070, got;
     psa_key_attributes_t a;
-    se_attrs(&a, id, ECC_PAIR, 256, PSA_KEY_USAGE_SIGN_HASH, PSA_ALG_ECDSA(PSA_ALG_SHA_256));
+    se_attrs(&a, id, ECC_PAIR, 256, PSA_KEY_USAGE_SIGN_HASH, ES256);
     assert_int_equal(psa_generate_key(&a, &got), PSA_SUCCESS);
     assert_int_equal(psa_destroy_key(id), PSA_SUCCESS);
-    assert_int_equal(psa_sign_hash(id, PSA_ALG_ECDSA(PSA_ALG_SHA_256), hash, 32, sig, sizeof(sig),
+    assert_int_equal(psa_sign_hash(id, ES256, hash, 32, sig, sizeof(sig),
                                    &siglen),
                      PSA_ERROR_INVALID_HANDLE);
     assert_int_equal(psa_destroy_key(id), PSA_ERROR_INVALID_HANDLE);
 
     /* the SE object vanished behind PSA's back: clear error */
     assert_int_equal(psa_generate_key(&a, &got), PSA_SUCCESS);
-    assert_int_equal(psa_sign_hash(id, PSA_ALG_ECDSA(PSA_ALG_SHA_256), hash, 32, sig, sizeof(sig),
+    assert_int_equal(psa_sign_hash(id, ES256, hash, 32, sig, sizeof(sig),
                                    &siglen),
                      PSA_SUCCESS);
     assert_int_equal(sss_object_delete(g_s, id), SSS_OK);
-    assert_int_equal(psa_sign_hash(id, PSA_ALG_ECDSA(PSA_ALG_SHA_256), hash, 32, sig, sizeof(sig),
+    assert_int_equal(psa_sign_hash(id, ES256, hash, 32, sig, sizeof(sig),
                                    &siglen),
                      PSA_ERROR_DOES_NOT_EXIST);
     assert_non_null(strstr(se05x_psa_core_errmsg(se05x_psa_driver_core()), "0x21000070"));
@@ -591,9 +594,9 @@ static void test_policies_forbid_signing(void **state)
     /* PSA usage policy without SIGN_HASH */
     psa_key_id_t id = 0x21000080, got;
     psa_key_attributes_t a;
-    se_attrs(&a, id, ECC_PAIR, 256, PSA_KEY_USAGE_VERIFY_HASH, PSA_ALG_ECDSA(PSA_ALG_SHA_256));
+    se_attrs(&a, id, ECC_PAIR, 256, PSA_KEY_USAGE_VERIFY_HASH, ES256);
     assert_int_equal(psa_generate_key(&a, &got), PSA_SUCCESS);
-    assert_int_equal(psa_sign_hash(id, PSA_ALG_ECDSA(PSA_ALG_SHA_256), hash, 32, sig, sizeof(sig),
+    assert_int_equal(psa_sign_hash(id, ES256, hash, 32, sig, sizeof(sig),
                                    &siglen),
                      PSA_ERROR_NOT_PERMITTED);
     /* another algorithm than the policy's */
@@ -610,9 +613,9 @@ static void test_policies_forbid_signing(void **state)
     sss_write_opts o = {.policy = &pol};
     assert_int_equal(sss_key_generate(g_s, 0x21000081, &spec, &o), SSS_OK);
     assert_int_equal(se05x_psa_register_object(0x3F000081, 0x21000081, PSA_KEY_USAGE_SIGN_HASH,
-                                               PSA_ALG_ECDSA(PSA_ALG_SHA_256)),
+                                               ES256),
                      PSA_SUCCESS);
-    assert_int_equal(psa_sign_hash(0x3F000081, PSA_ALG_ECDSA(PSA_ALG_SHA_256), hash, 32, sig,
+    assert_int_equal(psa_sign_hash(0x3F000081, ES256, hash, 32, sig,
                                    sizeof(sig), &siglen),
                      PSA_ERROR_NOT_PERMITTED);
     assert_non_null(strstr(se05x_psa_core_errmsg(se05x_psa_driver_core()), "0x21000081"));
@@ -625,7 +628,7 @@ static void test_unsupported(void **state)
     psa_key_id_t got;
     psa_key_attributes_t a;
     /* P-224 and Brainpool are not generated by the driver; nothing created */
-    se_attrs(&a, 0x21000090, ECC_PAIR, 224, PSA_KEY_USAGE_SIGN_HASH, PSA_ALG_ECDSA(PSA_ALG_SHA_256));
+    se_attrs(&a, 0x21000090, ECC_PAIR, 224, PSA_KEY_USAGE_SIGN_HASH, ES256);
     assert_int_not_equal(psa_generate_key(&a, &got), PSA_SUCCESS);
     assert_false(se_has(0x21000090));
     se_attrs(&a, 0x21000091, PSA_KEY_TYPE_RSA_KEY_PAIR, 1000, PSA_KEY_USAGE_SIGN_HASH,
@@ -650,12 +653,12 @@ static void test_unsupported(void **state)
     assert_int_equal(psa_destroy_key(id), PSA_SUCCESS);
 
     /* hash length not matching the algorithm; buffer too small */
-    se_attrs(&a, id, ECC_PAIR, 256, PSA_KEY_USAGE_SIGN_HASH, PSA_ALG_ECDSA(PSA_ALG_SHA_256));
+    se_attrs(&a, id, ECC_PAIR, 256, PSA_KEY_USAGE_SIGN_HASH, ES256);
     assert_int_equal(psa_generate_key(&a, &got), PSA_SUCCESS);
-    assert_int_equal(psa_sign_hash(id, PSA_ALG_ECDSA(PSA_ALG_SHA_256), hash, 48, sig, sizeof(sig),
+    assert_int_equal(psa_sign_hash(id, ES256, hash, 48, sig, sizeof(sig),
                                    &siglen),
                      PSA_ERROR_INVALID_ARGUMENT);
-    assert_int_equal(psa_sign_hash(id, PSA_ALG_ECDSA(PSA_ALG_SHA_256), hash, 32, sig, 10, &siglen),
+    assert_int_equal(psa_sign_hash(id, ES256, hash, 32, sig, 10, &siglen),
                      PSA_ERROR_BUFFER_TOO_SMALL);
     assert_int_equal(psa_destroy_key(id), PSA_SUCCESS);
 }
@@ -672,12 +675,12 @@ static void test_se_unreachable(void **state)
 
     psa_key_id_t got;
     psa_key_attributes_t a;
-    se_attrs(&a, 0x210000A0, ECC_PAIR, 256, PSA_KEY_USAGE_SIGN_HASH, PSA_ALG_ECDSA(PSA_ALG_SHA_256));
+    se_attrs(&a, 0x210000A0, ECC_PAIR, 256, PSA_KEY_USAGE_SIGN_HASH, ES256);
     assert_int_equal(psa_generate_key(&a, &got), PSA_ERROR_COMMUNICATION_FAILURE);
     assert_non_null(strstr(se05x_psa_core_errmsg(c), "cannot open the SE session"));
     assert_non_null(strstr(se05x_psa_core_errmsg(c), "127.0.0.1:1"));
     assert_int_equal(se05x_psa_register_object(0x3F0000A0, 0xF0000000, PSA_KEY_USAGE_SIGN_HASH,
-                                               PSA_ALG_ECDSA(PSA_ALG_SHA_256)),
+                                               ES256),
                      PSA_ERROR_COMMUNICATION_FAILURE);
 
     /* software keys are unaffected */
@@ -685,11 +688,11 @@ static void test_se_unreachable(void **state)
     psa_set_key_type(&s, ECC_PAIR);
     psa_set_key_bits(&s, 256);
     psa_set_key_usage_flags(&s, PSA_KEY_USAGE_SIGN_HASH);
-    psa_set_key_algorithm(&s, PSA_ALG_ECDSA(PSA_ALG_SHA_256));
+    psa_set_key_algorithm(&s, ES256);
     assert_int_equal(psa_generate_key(&s, &got), PSA_SUCCESS);
     uint8_t hash[32] = {4}, sig[64];
     size_t siglen;
-    assert_int_equal(psa_sign_hash(got, PSA_ALG_ECDSA(PSA_ALG_SHA_256), hash, 32, sig, sizeof(sig),
+    assert_int_equal(psa_sign_hash(got, ES256, hash, 32, sig, sizeof(sig),
                                    &siglen),
                      PSA_SUCCESS);
     psa_destroy_key(got);
@@ -722,20 +725,20 @@ static void test_se_lost(void **state)
 
     psa_key_id_t id = 0x210000C0, got;
     psa_key_attributes_t a;
-    se_attrs(&a, id, ECC_PAIR, 256, PSA_KEY_USAGE_SIGN_HASH, PSA_ALG_ECDSA(PSA_ALG_SHA_256));
+    se_attrs(&a, id, ECC_PAIR, 256, PSA_KEY_USAGE_SIGN_HASH, ES256);
     assert_int_equal(psa_generate_key(&a, &got), PSA_SUCCESS);
     uint8_t hash[32] = {5}, sig[64];
     size_t siglen;
-    assert_int_equal(psa_sign_hash(id, PSA_ALG_ECDSA(PSA_ALG_SHA_256), hash, 32, sig, sizeof(sig),
+    assert_int_equal(psa_sign_hash(id, ES256, hash, 32, sig, sizeof(sig),
                                    &siglen),
                      PSA_SUCCESS);
     sesim_jrcp_server_stop(srv);
-    assert_int_equal(psa_sign_hash(id, PSA_ALG_ECDSA(PSA_ALG_SHA_256), hash, 32, sig, sizeof(sig),
+    assert_int_equal(psa_sign_hash(id, ES256, hash, 32, sig, sizeof(sig),
                                    &siglen),
                      PSA_ERROR_COMMUNICATION_FAILURE);
     assert_non_null(strstr(se05x_psa_core_errmsg(c), "0x210000C0"));
     /* the next calls try to reconnect, and say so */
-    assert_int_equal(psa_sign_hash(id, PSA_ALG_ECDSA(PSA_ALG_SHA_256), hash, 32, sig, sizeof(sig),
+    assert_int_equal(psa_sign_hash(id, ES256, hash, 32, sig, sizeof(sig),
                                    &siglen),
                      PSA_ERROR_COMMUNICATION_FAILURE);
     assert_non_null(strstr(se05x_psa_core_errmsg(c), "cannot open the SE session"));
@@ -751,7 +754,7 @@ static void test_se_lost(void **state)
     uint16_t port = 0;
     sscanf(cs, "127.0.0.1:%hu", &port);
     assert_int_equal(sesim_jrcp_server_start(&cif, "127.0.0.1", port, &srv), SE05X_OK);
-    assert_int_equal(psa_sign_hash(id, PSA_ALG_ECDSA(PSA_ALG_SHA_256), hash, 32, sig, sizeof(sig),
+    assert_int_equal(psa_sign_hash(id, ES256, hash, 32, sig, sizeof(sig),
                                    &siglen),
                      PSA_SUCCESS);
     sesim_jrcp_server_stop(srv);
@@ -833,9 +836,9 @@ static void *signer(void *arg)
     size_t siglen;
     for (int i = 0; i < SIGNS; i++) {
         memset(hash, i + 1, sizeof(hash));
-        if (psa_sign_hash(id, PSA_ALG_ECDSA(PSA_ALG_SHA_256), hash, 32, sig, sizeof(sig),
+        if (psa_sign_hash(id, ES256, hash, 32, sig, sizeof(sig),
                           &siglen) != PSA_SUCCESS ||
-            psa_verify_hash(id, PSA_ALG_ECDSA(PSA_ALG_SHA_256), hash, 32, sig, siglen) !=
+            psa_verify_hash(id, ES256, hash, 32, sig, siglen) !=
                 PSA_SUCCESS)
             return (void *)1;
     }
@@ -847,8 +850,8 @@ static void test_threads(void **state)
     psa_key_id_t ids[2] = {0x210000B0, 0x210000B1}, got;
     for (int i = 0; i < 2; i++) {
         psa_key_attributes_t a;
-        se_attrs(&a, ids[i], ECC_PAIR, 256, PSA_KEY_USAGE_SIGN_HASH | PSA_KEY_USAGE_VERIFY_HASH,
-                 PSA_ALG_ECDSA(PSA_ALG_SHA_256));
+        se_attrs(&a, ids[i], ECC_PAIR, 256, SIGN_VERIFY,
+                 ES256);
         assert_int_equal(psa_generate_key(&a, &got), PSA_SUCCESS);
     }
     pthread_t t[THREADS];
