@@ -333,22 +333,30 @@ static sss_status be_list(sss_session *s, sss_object_info **list, size_t *n)
         return SSS_ERR_NOMEM;
     }
     sss_status r = SSS_OK;
+    size_t out = 0;
     for (size_t i = 0; i < cnt && r == SSS_OK; i++) {
         uint8_t code = 0, tr = 0;
-        se05x_policy_init(&v[i].policy);
+        memset(&v[out], 0, sizeof(v[out]));
+        se05x_policy_init(&v[out].policy);
         r = read_type(s, ids[i], &code, &tr);
         if (r == SSS_OK)
-            r = be_se05x_describe(s, ids[i], code, tr, &v[i]);
+            r = be_se05x_describe(s, ids[i], code, tr, &v[out]);
         if (r == SSS_ERR_SE || r == SSS_ERR_DENIED) /* e.g. ReadSize refused: keep the type */
             r = SSS_OK;
+        if (r == SSS_ERR_NOT_FOUND) { /* deleted meanwhile by another user */
+            r = SSS_OK;
+            continue;
+        }
+        out++;
     }
     free(ids);
     if (r != SSS_OK) {
         free(v);
         return r;
     }
+    s->err[0] = '\0';
     *list = v;
-    *n = cnt;
+    *n = out;
     return SSS_OK;
 }
 
