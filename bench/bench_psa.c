@@ -62,7 +62,7 @@ static int run(const char *dir, sss_session *s)
     int rc = 1;
     psa_key_id_t soft = 0;
     if (se05x_psa_register_object(PSA_KEY, SE_KEY, PSA_KEY_USAGE_SIGN_HASH,
-                                  PSA_ALG_ECDSA(PSA_ALG_SHA_256)) != PSA_SUCCESS) {
+                                  PSA_ALG_ECDSA(PSA_ALG_SHA_256), 0) != PSA_SUCCESS) {
         fprintf(stderr, "bench_psa: %s\n", se05x_psa_core_errmsg(core));
         goto out;
     }

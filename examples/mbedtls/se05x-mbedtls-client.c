@@ -123,22 +123,13 @@ static int register_key(uint32_t se_id, psa_key_id_t *out)
     psa_key_type_t type;
     size_t bits;
     psa_status_t ps = se05x_psa_core_key_type(se05x_psa_driver_core(), se_id, &type, &bits);
-    if (ps == PSA_SUCCESS) {
-        psa_set_key_id(&a, id);
-        psa_set_key_lifetime(&a, SE05X_PSA_LIFETIME);
-        psa_set_key_type(&a, type);
-        psa_set_key_bits(&a, bits);
-        psa_set_key_usage_flags(&a, PSA_KEY_USAGE_SIGN_HASH | PSA_KEY_USAGE_VERIFY_HASH);
-        if (PSA_KEY_TYPE_IS_RSA(type)) {
-            psa_set_key_algorithm(&a, PSA_ALG_RSA_PKCS1V15_SIGN(PSA_ALG_ANY_HASH));
-            psa_set_key_enrollment_algorithm(&a, PSA_ALG_RSA_PSS(PSA_ALG_ANY_HASH));
-        } else {
-            psa_set_key_algorithm(&a, PSA_ALG_ECDSA(PSA_ALG_ANY_HASH));
-        }
-        psa_set_key_slot_number(&a, se_id);
-        ps = mbedtls_psa_register_se_key(&a);
-        psa_reset_key_attributes(&a);
-    }
+    if (ps == PSA_SUCCESS && PSA_KEY_TYPE_IS_RSA(type))
+        ps = se05x_psa_register_object(id, se_id, PSA_KEY_USAGE_SIGN_HASH,
+                                       PSA_ALG_RSA_PKCS1V15_SIGN(PSA_ALG_ANY_HASH),
+                                       PSA_ALG_RSA_PSS(PSA_ALG_ANY_HASH));
+    else if (ps == PSA_SUCCESS)
+        ps = se05x_psa_register_object(id, se_id, PSA_KEY_USAGE_SIGN_HASH,
+                                       PSA_ALG_ECDSA(PSA_ALG_ANY_HASH), 0);
     if (ps != PSA_SUCCESS) {
         fprintf(stderr, "se05x-mbedtls-client: key 0x%08X: PSA error %d: %s\n", (unsigned)se_id,
                 (int)ps, se05x_psa_core_errmsg(se05x_psa_driver_core()));

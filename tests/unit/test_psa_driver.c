@@ -1,7 +1,7 @@
 /* Tests for the SE05x PSA driver (provider/psa) through the mbedTLS 3.6 PSA
  * API against the simulator in-process (sim:DIR): generate (EC P-256/384/521,
  * RSA) inside the SE, sign/verify (checked with libcrypto and mbedTLS
- * software), export public (equals sss's public key), import, destroy
+ * software), export public (equals sss's and `se05x get pub`'s), import, destroy
  * (object gone from the SE), allocation refusing occupied ids, registration
  * of the factory keys 0xF0000000/0xF0000004 (signatures verified with the
  * certificates at 0xF0000001/05), concurrent signing, and the negative
@@ -274,6 +274,27 @@ static void test_export_public_matches_sss(void **state)
     assert_int_equal(pointlen, publen);
     assert_memory_equal(point, pub, publen);
 
+    /* ... and the one `se05x get pub` writes (another process on the same sim:DIR) */
+    char cmd[2048], path[700];
+    snprintf(path, sizeof(path), "%s/pub.der", g_dir);
+    snprintf(cmd, sizeof(cmd), "'%s' --port '%s' get pub 0x%08X '%s' --der", SE05X_CLI_BIN, g_cs,
+             (unsigned)id, path);
+    assert_int_equal(system(cmd), 0);
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    uint8_t cli[300];
+    size_t clilen = fread(cli, 1, sizeof(cli), f);
+    fclose(f);
+    p = cli;
+    ek = d2i_PUBKEY(NULL, &p, (long)clilen);
+    assert_non_null(ek);
+    assert_int_equal(EVP_PKEY_get_octet_string_param(ek, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, point,
+                                                     sizeof(point), &pointlen),
+                     1);
+    EVP_PKEY_free(ek);
+    assert_int_equal(pointlen, publen);
+    assert_memory_equal(point, pub, publen);
+
     /* too small a buffer: clear error, nothing written past it */
     uint8_t small[10];
     assert_int_equal(psa_export_public_key(id, small, sizeof(small), &publen),
@@ -503,11 +524,9 @@ static X509 *cert_at(uint32_t id)
     return x;
 }
 
-static void factory_check(psa_key_id_t id, uint32_t se_id, uint32_t cert_id, psa_algorithm_t alg)
+/* Sign with the registered key id and alg; verify with the certificate. */
+static void factory_sign(psa_key_id_t id, uint32_t cert_id, psa_algorithm_t alg)
 {
-    assert_int_equal(se05x_psa_register_object(id, se_id, PSA_KEY_USAGE_SIGN_HASH |
-                                                              PSA_KEY_USAGE_VERIFY_HASH, alg),
-                     PSA_SUCCESS);
     uint8_t hash[64], sig[600];
     size_t hlen = hash_of(PSA_ALG_SIGN_GET_HASH(alg), "factory key", hash), siglen;
     assert_int_equal(psa_sign_hash(id, alg, hash, hlen, sig, sizeof(sig), &siglen), PSA_SUCCESS);
@@ -515,37 +534,61 @@ static void factory_check(psa_key_id_t id, uint32_t se_id, uint32_t cert_id, psa
     assert_int_equal(ossl_verify(X509_get0_pubkey(x), alg, hash, hlen, sig, siglen), 1);
     X509_free(x);
     assert_int_equal(psa_verify_hash(id, alg, hash, hlen, sig, siglen), PSA_SUCCESS);
+}
+
+/* Register se_id under PSA id with alg (and alg2), sign with each. */
+static void factory_check(psa_key_id_t id, uint32_t se_id, uint32_t cert_id, psa_algorithm_t alg,
+                          psa_algorithm_t alg2)
+{
+    assert_int_equal(se05x_psa_register_object(id, se_id, SIGN_VERIFY, alg, alg2), PSA_SUCCESS);
+    factory_sign(id, cert_id, alg);
+    if (alg2)
+        factory_sign(id, cert_id, alg2);
     /* registering the same PSA id twice is refused */
-    assert_int_equal(se05x_psa_register_object(id, se_id, PSA_KEY_USAGE_SIGN_HASH, alg),
+    assert_int_equal(se05x_psa_register_object(id, se_id, PSA_KEY_USAGE_SIGN_HASH, alg, 0),
                      PSA_ERROR_ALREADY_EXISTS);
     /* the factory policy forbids deletion: PSA forgets the key, the SE keeps it */
     assert_int_equal(psa_destroy_key(id), PSA_ERROR_NOT_PERMITTED);
     assert_true(se_has(se_id));
-    assert_int_equal(psa_sign_hash(id, alg, hash, hlen, sig, sizeof(sig), &siglen),
+    uint8_t hash[32] = {6}, sig[600];
+    size_t siglen;
+    assert_int_equal(psa_sign_hash(id, alg, hash, 32, sig, sizeof(sig), &siglen),
                      PSA_ERROR_INVALID_HANDLE);
 }
 
 static void test_register_factory_ec(void **state)
 {
-    factory_check(0x3F000000, 0xF0000000, 0xF0000001, ES256);
+    factory_check(0x3F000000, 0xF0000000, 0xF0000001, ES256, 0);
 }
 
 static void test_register_factory_rsa(void **state)
 {
-    factory_check(0x3F000004, 0xF0000004, 0xF0000005, PSA_ALG_RSA_PKCS1V15_SIGN(PSA_ALG_SHA_256));
-    factory_check(0x3F000005, 0xF0000004, 0xF0000005, PSA_ALG_RSA_PSS(PSA_ALG_SHA_256));
+    const psa_algorithm_t pkcs1 = PSA_ALG_RSA_PKCS1V15_SIGN(PSA_ALG_SHA_256),
+                          pss = PSA_ALG_RSA_PSS(PSA_ALG_SHA_256);
+    factory_check(0x3F000004, 0xF0000004, 0xF0000005, pkcs1, 0);
+    factory_check(0x3F000005, 0xF0000004, 0xF0000005, pss, 0);
+    /* one registration for TLS 1.2 (PKCS#1 v1.5) and TLS 1.3 (PSS) */
+    factory_check(0x3F000006, 0xF0000004, 0xF0000005, pkcs1, pss);
+    /* an algorithm outside both policies is refused by PSA */
+    assert_int_equal(se05x_psa_register_object(0x3F000007, 0xF0000004, SIGN_VERIFY, pkcs1, 0),
+                     PSA_SUCCESS);
+    uint8_t hash[32] = {7}, sig[600];
+    size_t siglen;
+    assert_int_equal(psa_sign_hash(0x3F000007, pss, hash, 32, sig, sizeof(sig), &siglen),
+                     PSA_ERROR_NOT_PERMITTED);
+    assert_int_equal(psa_destroy_key(0x3F000007), PSA_ERROR_NOT_PERMITTED);
 }
 
 static void test_register_bad_objects(void **state)
 {
     /* no such object */
     assert_int_equal(se05x_psa_register_object(0x3F000010, 0x21EEEEEE, PSA_KEY_USAGE_SIGN_HASH,
-                                               ES256),
+                                               ES256, 0),
                      PSA_ERROR_DOES_NOT_EXIST);
     assert_non_null(strstr(se05x_psa_core_errmsg(se05x_psa_driver_core()), "0x21EEEEEE"));
     /* a certificate is not a key */
     assert_int_equal(se05x_psa_register_object(0x3F000011, 0xF0000001, PSA_KEY_USAGE_SIGN_HASH,
-                                               ES256),
+                                               ES256, 0),
                      PSA_ERROR_NOT_SUPPORTED);
     /* registration with a type that does not match the object */
     psa_key_attributes_t a;
@@ -613,7 +656,7 @@ static void test_policies_forbid_signing(void **state)
     sss_write_opts o = {.policy = &pol};
     assert_int_equal(sss_key_generate(g_s, 0x21000081, &spec, &o), SSS_OK);
     assert_int_equal(se05x_psa_register_object(0x3F000081, 0x21000081, PSA_KEY_USAGE_SIGN_HASH,
-                                               ES256),
+                                               ES256, 0),
                      PSA_SUCCESS);
     assert_int_equal(psa_sign_hash(0x3F000081, ES256, hash, 32, sig,
                                    sizeof(sig), &siglen),
@@ -680,7 +723,7 @@ static void test_se_unreachable(void **state)
     assert_non_null(strstr(se05x_psa_core_errmsg(c), "cannot open the SE session"));
     assert_non_null(strstr(se05x_psa_core_errmsg(c), "127.0.0.1:1"));
     assert_int_equal(se05x_psa_register_object(0x3F0000A0, 0xF0000000, PSA_KEY_USAGE_SIGN_HASH,
-                                               ES256),
+                                               ES256, 0),
                      PSA_ERROR_COMMUNICATION_FAILURE);
 
     /* software keys are unaffected */
@@ -769,7 +812,7 @@ static void test_se_lost(void **state)
 static void test_register_rules(void **state)
 {
     assert_int_equal(se05x_psa_register(NULL), PSA_ERROR_INVALID_ARGUMENT);
-    assert_int_equal(se05x_psa_register_object(1, 0xF0000000, 0, 0), PSA_ERROR_BAD_STATE);
+    assert_int_equal(se05x_psa_register_object(1, 0xF0000000, 0, 0, 0), PSA_ERROR_BAD_STATE);
     se05x_psa_core *c;
     assert_int_equal(se05x_psa_core_new_session(g_s, &c), PSA_SUCCESS);
     assert_int_equal(se05x_psa_register(c), PSA_SUCCESS);

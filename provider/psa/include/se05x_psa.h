@@ -101,9 +101,13 @@ se05x_psa_core *se05x_psa_driver_core(void);
 
 /* Register the existing SE object se_id (e.g. a pre-provisioned 0xF0000000)
  * as the persistent PSA key `key_id` at SE05X_PSA_LOCATION, with its type
- * and size read from the SE and the given usage and algorithm policy.
- * Needs psa_crypto_init() done and the driver registered. */
+ * and size read from the SE, the given usage, algorithm policy `alg` and an
+ * optional second algorithm `alg2` (mbedTLS's enrolment algorithm, 0 = none;
+ * e.g. PKCS#1 v1.5 + PSS for an RSA key used with TLS 1.2 and 1.3).
+ * PSA_ERROR_ALREADY_EXISTS if key_id exists. Needs psa_crypto_init() done
+ * and the driver registered. */
 psa_status_t se05x_psa_register_object(psa_key_id_t key_id, uint32_t se_id,
-                                       psa_key_usage_t usage, psa_algorithm_t alg);
+                                       psa_key_usage_t usage, psa_algorithm_t alg,
+                                       psa_algorithm_t alg2);
 
 #endif

@@ -225,7 +225,8 @@ void se05x_psa_unregister(void)
 }
 
 psa_status_t se05x_psa_register_object(psa_key_id_t key_id, uint32_t se_id,
-                                       psa_key_usage_t usage, psa_algorithm_t alg)
+                                       psa_key_usage_t usage, psa_algorithm_t alg,
+                                       psa_algorithm_t alg2)
 {
     se05x_psa_core *c;
     psa_status_t ps = core_or_fail(&c);
@@ -243,6 +244,8 @@ psa_status_t se05x_psa_register_object(psa_key_id_t key_id, uint32_t se_id,
     psa_set_key_bits(&a, bits);
     psa_set_key_usage_flags(&a, usage);
     psa_set_key_algorithm(&a, alg);
+    if (alg2)
+        psa_set_key_enrollment_algorithm(&a, alg2);
     psa_set_key_slot_number(&a, se_id);
     ps = mbedtls_psa_register_se_key(&a);
     psa_reset_key_attributes(&a);
