@@ -808,6 +808,45 @@ static void test_se_lost(void **state)
     sesim_close(card);
 }
 
+/* The same driver against a card with the 3.x applet profile (over JRCP). */
+static void test_applet_3x(void **state)
+{
+    char dir[700];
+    snprintf(dir, sizeof(dir), "%s/se-3x", g_dir);
+    sesim_opts so;
+    sesim_opts_default(&so);
+    so.quiet = true;
+    so.applet_major = 3;
+    sesim *card;
+    sesim_jrcp_server *srv;
+    assert_int_equal(sesim_open(dir, &so, &card), SE05X_OK);
+    sesim_card_if cif = sesim_card_if_for(card);
+    assert_int_equal(sesim_jrcp_server_start(&cif, "127.0.0.1", 0, &srv), SE05X_OK);
+    char cs[64];
+    snprintf(cs, sizeof(cs), "127.0.0.1:%u", sesim_jrcp_server_port(srv));
+    sss_session_cfg cfg = {.backend = SSS_BACKEND_SE05X, .connstr = cs};
+    se05x_psa_core *c;
+    assert_int_equal(se05x_psa_core_new(&cfg, &c), PSA_SUCCESS);
+    assert_int_equal(se05x_psa_register(c), PSA_SUCCESS);
+    assert_int_equal(psa_crypto_init(), PSA_SUCCESS);
+
+    psa_key_id_t id = 0x210000D0, got;
+    psa_key_attributes_t a;
+    se_attrs(&a, id, ECC_PAIR, 384, SIGN_VERIFY, PSA_ALG_ECDSA(PSA_ALG_ANY_HASH));
+    assert_int_equal(psa_generate_key(&a, &got), PSA_SUCCESS);
+    sign_check(id, ECC_PAIR, 384, PSA_ALG_ECDSA(PSA_ALG_SHA_384));
+    assert_int_equal(psa_destroy_key(id), PSA_SUCCESS);
+    se_attrs(&a, id + 1, PSA_KEY_TYPE_RSA_KEY_PAIR, 2048, SIGN_VERIFY,
+             PSA_ALG_RSA_PSS(PSA_ALG_ANY_HASH));
+    assert_int_equal(psa_generate_key(&a, &got), PSA_SUCCESS);
+    sign_check(id + 1, PSA_KEY_TYPE_RSA_KEY_PAIR, 2048, PSA_ALG_RSA_PSS(PSA_ALG_SHA_256));
+    assert_int_equal(psa_destroy_key(id + 1), PSA_SUCCESS);
+    mbedtls_psa_crypto_free();
+    se05x_psa_unregister();
+    sesim_jrcp_server_stop(srv);
+    sesim_close(card);
+}
+
 /* Registration rules: no core; twice without mbedtls_psa_crypto_free. */
 static void test_register_rules(void **state)
 {
@@ -916,6 +955,7 @@ int main(void)
         cmocka_unit_test(test_ecdsa_der_raw),
         cmocka_unit_test_teardown(test_se_unreachable, psa_down),
         cmocka_unit_test_teardown(test_se_lost, psa_down),
+        cmocka_unit_test_teardown(test_applet_3x, psa_down),
         cmocka_unit_test_setup_teardown(test_generate_ec_sign_verify, psa_up, psa_down),
         cmocka_unit_test_setup_teardown(test_generate_rsa_sign_verify, psa_up, psa_down),
         cmocka_unit_test_setup_teardown(test_export_public_matches_sss, psa_up, psa_down),
