@@ -492,6 +492,58 @@ static void test_allocate_refuses_occupied(void **state)
     assert_int_equal(sss_object_delete(g_s, id), SSS_OK);
 }
 
+/* SE05X_PSA_SE_POLICY_FROM_USAGE: the SE object's policy follows the PSA
+ * usage flags, so the SE itself refuses what PSA would refuse. */
+static void test_se_policy_from_usage(void **state)
+{
+    se05x_psa_core_set_se_policy(se05x_psa_driver_core(), SE05X_PSA_SE_POLICY_FROM_USAGE);
+    psa_key_id_t id = 0x21000058, got;
+    psa_key_attributes_t a;
+    se_attrs(&a, id, ECC_PAIR, 256, PSA_KEY_USAGE_SIGN_HASH, ES256);
+    assert_int_equal(psa_generate_key(&a, &got), PSA_SUCCESS);
+    sss_object_info info;
+    assert_int_equal(sss_object_info_get(g_s, id, &info), SSS_OK);
+    assert_int_equal(info.policy.n, 1);
+    assert_int_equal(info.policy.e[0].auth_id, 0);
+    assert_int_equal(info.policy.e[0].ar, SE05X_AR_SIGN | SE05X_AR_READ | SE05X_AR_DELETE);
+
+    uint8_t hash[32] = {8}, sig[64], der[80], pub[100];
+    size_t siglen, derlen = sizeof(der), publen;
+    assert_int_equal(psa_sign_hash(id, ES256, hash, 32, sig, sizeof(sig), &siglen), PSA_SUCCESS);
+    assert_int_equal(psa_export_public_key(id, pub, sizeof(pub), &publen), PSA_SUCCESS);
+    assert_int_equal(psa_destroy_key(id), PSA_SUCCESS);
+    assert_false(se_has(id));
+
+    /* a verify-only key pair: signing is denied by the SE itself (sss directly) */
+    se_attrs(&a, id + 3, ECC_PAIR, 256, PSA_KEY_USAGE_VERIFY_HASH, ES256);
+    assert_int_equal(psa_generate_key(&a, &got), PSA_SUCCESS);
+    sss_key *k;
+    assert_int_equal(sss_key_open(g_s, id + 3, &k), SSS_OK);
+    sss_sig_params p = {.alg = SSS_SIG_ECDSA, .hash = SSS_HASH_SHA256};
+    assert_int_equal(sss_sign(k, &p, hash, 32, der, &derlen), SSS_ERR_DENIED);
+    sss_key_close(k);
+    assert_int_equal(psa_destroy_key(id + 3), PSA_SUCCESS);
+
+    /* imported public key for verification only */
+    se_attrs(&a, id + 1, ECC_PUB, 256, PSA_KEY_USAGE_VERIFY_HASH, ES256);
+    assert_int_equal(psa_import_key(&a, pub, publen, &got), PSA_SUCCESS);
+    assert_int_equal(sss_object_info_get(g_s, id + 1, &info), SSS_OK);
+    assert_int_equal(info.policy.n, 1);
+    assert_int_equal(info.policy.e[0].ar, SE05X_AR_VERIFY | SE05X_AR_READ | SE05X_AR_DELETE);
+    assert_int_equal(psa_verify_hash(id + 1, ES256, hash, 32, sig, siglen), PSA_SUCCESS);
+    assert_int_equal(psa_destroy_key(id + 1), PSA_SUCCESS);
+
+    /* back to the SE's default policy */
+    se05x_psa_core_set_se_policy(se05x_psa_driver_core(), SE05X_PSA_SE_POLICY_DEFAULT);
+    se_attrs(&a, id + 2, ECC_PAIR, 256, PSA_KEY_USAGE_SIGN_HASH, ES256);
+    assert_int_equal(psa_generate_key(&a, &got), PSA_SUCCESS);
+    assert_int_equal(sss_object_info_get(g_s, id + 2, &info), SSS_OK);
+    assert_int_not_equal(info.policy.n == 1 && info.policy.e[0].ar ==
+                             (SE05X_AR_SIGN | SE05X_AR_READ | SE05X_AR_DELETE),
+                         1);
+    assert_int_equal(psa_destroy_key(id + 2), PSA_SUCCESS);
+}
+
 /* Keys persist in PSA storage across a restart of the PSA core. */
 static void test_persistence(void **state)
 {
@@ -962,6 +1014,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_import, psa_up, psa_down),
         cmocka_unit_test_setup_teardown(test_import_rsa_and_sizes, psa_up, psa_down),
         cmocka_unit_test_setup_teardown(test_allocate_refuses_occupied, psa_up, psa_down),
+        cmocka_unit_test_setup_teardown(test_se_policy_from_usage, psa_up, psa_down),
         cmocka_unit_test_setup_teardown(test_persistence, psa_up, psa_down),
         cmocka_unit_test_setup_teardown(test_register_factory_ec, psa_up, psa_down),
         cmocka_unit_test_setup_teardown(test_register_factory_rsa, psa_up, psa_down),

@@ -39,6 +39,18 @@ psa_status_t se05x_psa_core_new(const sss_session_cfg *cfg, se05x_psa_core **out
  * se05x_psa_core_free). */
 psa_status_t se05x_psa_core_new_session(sss_session *s, se05x_psa_core **out);
 void se05x_psa_core_free(se05x_psa_core *c);
+/* SE object policy given to keys the core creates (generate, import). */
+typedef enum {
+    SE05X_PSA_SE_POLICY_DEFAULT = 0, /* the SE's default policy (no TAG_POLICY) */
+    SE05X_PSA_SE_POLICY_FROM_USAGE,  /* rules from the PSA usage flags, for the
+                                        session's auth id (0 without one):
+                                        SIGN_* -> SIGN, VERIFY_* -> VERIFY,
+                                        DERIVE -> KA, ENCRYPT -> ENC, DECRYPT -> DEC;
+                                        always READ and DELETE (export public,
+                                        psa_destroy_key) */
+} se05x_psa_se_policy;
+void se05x_psa_core_set_se_policy(se05x_psa_core *c, se05x_psa_se_policy mode);
+
 /* One line explaining the last failure of this core (thread-unsafe view). */
 const char *se05x_psa_core_errmsg(const se05x_psa_core *c);
 
@@ -53,14 +65,15 @@ psa_status_t se05x_psa_core_check_key(se05x_psa_core *c, uint32_t id, psa_key_ty
 psa_status_t se05x_psa_core_key_type(se05x_psa_core *c, uint32_t id, psa_key_type_t *type,
                                      size_t *bits);
 /* Generate an ECC (SECP_R1 256/384/521) or RSA (2048/3072/4096) key pair
- * inside the SE at id. */
+ * inside the SE at id; usage feeds SE05X_PSA_SE_POLICY_FROM_USAGE. */
 psa_status_t se05x_psa_core_generate(se05x_psa_core *c, uint32_t id, psa_key_type_t type,
-                                     size_t bits);
+                                     size_t bits, psa_key_usage_t usage);
 /* Import in PSA format (ECC pair: private scalar; ECC public: uncompressed
  * point; RSA pair: RSAPrivateKey DER; RSA public: RSAPublicKey DER).
  * *bits receives the key size. */
 psa_status_t se05x_psa_core_import(se05x_psa_core *c, uint32_t id, psa_key_type_t type,
-                                   const uint8_t *data, size_t len, size_t *bits);
+                                   psa_key_usage_t usage, const uint8_t *data, size_t len,
+                                   size_t *bits);
 /* Public key in PSA format (uncompressed point / RSAPublicKey DER). */
 psa_status_t se05x_psa_core_export_public(se05x_psa_core *c, uint32_t id, uint8_t *out,
                                           size_t cap, size_t *len);

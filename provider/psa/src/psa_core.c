@@ -24,6 +24,7 @@ struct se05x_psa_core {
     sss_session_cfg cfg;
     char *connstr, *scp03, *eckey;
     uint8_t *secret;
+    se05x_psa_se_policy se_policy;
     sss_key *keys[KEY_CACHE];
     unsigned next_victim;
     char err[320];
@@ -157,6 +158,13 @@ void se05x_psa_core_free(se05x_psa_core *c)
     }
     pthread_mutex_destroy(&c->mu);
     free(c);
+}
+
+void se05x_psa_core_set_se_policy(se05x_psa_core *c, se05x_psa_se_policy mode)
+{
+    pthread_mutex_lock(&c->mu);
+    c->se_policy = mode;
+    pthread_mutex_unlock(&c->mu);
 }
 
 const char *se05x_psa_core_errmsg(const se05x_psa_core *c)
@@ -415,8 +423,33 @@ psa_status_t se05x_psa_core_check_key(se05x_psa_core *c, uint32_t id, psa_key_ty
     return PSA_SUCCESS;
 }
 
+/* Write options for a new key: the SE policy per c->se_policy (locked). */
+static void write_opts(const se05x_psa_core *c, psa_key_usage_t usage, se05x_policy *pol,
+                       sss_write_opts *o)
+{
+    memset(o, 0, sizeof(*o));
+    if (c->se_policy != SE05X_PSA_SE_POLICY_FROM_USAGE)
+        return;
+    uint32_t ar = SE05X_AR_READ | SE05X_AR_DELETE;
+    if (usage & (PSA_KEY_USAGE_SIGN_HASH | PSA_KEY_USAGE_SIGN_MESSAGE))
+        ar |= SE05X_AR_SIGN;
+    if (usage & (PSA_KEY_USAGE_VERIFY_HASH | PSA_KEY_USAGE_VERIFY_MESSAGE))
+        ar |= SE05X_AR_VERIFY;
+    if (usage & PSA_KEY_USAGE_DERIVE)
+        ar |= SE05X_AR_KA;
+    if (usage & PSA_KEY_USAGE_ENCRYPT)
+        ar |= SE05X_AR_ENC;
+    if (usage & PSA_KEY_USAGE_DECRYPT)
+        ar |= SE05X_AR_DEC;
+    bool session = c->have_cfg && (c->cfg.auth == SSS_AUTH_USERID ||
+                                   c->cfg.auth == SSS_AUTH_AESKEY || c->cfg.auth == SSS_AUTH_ECKEY);
+    se05x_policy_init(pol);
+    se05x_policy_add(pol, session ? c->cfg.auth_id : 0, ar);
+    o->policy = pol;
+}
+
 psa_status_t se05x_psa_core_generate(se05x_psa_core *c, uint32_t id, psa_key_type_t type,
-                                     size_t bits)
+                                     size_t bits, psa_key_usage_t usage)
 {
     sss_keygen spec = {0};
     if (type == PSA_KEY_TYPE_RSA_KEY_PAIR && (bits == 2048 || bits == 3072 || bits == 4096)) {
@@ -434,7 +467,9 @@ psa_status_t se05x_psa_core_generate(se05x_psa_core *c, uint32_t id, psa_key_typ
     psa_status_t ps = ensure_session(c);
     if (ps == PSA_SUCCESS) {
         cache_drop(c, id);
-        sss_write_opts o = {.policy = NULL, .force = false};
+        se05x_policy pol;
+        sss_write_opts o;
+        write_opts(c, usage, &pol, &o);
         sss_status st = sss_key_generate(c->s, id, &spec, &o);
         if (st != SSS_OK)
             ps = fail(c, st, "generate key", id);
@@ -444,7 +479,8 @@ psa_status_t se05x_psa_core_generate(se05x_psa_core *c, uint32_t id, psa_key_typ
 }
 
 psa_status_t se05x_psa_core_import(se05x_psa_core *c, uint32_t id, psa_key_type_t type,
-                                   const uint8_t *data, size_t len, size_t *bits)
+                                   psa_key_usage_t usage, const uint8_t *data, size_t len,
+                                   size_t *bits)
 {
     uint8_t *der = NULL;
     size_t derlen = 0;
@@ -459,7 +495,9 @@ psa_status_t se05x_psa_core_import(se05x_psa_core *c, uint32_t id, psa_key_type_
     ps = ensure_session(c);
     if (ps == PSA_SUCCESS) {
         cache_drop(c, id);
-        sss_write_opts o = {.policy = NULL, .force = false};
+        se05x_policy pol;
+        sss_write_opts o;
+        write_opts(c, usage, &pol, &o);
         sss_status st = sss_key_import(c->s, id, kind, der, derlen, &o);
         if (st != SSS_OK)
             ps = fail(c, st, "import key", id);

@@ -107,7 +107,8 @@ static psa_status_t drv_import(psa_drv_se_context_t *ctx, psa_key_slot_number_t 
         ps = slot_to_id(slot, &id);
     if (ps != PSA_SUCCESS)
         return ps;
-    ps = se05x_psa_core_import(c, id, psa_get_key_type(attr), data, len, bits);
+    ps = se05x_psa_core_import(c, id, psa_get_key_type(attr), psa_get_key_usage_flags(attr),
+                               data, len, bits);
     if (ps == PSA_SUCCESS && psa_get_key_bits(attr) != 0 && psa_get_key_bits(attr) != *bits) {
         (void)se05x_psa_core_destroy(c, id);
         return PSA_ERROR_INVALID_ARGUMENT;
@@ -126,7 +127,8 @@ static psa_status_t drv_generate(psa_drv_se_context_t *ctx, psa_key_slot_number_
         ps = slot_to_id(slot, &id);
     if (ps != PSA_SUCCESS)
         return ps;
-    ps = se05x_psa_core_generate(c, id, psa_get_key_type(attr), psa_get_key_bits(attr));
+    ps = se05x_psa_core_generate(c, id, psa_get_key_type(attr), psa_get_key_bits(attr),
+                                 psa_get_key_usage_flags(attr));
     if (ps == PSA_SUCCESS && pub && pubcap && publen)
         ps = se05x_psa_core_export_public(c, id, pub, pubcap, publen);
     return ps;
