@@ -98,7 +98,12 @@ static EVP_PKEY *ec_fromdata(const char *group, const uint8_t *priv, size_t priv
                              const uint8_t *pub, size_t publen, int selection)
 {
     OSSL_PARAM_BLD *b = OSSL_PARAM_BLD_new();
-    BIGNUM *d = priv ? BN_bin2bn(priv, (int)privlen, NULL) : NULL;
+    /* a secure BIGNUM makes OSSL_PARAM_BLD keep its copy in the secure heap */
+    BIGNUM *d = priv ? BN_secure_new() : NULL;
+    if (d && !BN_bin2bn(priv, (int)privlen, d)) {
+        BN_clear_free(d);
+        d = NULL;
+    }
     OSSL_PARAM *params = NULL;
     EVP_PKEY_CTX *ctx = NULL;
     EVP_PKEY *pkey = NULL;
@@ -115,7 +120,7 @@ static EVP_PKEY *ec_fromdata(const char *group, const uint8_t *priv, size_t priv
         pkey = NULL;
 out:
     EVP_PKEY_CTX_free(ctx);
-    OSSL_PARAM_free(params);
+    OSSL_PARAM_free(params); /* the secure-heap copy of the scalar is cleared */
     OSSL_PARAM_BLD_free(b);
     BN_clear_free(d);
     return pkey;
