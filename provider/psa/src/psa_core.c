@@ -174,8 +174,6 @@ const char *se05x_psa_core_errmsg(const se05x_psa_core *c)
 
 /* ---- locked helpers (caller holds c->mu) ----------------------------- */
 
-static void cache_clear(se05x_psa_core *c);
-
 static psa_status_t fail(se05x_psa_core *c, sss_status st, const char *what, uint32_t id)
 {
     const char *why = c->s ? sss_session_errmsg(c->s) : "";
