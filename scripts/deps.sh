@@ -11,6 +11,7 @@ PKGS=(
   libssl-dev openssl libcmocka-dev
   python3 procps
   protobuf-c-compiler libprotobuf-c-dev
+  libsqlite3-dev
   bzip2 debian-archive-keyring
 )
 
