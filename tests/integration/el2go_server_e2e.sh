@@ -45,7 +45,8 @@ expect_rc "unknown command" 2 "unknown command 'frobnicate'" "$SRV" --dir "$D" f
 # The simulator directory is created by the first open (uid).
 UIDHEX=$("$CLI" -p "sim:$SE" uid 2>/dev/null | tr -d '\r\n' | sed 's/^0x//' | tr a-f A-F)
 check "simulator UID read (${UIDHEX})" '[ ${#UIDHEX} -eq 36 ]'
-expect_rc "init" 0 "initialized" S init --factory-ca "$T/testca.pem:$SE/factory-ca.pem" --port 8443
+expect_rc "init" 0 "initialized" S init --factory-ca "$T/testca.pem:$SE/factory-ca.pem" --port 8443 \
+  --auth-key "$SE/el2go-auth-key.pem"
 expect_rc "init twice refused" 1 "already holds a CA" S init
 expect_rc "bad UID (35 hex)" 2 "invalid UID" S devices add 0x0123456789ABCDEF0123456789ABCDEF012
 expect_rc "bad UID (not hex)" 2 "invalid UID" S devices add 0xZZ23456789ABCDEF0123456789ABCDEF0123
@@ -65,10 +66,12 @@ expect_rc "services add aws" 0 "" S services add demo --id 101 --type aws --host
 expect_rc "services add azure" 0 "" S services add demo --id 102 --type azure --host dps.local \
   --port 8883 --key-id 0x83000201 --cert-id 0x83000202 --azure-scope 0ne000TEST
 expect_rc "services list" 0 "service 102  azure" S services list
-CODE=$(S claimcodes create demo --limit 2 --length 40)
-check "claim code created (40 chars)" '[ ${#CODE} -eq 40 ]'
-expect_rc "claim code revoke" 0 "" S claimcodes revoke "$CODE"
+RCODE=$(S claimcodes create demo --limit 2 --length 40)
+check "claim code created (40 chars)" '[ ${#RCODE} -eq 40 ]'
+expect_rc "claim code revoke" 0 "" S claimcodes revoke "$RCODE"
 expect_rc "claim code listed revoked" 0 "used=0/2  REVOKED" S claimcodes list
+CODE=$(S claimcodes create demo --limit 1)
+expect_rc "bad claim code length" 2 "--length must be 16..255" S claimcodes create demo --length 8
 expect_rc "revoke unknown claim code" 3 "no such claim code" S claimcodes revoke nosuchcode
 
 # ---- not allowlisted: refused, nothing written ----
@@ -77,14 +80,26 @@ expect_rc "agent saw the refusal" 4 "ERR_DEVICE_NOT_WHITELISTED" "$AG" --dir "$S
 check "no datastore written" '! ls "$ST"/datastore.bin.* "$ST"/edgelock2go_datastore.bin.* 2>/dev/null | xargs -r cat | grep -q .'
 expect_rc "no key generated" 1 "" "$CLI" -p "sim:$SE" get pub 83000101 -
 
-# ---- allowlisted: provisioning ----
-expect_rc "devices add" 0 "" S devices add "0x$(tr A-F a-f <<<"$UIDHEX")" --group demo
+# ---- claim codes: revoked, then a valid one (read and deleted through an
+# ECKey session with 0xF0000020, the agent relaying ciphertext) ----
+echo "$RCODE" >"$T/rcode.txt"; echo "$CODE" >"$T/code.txt"
+expect_rc "inject revoked claim code" 0 "successful" "$AG" --se "sim:$SE" claimcode inject "$T/rcode.txt"
+expect_rc "revoked claim code -> refused" 4 "ERR_DEVICE_NOT_WHITELISTED .*claim 0x13" session
+expect_rc "agent saw ERR_CLAIM_CODE_REVOKED" 4 "ERR_CLAIM_CODE_REVOKED" "$AG" --dir "$ST" status
+expect_rc "inject claim code" 0 "successful" "$AG" --se "sim:$SE" claimcode inject "$T/code.txt"
+SE05X_APDU_TRACE="$T/claim.trace" session -v >"$T/claim.out" 2>&1
+rc=$?
+check "claim code session provisions (rc=$rc)" '[ $rc -eq 0 ] && grep -q "claim code accepted: device joined group demo" "$T/claim.out"'
+check "claim code never on the link in clear" '! grep -qi "$(printf %s "$CODE" | od -An -tx1 | tr -d " \n" | sed "s/../& /g; s/ $//")" "$T/claim.trace"'
+expect_rc "claim code deleted from the SE" 3 "" "$AG" --se "sim:$SE" claimcode delete
+expect_rc "activation counted" 0 "used=1/1" S claimcodes list
+expect_rc "device joined the group" 0 "group=demo" S devices show "0x$(tr A-F a-f <<<"$UIDHEX")"
 expect_rc "decimal UID form" 0 "" S devices add 000000000000000000000000000000000000001234
 expect_rc "decimal UID normalized to hex" 0 "0x0000000000000000000000000000000004D2  group=-" S devices list
 expect_rc "devices remove" 0 "" S devices remove 0x0000000000000000000000000000000004D2
 expect_rc "devices remove unknown" 3 "not allowlisted" S devices remove 0x0000000000000000000000000000000004D2
-expect_rc "devices show" 0 "group=demo  state=NEW" S devices show "0x$UIDHEX"
-expect_rc "first session provisions" 0 "SUCCESS \(rtp 0x01, csp 0x01, claim 0x01; 2 object\(s\), 2 service\(s\), connection datastore" session
+expect_rc "devices show" 0 "group=demo  state=PROVISIONED" S devices show "0x$UIDHEX"
+check "first session provisioned" 'grep -q "SUCCESS (rtp 0x01, csp 0x01, claim 0x01; 2 object(s), 2 service(s), connection datastore" "$T/claim.out"'
 expect_rc "agent report SUCCESS with details" 0 "object 0x83000202, status: 0x0001: SUCCESS" "$AG" --dir "$ST" status
 echo "signed by the SE" > "$T/data.bin"
 for k in 83000101 83000201; do
@@ -124,7 +139,7 @@ os.read(0, 1)
 PY
 expect_rc "malformed Responses -> clear error" 5 "malformed Responses message from the agent" \
   S session -- python3 "$FAKE"
-expect_rc "agent exits at once -> clear error" 5 "no response from the agent" S session -- true
+expect_rc "agent exits at once -> clear error" 5 "(cannot write to|no response from) the agent" S session -- true
 
 # ---- TLS listener: mutual TLS, UID from the client certificate ----
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=test factory CA" \
@@ -164,6 +179,12 @@ wait "$SPID"
 SPID=""
 check "server logged the TLS session" 'grep -q "session with 0x$UIDHEX: SUCCESS" "$T/serve2.log"'
 expect_rc "TLS session counted" 0 "connections=3" S devices show "0x$UIDHEX"
+
+# ---- claim code past its activation limit ----
+expect_rc "device removed" 0 "" S devices remove "0x$UIDHEX"
+expect_rc "inject the used claim code again" 0 "successful" "$AG" --se "sim:$SE" claimcode inject "$T/code.txt"
+expect_rc "limit reached -> ERR_CLAIM_CODE_LIMIT_REACHED" 4 "claim 0x14" session
+expect_rc "agent saw ERR_CLAIM_CODE_LIMIT_REACHED" 4 "ERR_CLAIM_CODE_LIMIT_REACHED" "$AG" --dir "$ST" status
 
 if [ "$fails" -ne 0 ]; then
   echo "$fails check(s) failed"; cat "$T"/serve*.log 2>/dev/null; exit 1

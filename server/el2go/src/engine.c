@@ -796,6 +796,66 @@ static el2go_status do_conn_ds(eng *e)
     return st;
 }
 
+/* ---- claim codes (spec §5.1) ---------------------------------------- */
+
+/* Read and delete 0xF00000E0 through an ECKey session with the EL2GO auth
+ * object: the session's APDUs are encrypted end to end, the agent relays
+ * ciphertext. Returns a ClaimStatus; on SUCCESS the device joined the code's
+ * group (*group). UNKNOWN when there is no claim code object at all. */
+static int do_claim(eng *e, char *group, size_t glen)
+{
+    bool ex = false;
+    if (se05x_object_exists(e->se, EL2GO_CLAIMCODE_ID, &ex) != SE05X_OK || !ex)
+        return NXP__IOT__AGENT_CLAIM_STATUS__CLAIM_STATUS__ERR_NOT_FOUND;
+    if (!e->cfg->auth_key) {
+        logf_(e, "claim code present but no EL2GO auth key configured (el2go_auth_key)");
+        return NXP__IOT__AGENT_CLAIM_STATUS__CLAIM_STATUS__ERR_CLAIM_CODE_READ;
+    }
+    uint32_t auth = se_exists(e, EL2GO_AUTH_USER_DEMO) ? EL2GO_AUTH_USER_DEMO : EL2GO_AUTH_USER_PROD;
+    se05x_status ss = se05x_session_open_eckey(e->se, auth, e->cfg->auth_key);
+    if (ss != SE05X_OK) {
+        logf_(e, "ECKey session with 0x%08X failed: %s", auth, se05x_strerror(ss));
+        return NXP__IOT__AGENT_CLAIM_STATUS__CLAIM_STATUS__ERR_CLAIM_CODE_READ;
+    }
+    char code[256];
+    size_t len = sizeof(code) - 1;
+    ss = se05x_read_binary(e->se, EL2GO_CLAIMCODE_ID, (uint8_t *)code, &len);
+    int cs = NXP__IOT__AGENT_CLAIM_STATUS__CLAIM_STATUS__SUCCESS;
+    el2gs_claimcode cc;
+    if (ss != SE05X_OK) {
+        logf_(e, "claim code read failed: %s", se05x_strerror(ss));
+        cs = NXP__IOT__AGENT_CLAIM_STATUS__CLAIM_STATUS__ERR_CLAIM_CODE_READ;
+    } else {
+        code[len] = 0;
+        if (strlen(code) != len || len < 16)
+            cs = NXP__IOT__AGENT_CLAIM_STATUS__CLAIM_STATUS__ERR_CLAIM_CODE_FORMAT;
+        else if (el2gs_claimcode_get(e->cfg->store, code, &cc) != EL2GO_OK)
+            cs = NXP__IOT__AGENT_CLAIM_STATUS__CLAIM_STATUS__ERR_NOT_FOUND;
+        else if (cc.revoked)
+            cs = NXP__IOT__AGENT_CLAIM_STATUS__CLAIM_STATUS__ERR_CLAIM_CODE_REVOKED;
+        else if (cc.used >= cc.limit)
+            cs = NXP__IOT__AGENT_CLAIM_STATUS__CLAIM_STATUS__ERR_CLAIM_CODE_LIMIT_REACHED;
+    }
+    if (cs == NXP__IOT__AGENT_CLAIM_STATUS__CLAIM_STATUS__SUCCESS &&
+        se05x_delete_object(e->se, EL2GO_CLAIMCODE_ID) != SE05X_OK)
+        cs = NXP__IOT__AGENT_CLAIM_STATUS__CLAIM_STATUS__ERR_CLAIM_CODE_DELETE;
+    se05x_session_close(e->se);
+    if (cs == NXP__IOT__AGENT_CLAIM_STATUS__CLAIM_STATUS__SUCCESS) {
+        if (el2gs_device_add(e->cfg->store, e->r->uid, cc.group) != EL2GO_OK ||
+            el2gs_claimcode_use(e->cfg->store, code) != EL2GO_OK)
+            cs = NXP__IOT__AGENT_CLAIM_STATUS__CLAIM_STATUS__ERR_INTERNAL;
+        else {
+            snprintf(group, glen, "%s", cc.group);
+            logf_(e, "claim code accepted: device joined group %s (activation %d of %d)", cc.group,
+                  cc.used + 1, cc.limit);
+        }
+    } else {
+        logf_(e, "claim code refused (claim status 0x%02X)", cs);
+    }
+    OPENSSL_cleanse(code, sizeof(code));
+    return cs;
+}
+
 /* ---- session -------------------------------------------------------- */
 
 static void hex(const uint8_t *b, size_t n, char *out)
@@ -842,6 +902,11 @@ static el2go_status run(eng *e)
     el2gs_device dev;
     bool listed = el2gs_device_get(e->cfg->store, e->r->uid, &dev) == EL2GO_OK && dev.group[0];
     bool mismatch = e->cfg->uid_hint && strcmp(e->cfg->uid_hint, e->r->uid) != 0;
+    int claim = NXP__IOT__AGENT_CLAIM_STATUS__CLAIM_STATUS__SUCCESS;
+    if (!mismatch && !listed) {
+        claim = do_claim(e, dev.group, sizeof(dev.group));
+        listed = claim == NXP__IOT__AGENT_CLAIM_STATUS__CLAIM_STATUS__SUCCESS;
+    }
     if (mismatch || !listed) {
         if (mismatch)
             fail(e, EL2GO_ERR_PROTOCOL, "UID 0x%s of the SE differs from the certificate's %s",
@@ -849,7 +914,7 @@ static el2go_status run(eng *e)
         else
             fail(e, EL2GO_ERR_NOT_FOUND, "device 0x%s is not allowlisted in any group", e->r->uid);
         st = do_goodbye(e, NXP__IOT__UPDATE_STATUS_REPORT__UPDATE_STATUS__ERR_DEVICE_NOT_WHITELISTED,
-                        NXP__IOT__AGENT_CLAIM_STATUS__CLAIM_STATUS__ERR_NOT_FOUND);
+                        mismatch ? NXP__IOT__AGENT_CLAIM_STATUS__CLAIM_STATUS__ERR_NOT_FOUND : claim);
         if (el2gs_device_get(e->cfg->store, e->r->uid, &dev) == EL2GO_OK)
             el2gs_device_record(e->cfg->store, e->r->uid, "REFUSED", e->r->update_status);
         return st;
@@ -864,7 +929,7 @@ static el2go_status run(eng *e)
     bool ok = st == EL2GO_OK && e->r->rtp_status < 0x10 && e->r->csp_status < 0x10;
     int us = ok ? NXP__IOT__UPDATE_STATUS_REPORT__UPDATE_STATUS__SUCCESS
                 : NXP__IOT__UPDATE_STATUS_REPORT__UPDATE_STATUS__ERR_UPDATE_FAILED;
-    st = do_goodbye(e, us, NXP__IOT__AGENT_CLAIM_STATUS__CLAIM_STATUS__SUCCESS);
+    st = do_goodbye(e, us, claim);
     if (st == EL2GO_OK)
         el2gs_device_record(e->cfg->store, e->r->uid, ok ? "PROVISIONED" : "FAILED", us);
     return st;
