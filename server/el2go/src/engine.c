@@ -106,9 +106,9 @@ static el2go_status recv_resp(eng *e, size_t n, Nxp__Iot__Responses **out)
     if (!r)
         return fail(e, EL2GO_ERR_DECODE, "malformed Responses message from the agent (%zu bytes)", len);
     if (r->n_responses != n) {
+        size_t got = r->n_responses;
         nxp__iot__responses__free_unpacked(r, NULL);
-        return fail(e, EL2GO_ERR_PROTOCOL, "the agent sent %zu responses for %zu requests",
-                    r->n_responses, n);
+        return fail(e, EL2GO_ERR_PROTOCOL, "the agent sent %zu responses for %zu requests", got, n);
     }
     *out = r;
     return EL2GO_OK;
