@@ -2,8 +2,8 @@
  * (errors, persistence across reopen, claim codes), the CAs (chain, CRL
  * with revoked serials), and the protocol engine: against the agent library's
  * dispatcher on a socketpair (agent in a thread, keystore on the in-process
- * simulator, RAM datastores, CRL gate on) for refusal / provisioning /
- * no-change, and against scripted bad peers (malformed Responses, wrong
+ * simulator, RAM datastores, CRL gate on with the agent's real CRL check)
+ * for refusal / provisioning / no-change / revoked server certificate, and against scripted bad peers (malformed Responses, wrong
  * response count, EOF, no keystore). */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,16 +11,19 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
 #include "el2go/agent.h"
+#include "el2go/crl.h"
 #include "el2go/datastore.h"
 #include "el2go_server/server.h"
 #include "nxp/Dispatcher.pb-c.h"
@@ -197,21 +200,7 @@ typedef struct {
     int fd;
     el2go_status st;
     el2go_session_result res;
-    X509 *link_root;
 } agent_thread;
-
-/* The agent-side CRL check: signed by the device-link root. */
-static el2go_status crl_check(void *ctx, const uint8_t *crl, size_t len, char *err, size_t errlen)
-{
-    agent_thread *a = ctx;
-    const uint8_t *q = crl;
-    X509_CRL *c = d2i_X509_CRL(NULL, &q, (long)len);
-    int ok = c && X509_CRL_verify(c, X509_get0_pubkey(a->link_root)) == 1;
-    X509_CRL_free(c);
-    if (!ok)
-        snprintf(err, errlen, "CRL not from the link root");
-    return ok ? EL2GO_OK : EL2GO_ERR_CRL;
-}
 
 static void *agent_main(void *arg)
 {
@@ -234,18 +223,41 @@ typedef struct {
     el2go_keystore *ks;
 } engfx;
 
-static void session(engfx *f, el2gs_session_result *r, el2go_status *agent_st, int *agent_report)
+/* The agent's real CRL check over the server chain of DIR/server.pem
+ * (leaf + link root), trusting the link root. */
+static STACK_OF(X509) *server_chain(const char *dir)
+{
+    char p[700];
+    snprintf(p, sizeof(p), "%s/server.pem", dir);
+    FILE *f = fopen(p, "r");
+    assert_non_null(f);
+    STACK_OF(X509) *sk = sk_X509_new_null();
+    X509 *x;
+    while ((x = PEM_read_X509(f, NULL, NULL, NULL)))
+        sk_X509_push(sk, x);
+    ERR_clear_error();
+    fclose(f);
+    assert_int_equal(sk_X509_num(sk), 2);
+    return sk;
+}
+
+static el2go_status session_st(engfx *f, el2gs_session_result *r, el2go_status *agent_st,
+                               int *agent_report)
 {
     int sv[2];
     assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-    agent_thread a = {.fd = sv[1], .link_root = f->ca.link_root};
+    uint8_t *root = NULL;
+    int rlen = i2d_X509(f->ca.link_root, &root);
+    assert_true(rlen > 0);
+    el2go_crl_check chk = {.peer_chain = server_chain(f->dir), .roots = root, .roots_len = (size_t)rlen};
+    agent_thread a = {.fd = sv[1]};
     a.cfg.el2go_ds = f->cds;
     a.cfg.datastores[0] = f->ds;
     a.cfg.n_datastores = 1;
     a.cfg.keystore = f->ks;
     a.cfg.request_crl = true;
-    a.cfg.crl_verify = crl_check;
-    a.cfg.crl_ctx = &a;
+    a.cfg.crl_verify = el2go_crl_verify_cb;
+    a.cfg.crl_ctx = &chk;
     pthread_t t;
     assert_int_equal(pthread_create(&t, NULL, agent_main, &a), 0);
     el2gs_engine_cfg ec = {.store = f->store, .ca = &f->ca, .dir = f->dir, .hostname = "srv.local",
@@ -253,13 +265,22 @@ static void session(engfx *f, el2gs_session_result *r, el2go_status *agent_st, i
     el2go_fdstream fs;
     el2go_stream s;
     el2go_fdstream_init(&fs, sv[0], sv[0], &s);
-    assert_int_equal(el2gs_session_run(&ec, &s, r), EL2GO_OK);
+    el2go_status st = el2gs_session_run(&ec, &s, r);
     close(sv[0]);
     pthread_join(t, NULL);
     *agent_st = a.st;
     *agent_report = a.res.report && a.res.report->has_status ? (int)a.res.report->status : -1;
-    assert_true(a.res.crl_verified);
+    if (a.st == EL2GO_OK)
+        assert_true(a.res.crl_verified);
     el2go_session_result_clear(&a.res);
+    sk_X509_pop_free(chk.peer_chain, X509_free);
+    OPENSSL_free(root);
+    return st;
+}
+
+static void session(engfx *f, el2gs_session_result *r, el2go_status *agent_st, int *agent_report)
+{
+    assert_int_equal(session_st(f, r, agent_st, agent_report), EL2GO_OK);
 }
 
 static void test_engine_with_agent(void **state)
@@ -348,6 +369,30 @@ static void test_engine_with_agent(void **state)
     assert_false(r.conn_ds_written);
     el2gs_device d;
     assert_int_equal(el2gs_device_get(f.store, r.uid, &d), EL2GO_OK);
+    assert_int_equal(d.connections, 2);
+
+    /* The server certificate revoked in the CRL: the agent aborts after the
+     * CRL, the server sees the link close and sends no goodbye. */
+    char p[700], uid[EL2GS_UID_HEX + 1];
+    memcpy(uid, r.uid, sizeof(uid));
+    snprintf(p, sizeof(p), "%s/server.pem", f.dir);
+    FILE *sf = fopen(p, "r");
+    X509 *leaf = PEM_read_X509(sf, NULL, NULL, NULL);
+    fclose(sf);
+    BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(leaf), NULL);
+    char *hx = BN_bn2hex(bn);
+    snprintf(p, sizeof(p), "%s/revoked.txt", f.dir);
+    sf = fopen(p, "w");
+    fprintf(sf, "%s\n", hx);
+    fclose(sf);
+    OPENSSL_free(hx);
+    BN_free(bn);
+    X509_free(leaf);
+    assert_int_not_equal(session_st(&f, &r, &ast, &rep), EL2GO_OK);
+    assert_int_equal(ast, EL2GO_ERR_CRL);
+    assert_int_equal(r.update_status, 0);
+    assert_int_equal(r.uid[0], 0); /* no APDU got through */
+    assert_int_equal(el2gs_device_get(f.store, uid, &d), EL2GO_OK);
     assert_int_equal(d.connections, 2);
 
     el2go_ks_free(f.ks);
@@ -456,6 +501,7 @@ static void test_engine_bad_peers(void **state)
 
 int main(void)
 {
+    signal(SIGPIPE, SIG_IGN); /* the server writes to an agent that aborted */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_uid_forms),
         cmocka_unit_test(test_store),
