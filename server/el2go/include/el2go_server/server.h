@@ -177,7 +177,9 @@ typedef struct {
 
 /* Drive one session: hello, CRL if requested, UID, allowlist check, claim
  * code, objects, datastores, goodbye. EL2GO_OK when a goodbye was sent
- * (r->update_status tells which); an error when the link failed. */
+ * (r->update_status tells which); an error when the link failed (no
+ * goodbye sent; r->err says why). Writes may hit a closed peer: callers
+ * ignore SIGPIPE. */
 el2go_status el2gs_session_run(const el2gs_engine_cfg *cfg, el2go_stream *s,
                                el2gs_session_result *r);
 const char *el2gs_update_status_name(int st);
