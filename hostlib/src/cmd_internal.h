@@ -57,6 +57,8 @@ typedef enum {
     CMD_CIPHER_DECRYPT,
     CMD_MAC_GENERATE,
     CMD_MAC_VALIDATE,
+    CMD_READ_ATTRIBUTES_3X,
+    CMD_READ_ATTRIBUTES_7X,
     CMD__COUNT
 } se05x_cmd_id;
 

@@ -463,3 +463,51 @@ se05x_status se05x_counter_increment(se05x_conn *c, uint32_t id)
     se05x_tlvw_u32(&w, SE05X_TAG_1, id);
     return run(c, &r, &w, NULL);
 }
+
+/* ---- object attributes ------------------------------------------------ */
+
+se05x_status se05x_attrs_parse(const uint8_t *buf, size_t len, bool v7, se05x_obj_attrs *a)
+{
+    size_t vlen = v7 ? 4 : 1;
+    if (!buf || !a)
+        return SE05X_ERR_ARG;
+    if (len < 14 + 1 + vlen)
+        return SE05X_ERR_TLV_LENGTH;
+    memset(a, 0, sizeof(*a));
+    a->id = se05x_get_u32(buf);
+    a->type = buf[4];
+    a->auth = buf[5] == 0x02;
+    a->attempts = se05x_get_u16(buf + 6);
+    a->owner = se05x_get_u32(buf + 8);
+    a->max_attempts = se05x_get_u16(buf + 12);
+    size_t plen = len - 14 - 1 - vlen;
+    se05x_policy_init(&a->policy);
+    if (plen) {
+        se05x_status st = se05x_policy_parse(buf + 14, plen, &a->policy);
+        if (st != SE05X_OK)
+            return st;
+    }
+    a->origin = buf[14 + plen];
+    a->version = v7 ? se05x_get_u32(buf + 15 + plen) : buf[15 + plen];
+    return SE05X_OK;
+}
+
+se05x_status se05x_read_attributes(se05x_conn *c, uint32_t id, se05x_obj_attrs *a)
+{
+    PAYLOAD(w, buf);
+    uint8_t rsp[512];
+    se05x_tlv_item it[1];
+    bool v7 = se05x_applet_is_7x(c);
+    se05x_cmd_req r = {.cmd = v7 ? CMD_READ_ATTRIBUTES_7X : CMD_READ_ATTRIBUTES_3X,
+                       .has_id = true, .id = id, .rsp = rsp, .rsp_cap = sizeof(rsp)};
+    if (!a)
+        return SE05X_ERR_ARG;
+    se05x_tlvw_u32(&w, SE05X_TAG_1, id);
+    se05x_status st = run(c, &r, &w, it);
+    if (st != SE05X_OK)
+        return st;
+    st = se05x_attrs_parse(it[0].val, it[0].len, v7, a);
+    if (st != SE05X_OK)
+        se05x_cmd_fail(c, r.cmd, true, id, st);
+    return st;
+}

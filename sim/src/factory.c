@@ -43,6 +43,9 @@
 
 /* Access rules of factory objects (user 0 = any session / none). */
 #define AR_KEYPAIR (SESIM_AR_SIGN | SESIM_AR_VERIFY | SESIM_AR_KA | SESIM_AR_READ | SESIM_AR_ATTEST)
+/* The RSA client key also allows raw ENC/DEC: NXP's middleware signs RSA
+ * digests as host EMSA encoding + RSADecrypt (no padding), see sss. */
+#define AR_RSA_KEYPAIR (AR_KEYPAIR | SESIM_AR_ENC | SESIM_AR_DEC)
 #define AR_ATTEST_KEY (SESIM_AR_ATTEST | SESIM_AR_SIGN | SESIM_AR_VERIFY | SESIM_AR_READ)
 #define AR_READ_ONLY SESIM_AR_READ
 
@@ -296,7 +299,7 @@ static se05x_status provision_el2go(factory *f)
                                      "se05x-sim EdgeLock 2GO client",
                                      "critical,digitalSignature,keyAgreement", "clientAuth");
     if (st == SE05X_OK)
-        st = provision_pair(f, rsa, ID_EL2GO_RSA_KEY, ID_EL2GO_RSA_CERT, AR_KEYPAIR,
+        st = provision_pair(f, rsa, ID_EL2GO_RSA_KEY, ID_EL2GO_RSA_CERT, AR_RSA_KEYPAIR,
                             "se05x-sim EdgeLock 2GO client",
                             "critical,digitalSignature,keyEncipherment", "clientAuth");
     EVP_PKEY_free(ec);

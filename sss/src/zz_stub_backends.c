@@ -1,5 +1,3 @@
-/* TEMPORARY: empty backend tables until the backends land (deleted at merge). */
+/* TEMPORARY: empty host backend table until be_host*.c lands (deleted at merge). */
 #include "sss_internal.h"
-const sss_backend_ops sss_backend_se05x_ops = {.name = "se05x"};
 const sss_backend_ops sss_backend_host_ops = {.name = "host"};
-void sss_seterr(sss_session *s, const char *fmt, ...) { (void)s; (void)fmt; }

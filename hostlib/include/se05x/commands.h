@@ -152,6 +152,25 @@ se05x_status se05x_delete_object(se05x_conn *c, uint32_t id);
 se05x_status se05x_read_size(se05x_conn *c, uint32_t id, uint16_t *size);
 /* ReadType: type code and transient indicator byte (either may be NULL). */
 se05x_status se05x_read_type(se05x_conn *c, uint32_t id, uint8_t *type, uint8_t *transient);
+/* Object attributes (ReadObjectAttributes, spec §2.3): id(4) · type(1) ·
+ * auth indicator(1: 01 not set / 02 set) · tag length or failed attempts(2)
+ * · owner auth id(4) · RFU or max attempts(2) · policy · origin(1) ·
+ * version (3.x: 1 byte, 7.x: 4 bytes). */
+typedef struct {
+    uint32_t id;
+    uint8_t type;          /* as ReadType (curve-specific EC codes on 7.x) */
+    bool auth;             /* authentication object */
+    uint16_t attempts;     /* auth: failed attempts; else GMAC tag length */
+    uint32_t owner;        /* owning auth object id */
+    uint16_t max_attempts; /* auth objects; RFU otherwise */
+    se05x_policy policy;   /* empty when the object has no explicit policy */
+    uint8_t origin;        /* 01 external, 02 internal, 03 provisioned */
+    uint32_t version;
+} se05x_obj_attrs;
+/* ReadObjectAttributes (80 02 00 3B): answer in TAG_2 (3.x) / TAG_3 (7.x). */
+se05x_status se05x_read_attributes(se05x_conn *c, uint32_t id, se05x_obj_attrs *a);
+/* Parse an attributes value (as above; v7 selects the version width). */
+se05x_status se05x_attrs_parse(const uint8_t *buf, size_t len, bool v7, se05x_obj_attrs *a);
 /* One ReadIDList page starting after `offset` ids; *more set from the
  * more-indicator (02). SE05X_ERR_BUFFER if more than cap ids came. */
 se05x_status se05x_read_id_list_page(se05x_conn *c, uint16_t offset, uint8_t filter,
