@@ -272,7 +272,10 @@ static const OSSL_ALGORITHM signature_algs[] = {
 };
 
 static const OSSL_ALGORITHM store_algs[] = {
-    {"se05x:nxp", SE05X_PROV_PROPS, se05x_store_functions, "se05x:0xID object URIs"},
+    /* one entry per scheme: OpenSSL 3.0 cannot fetch a store loader by
+     * an alias ("se05x:nxp" is listed but "nxp" and "se05x" fail) */
+    {"se05x", SE05X_PROV_PROPS, se05x_store_functions, "se05x:0xID object URIs"},
+    {"nxp", SE05X_PROV_PROPS, se05x_store_functions, "nxp:0xID object URIs (NXP's syntax)"},
     {NULL, NULL, NULL, NULL},
 };
 
