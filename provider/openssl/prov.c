@@ -107,6 +107,10 @@ static void lock_for_this_process(se05x_prov *pc)
 
 int se05x_session_acquire(se05x_prov *pc, sss_session **s)
 {
+    if (pc->config_err[0] != '\0') {
+        SE05X_ERR(pc, SE05X_R_CONFIG, "%s", pc->config_err);
+        return 0;
+    }
     lock_for_this_process(pc);
     if (pc->sess == NULL) {
         sss_session_cfg cfg = {
@@ -186,16 +190,16 @@ static int read_config(se05x_prov *pc, OSSL_FUNC_core_get_params_fn *get_params)
     const char *p = first_set(port, port2);
     const char *a = first_set(auth, getenv("SE05X_AUTH"));
     const char *k = first_set(keyfile, getenv("SE05X_SCP03_KEYFILE"));
-    if (!parse_auth(a, &pc->auth)) {
-        SE05X_ERR(pc, SE05X_R_CONFIG, "auth '%s' is not one of: none, platformscp03", a);
-        return 0;
-    }
+    /* A bad value does not fail loading (that would break every
+     * application using this openssl.cnf): it fails each use instead. */
+    if (!parse_auth(a, &pc->auth))
+        snprintf(pc->config_err, sizeof(pc->config_err),
+                 "auth '%s' is not one of: none, platformscp03", a);
     if (pc->auth == SSS_AUTH_NONE && k != NULL)
         pc->auth = SSS_AUTH_PLATFORM_SCP03;
-    if (pc->auth == SSS_AUTH_PLATFORM_SCP03 && k == NULL) {
-        SE05X_ERR(pc, SE05X_R_CONFIG, "auth platformscp03 needs scp03_keyfile");
-        return 0;
-    }
+    if (pc->auth == SSS_AUTH_PLATFORM_SCP03 && k == NULL)
+        snprintf(pc->config_err, sizeof(pc->config_err),
+                 "auth platformscp03 needs scp03_keyfile (or SE05X_SCP03_KEYFILE)");
     if ((p != NULL && (pc->connstr = strdup(p)) == NULL) ||
         (k != NULL && (pc->scp03_keyfile = strdup(k)) == NULL))
         return 0;

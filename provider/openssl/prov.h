@@ -44,6 +44,7 @@ typedef struct se05x_prov {
     char *connstr;        /* NULL: SE05X_PORT / EX_SSS_BOOT_SSS_PORT / default */
     sss_auth auth;
     char *scp03_keyfile;
+    char config_err[160]; /* invalid configuration: reported on first use */
 
     pthread_mutex_t lock; /* guards sess and every sss call */
     pid_t lock_pid;       /* process that initialised lock (fork detection) */

@@ -90,6 +90,10 @@ static int pass_key(store_ctx *c, uint32_t id, OSSL_CALLBACK *cb, void *cbarg)
     se05x_key *k = se05x_key_open(c->pc, id);
     if (k == NULL)
         return 0;
+    /* A caller that expects a public key gets a public view of the SE key
+     * (OpenSSL files it as PUBKEY because "has private" is then false). */
+    if (c->expect == OSSL_STORE_INFO_PUBKEY)
+        k->priv = false;
     int type = OSSL_OBJECT_PKEY;
     OSSL_PARAM params[] = {
         OSSL_PARAM_int(OSSL_OBJECT_PARAM_TYPE, &type),
@@ -102,7 +106,8 @@ static int pass_key(store_ctx *c, uint32_t id, OSSL_CALLBACK *cb, void *cbarg)
     return ok;
 }
 
-/* quiet: enumeration skips binary objects that are not certificates. */
+/* quiet: enumeration skips binary objects that are not certificates
+ * (returns -1 then, without calling cb). */
 static int pass_cert(store_ctx *c, const sss_object_info *info, bool quiet, OSSL_CALLBACK *cb,
                      void *cbarg)
 {
@@ -135,7 +140,7 @@ static int pass_cert(store_ctx *c, const sss_object_info *info, bool quiet, OSSL
         ok = cb(params, cbarg);
     }
     free(der);
-    return ok || quiet;
+    return st != SSS_OK && quiet ? -1 : ok;
 }
 
 static int pass_name(const sss_object_info *info, OSSL_CALLBACK *cb, void *cbarg)
@@ -170,7 +175,7 @@ static int load_one(store_ctx *c, OSSL_CALLBACK *cb, void *cbarg)
     sss_status st = sss_object_info_get(s, c->id, &info);
     if (st != SSS_OK) {
         char what[48];
-        snprintf(what, sizeof(what), "object 0x%08X", (unsigned)c->id);
+        snprintf(what, sizeof(what), "loading se05x:0x%08X", (unsigned)c->id);
         SE05X_ERR_SSS(c->pc, st, what);
     }
     se05x_session_release(c->pc);
@@ -218,8 +223,11 @@ static int load_next(store_ctx *c, OSSL_CALLBACK *cb, void *cbarg)
             return pass_name(info, cb, cbarg);
         if (se05x_kind_of(info->type) != 0 && wants_key(c->expect))
             return pass_key(c, info->id, cb, cbarg);
-        if (info->type == SSS_KT_BINARY && c->expect == OSSL_STORE_INFO_CERT)
-            return pass_cert(c, info, true, cb, cbarg);
+        if (info->type == SSS_KT_BINARY && c->expect == OSSL_STORE_INFO_CERT) {
+            int r = pass_cert(c, info, true, cb, cbarg);
+            if (r >= 0)
+                return r;
+        }
     }
     c->eof = true;
     return 0;

@@ -1,0 +1,193 @@
+#!/usr/bin/env bash
+# Integration test of the se05x OpenSSL provider (build/provider/se05x.so)
+# with the system's openssl 3 CLI against the se05x-sim daemon over JRCP:
+# store (keys, certificates, enumeration, nxp: alias, expect), public key
+# export, ECDSA and RSA PKCS#1/PSS signatures made in the SE and verified by
+# the default provider ALONE, CSR and self-signed certificate, both provider
+# orders, configuration from openssl.cnf, logging, lazy connect and the
+# error cases (missing object, malformed URI, SE absent). Env: BUILD_DIR.
+set -u
+BUILD_DIR=$(cd "${BUILD_DIR:-build}" && pwd)
+SRC_DIR=${SRC_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+SIM="$BUILD_DIR/sim/se05x-sim"
+MOD="$BUILD_DIR/provider"
+T=$(mktemp -d "${SE05X_TEST_TMP:-/tmp}/provider_openssl.XXXXXX")
+SIMPID=
+fails=0
+cleanup() {
+    [ -n "$SIMPID" ] && kill -KILL "$SIMPID" 2>/dev/null
+    rm -rf "$T"
+}
+trap cleanup EXIT
+ok() { echo "ok   - $*"; }
+bad() { echo "FAIL - $*"; fails=$((fails + 1)); }
+expect_rc() { # expect_rc WANT DESCRIPTION COMMAND...
+    local want=$1 d=$2; shift 2
+    "$@" >"$T/out" 2>"$T/err"; local rc=$?
+    if [ "$want" = nonzero ] && [ "$rc" -ne 0 ]; then ok "$d (exit $rc)"; return; fi
+    if [ "$rc" = "$want" ]; then ok "$d (exit $rc)"; else
+        bad "$d: exit $rc, expected $want"; sed 's/^/     /' "$T/out" "$T/err" | head -20; fi
+}
+has() { # has FILE PATTERN DESCRIPTION
+    if grep -qE -- "$2" "$1"; then ok "$3"; else bad "$3 (no /$2/ in $(basename "$1"))"; sed 's/^/     /' "$1" | head -20; fi
+}
+same() { # same FILE1 FILE2 DESCRIPTION
+    if cmp -s "$1" "$2"; then ok "$3"; else bad "$3 ($(basename "$1") != $(basename "$2"))"; fi
+}
+
+command -v openssl >/dev/null || { echo "SKIP - no openssl CLI"; exit 0; }
+[ -f "$MOD/se05x.so" ] || { echo "FAIL - $MOD/se05x.so not built"; exit 1; }
+P=(-provider-path "$MOD" -provider se05x -provider default)
+PD=(-provider-path "$MOD" -provider default -provider se05x) # default first
+# Verification always uses the plain CLI: default provider only, no se05x.
+V() { env -u OPENSSL_CONF -u OPENSSL_MODULES openssl "$@"; }
+
+# ---- loading never needs the SE ------------------------------------------
+export SE05X_PORT=127.0.0.1:1
+expect_rc 0 "provider loads with no SE running" openssl list -providers "${P[@]}"
+has "$T/out" "se05x" "provider listed"
+has "$T/out" "status: active" "provider active"
+expect_rc nonzero "using a key with no SE running fails" openssl pkey "${P[@]}" -in se05x:0xF0000000 -pubout
+has "$T/err" "cannot open a session with the SE05x" "SE absent: clear error"
+has "$T/err" "127.0.0.1:1" "SE absent: error names the port"
+[ -s "$T/out" ] && bad "SE absent: nothing on stdout" || ok "SE absent: nothing on stdout"
+
+# ---- simulator ------------------------------------------------------------
+"$SIM" --dir "$T/card" --port 0 --port-file "$T/port" --quiet &
+SIMPID=$!
+for _ in $(seq 1 300); do [ -s "$T/port" ] && break; sleep 0.1; done
+[ -s "$T/port" ] || { echo "FAIL - se05x-sim did not start"; exit 1; }
+export SE05X_PORT="127.0.0.1:$(cat "$T/port")"
+cd "$T"
+printf 'message signed by the SE05x provider test\n' >msg
+V dgst -sha256 -binary msg >dgst256
+V dgst -sha384 -binary msg >dgst384
+
+# ---- store: enumeration, certificates, alias --------------------------------
+expect_rc 0 "storeutl se05x: lists objects" openssl storeutl "${P[@]}" se05x:
+for id in 0xF0000000 0xF0000001 0xF0000004 0xF0000005; do
+    has "$T/out" "Name: se05x:$id" "listing shows se05x:$id"
+done
+has "$T/out" "EC key pair, 256 bits" "listing describes the EC key"
+has "$T/out" "RSA key pair, 2048 bits" "listing describes the RSA key"
+cp "$T/out" list1
+expect_rc 0 "storeutl nxp: (alias)" openssl storeutl "${P[@]}" nxp:
+same "$T/out" list1 "nxp: lists the same objects"
+expect_rc 0 "storeutl -certs se05x: (enumerate certificates)" openssl storeutl "${P[@]}" -certs se05x:
+has "$T/out" "^1: Certificate" "enumeration with -certs returns at least two certificates"
+
+expect_rc 0 "storeutl -certs se05x:0xF0000001" openssl storeutl "${P[@]}" -certs se05x:0xF0000001
+has "$T/out" "BEGIN CERTIFICATE" "certificate returned as PEM"
+has "$T/out" "Total found: 1" "exactly one certificate"
+sed -n '/BEGIN CERT/,/END CERT/p' "$T/out" >cert.pem
+expect_rc 0 "default provider parses the certificate" V x509 -in cert.pem -pubkey -noout
+cp "$T/out" certpub.pem
+expect_rc 0 "storeutl -certs on a key gives no object" openssl storeutl "${P[@]}" -certs se05x:0xF0000000
+has "$T/out" "Total found: 0" "expect CERT honoured on a key"
+expect_rc 0 "storeutl -keys on a certificate gives no object" openssl storeutl "${P[@]}" -keys se05x:0xF0000001
+has "$T/out" "Total found: 0" "expect PKEY honoured on a certificate"
+
+# ---- public keys ------------------------------------------------------------
+expect_rc 0 "pkey -pubout (EC)" openssl pkey "${P[@]}" -in se05x:0xF0000000 -pubout -out ecpub.pem
+same ecpub.pem certpub.pem "SE key public part equals the certificate's public key"
+[ -s "$T/out" ] && bad "no log noise on stdout" || ok "no log noise on stdout"
+expect_rc 0 "pkey -pubout via nxp: alias" openssl pkey "${P[@]}" -in nxp:0xF0000000 -pubout -out ecpub2.pem
+same ecpub.pem ecpub2.pem "nxp: alias names the same key"
+expect_rc 0 "pkey -pubout -outform DER" openssl pkey "${P[@]}" -in se05x:0xF0000000 -pubout -outform DER -out ecpub.der
+expect_rc 0 "DER public key parses in the default provider" V pkey -pubin -inform DER -in ecpub.der -out ecpub3.pem
+same ecpub.pem ecpub3.pem "DER and PEM encoders agree"
+expect_rc 0 "pkey -text" openssl pkey "${P[@]}" -in se05x:0xF0000000 -text -noout
+has "$T/out" "se05x:0xF0000000" "text names the SE object"
+has "$T/out" "NIST CURVE: P-256" "text shows the curve"
+expect_rc 0 "pkey -pubout (RSA)" openssl pkey "${P[@]}" -in se05x:0xF0000004 -pubout -out rsapub.pem
+expect_rc 0 "RSA public key is 2048 bits" V pkey -pubin -in rsapub.pem -text -noout
+has "$T/out" "Public-Key: \(2048 bit\)" "RSA key size"
+
+# ---- ECDSA ------------------------------------------------------------------
+expect_rc 0 "pkeyutl -sign (pre-hashed SHA-256)" openssl pkeyutl "${P[@]}" -sign -inkey se05x:0xF0000000 -in dgst256 -out ec.sig
+expect_rc 0 "default provider verifies the ECDSA signature" V pkeyutl -verify -pubin -inkey ecpub.pem -in dgst256 -sigfile ec.sig
+expect_rc 0 "pkeyutl -sign (pre-hashed SHA-384)" openssl pkeyutl "${P[@]}" -sign -inkey se05x:0xF0000000 -in dgst384 -out ec384.sig
+expect_rc 0 "default provider verifies it" V pkeyutl -verify -pubin -inkey ecpub.pem -in dgst384 -sigfile ec384.sig
+for d in sha256 sha384 sha512; do
+    expect_rc 0 "pkeyutl -rawin -digest $d" openssl pkeyutl "${P[@]}" -sign -rawin -digest $d -inkey se05x:0xF0000000 -in msg -out raw_$d.sig
+    expect_rc 0 "default provider verifies -rawin $d" V pkeyutl -verify -rawin -digest $d -pubin -inkey ecpub.pem -in msg -sigfile raw_$d.sig
+done
+expect_rc 0 "dgst -sha256 -sign (EC)" openssl dgst "${P[@]}" -sha256 -sign se05x:0xF0000000 -out ecdgst.sig msg
+expect_rc 0 "default provider verifies dgst -sign (EC)" V dgst -sha256 -verify ecpub.pem -signature ecdgst.sig msg
+expect_rc 0 "dgst -sign with default listed first" openssl dgst "${PD[@]}" -sha256 -sign se05x:0xF0000000 -out ecfirst.sig msg
+expect_rc 0 "default-first signature verifies" V dgst -sha256 -verify ecpub.pem -signature ecfirst.sig msg
+expect_rc 0 "provider verifies with the SE key's public part" openssl dgst "${P[@]}" -sha256 -verify se05x:0xF0000000 -signature ecdgst.sig msg
+printf 'tampered\n' >msg2
+expect_rc 1 "provider rejects a signature over other data" openssl dgst "${P[@]}" -sha256 -verify se05x:0xF0000000 -signature ecdgst.sig msg2
+expect_rc nonzero "pre-hashed input of a wrong length is refused" openssl pkeyutl "${P[@]}" -sign -inkey se05x:0xF0000000 -in msg -out bad.sig
+has "$T/err" "is not a SHA-1/224/256/384/512 digest" "wrong digest length explained"
+
+# ---- RSA ----------------------------------------------------------------------
+expect_rc 0 "dgst -sha256 -sign (RSA PKCS#1)" openssl dgst "${P[@]}" -sha256 -sign se05x:0xF0000004 -out rsa1.sig msg
+expect_rc 0 "default provider verifies PKCS#1" V dgst -sha256 -verify rsapub.pem -signature rsa1.sig msg
+expect_rc 0 "pkeyutl -sign RSA PKCS#1 with digest" openssl pkeyutl "${P[@]}" -sign -inkey se05x:0xF0000004 -pkeyopt digest:sha256 -in dgst256 -out rsa2.sig
+expect_rc 0 "default provider verifies it" V pkeyutl -verify -pubin -inkey rsapub.pem -pkeyopt digest:sha256 -in dgst256 -sigfile rsa2.sig
+for s in digest max auto 20; do
+    vs=$s; [ "$s" = auto ] && vs=auto
+    expect_rc 0 "dgst -sign RSA-PSS saltlen $s" openssl dgst "${P[@]}" -sha256 -sign se05x:0xF0000004 -sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:$s -out pss_$s.sig msg
+    expect_rc 0 "default provider verifies PSS saltlen $s" V dgst -sha256 -verify rsapub.pem -sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:$vs -signature pss_$s.sig msg
+done
+expect_rc 0 "default verifies auto-salt PSS as digest-length salt" V dgst -sha256 -verify rsapub.pem -sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:digest -signature pss_auto.sig msg
+expect_rc 0 "RSA-PSS with SHA-384" openssl dgst "${P[@]}" -sha384 -sign se05x:0xF0000004 -sigopt rsa_padding_mode:pss -out pss384.sig msg
+expect_rc 0 "default provider verifies PSS SHA-384" V dgst -sha384 -verify rsapub.pem -sigopt rsa_padding_mode:pss -signature pss384.sig msg
+expect_rc nonzero "PSS salt too large is refused" openssl dgst "${P[@]}" -sha256 -sign se05x:0xF0000004 -sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:300 -out bad.sig msg
+has "$T/err" "does not fit" "oversized salt explained"
+
+# ---- certificates and requests -------------------------------------------------
+expect_rc 0 "req -new with the SE key" openssl req "${P[@]}" -new -key se05x:0xF0000000 -subj /CN=se05x-test -out req.pem
+expect_rc 0 "default provider verifies the CSR" V req -in req.pem -verify -noout
+expect_rc 0 "req -x509 with the SE key" openssl req "${P[@]}" -x509 -new -key se05x:0xF0000004 -subj /CN=se05x-rsa -days 1 -out self.pem
+expect_rc 0 "default provider verifies the self-signed certificate" V verify -CAfile self.pem self.pem
+
+# ---- configuration through openssl.cnf -------------------------------------------
+sed -e "s|^module = se05x.so|module = $MOD/se05x.so|" \
+    -e "s|^#se05x_port = .*|se05x_port = 127.0.0.1:$(cat "$T/port")|" \
+    "$SRC_DIR/examples/openssl/openssl.cnf" >openssl.cnf
+OPENSSL_CONF=$T/openssl.cnf SE05X_PORT=127.0.0.1:1 expect_rc 0 "OPENSSL_CONF with se05x_port (env points elsewhere)" openssl pkey -in se05x:0xF0000000 -pubout -out ecpub4.pem
+same ecpub.pem ecpub4.pem "configured provider reads the same key"
+sed -e "s|^se05x_port = .*|auth = kerberos|" openssl.cnf >badauth.cnf
+OPENSSL_CONF=$T/badauth.cnf expect_rc nonzero "invalid auth in openssl.cnf" openssl pkey -in se05x:0xF0000000 -pubout
+has "$T/err" "auth 'kerberos'" "invalid auth explained"
+
+# ---- logging ------------------------------------------------------------------
+SE05X_PROVIDER_LOG=$T/prov.log expect_rc 0 "sign with SE05X_PROVIDER_LOG" openssl dgst "${P[@]}" -sha256 -sign se05x:0xF0000000 -out logged.sig msg
+has "$T/prov.log" "key 0xF0000000 opened" "log file records the key"
+SE05X_PROVIDER_LOG=stderr expect_rc 0 "log to stderr" openssl pkey "${P[@]}" -in se05x:0xF0000000 -pubout
+has "$T/err" "se05x-provider\[" "log lines on stderr"
+has "$T/out" "^-----BEGIN PUBLIC KEY-----$" "stdout holds only the key"
+[ "$(grep -c . "$T/out")" -eq 4 ] && ok "stdout has exactly the PEM lines" || bad "stdout polluted"
+
+# ---- concurrency: processes signing at once ------------------------------------------
+pids=()
+for i in 1 2 3 4; do
+    openssl dgst "${P[@]}" -sha256 -sign se05x:0xF0000000 -out par$i.sig msg 2>par$i.err &
+    pids+=($!)
+done
+wait "${pids[@]}"
+for i in 1 2 3 4; do
+    expect_rc 0 "parallel signer $i verifies" V dgst -sha256 -verify ecpub.pem -signature par$i.sig msg
+done
+
+# ---- errors -----------------------------------------------------------------------
+expect_rc nonzero "missing object" openssl pkey "${P[@]}" -in se05x:0xF0001234 -pubout
+has "$T/err" "no such object in the SE05x" "missing object: clear error"
+has "$T/err" "0xF0001234" "missing object: id named"
+expect_rc nonzero "malformed URI" openssl pkey "${P[@]}" -in se05x:0xZZ -pubout
+has "$T/err" "malformed se05x URI" "malformed URI: clear error"
+expect_rc nonzero "URI with too many digits" openssl pkey "${P[@]}" -in se05x:0x123456789 -pubout
+has "$T/err" "malformed se05x URI" "long id refused"
+expect_rc nonzero "object that is neither key nor certificate" openssl pkey "${P[@]}" -in se05x:0x7FFF0205 -pubout
+has "$T/err" "not usable here" "wrong object type explained"
+expect_rc nonzero "sign with a public-only SE key" openssl dgst "${P[@]}" -sha256 -sign se05x:0xF0000020 -out bad.sig msg
+
+kill -TERM "$SIMPID" 2>/dev/null; wait "$SIMPID" 2>/dev/null; SIMPID=
+expect_rc nonzero "SE stops: signing fails cleanly" openssl dgst "${P[@]}" -sha256 -sign se05x:0xF0000000 -out bad.sig msg
+has "$T/err" "cannot open a session with the SE05x" "SE gone: clear error"
+
+echo "provider_openssl: $fails failure(s)"
+[ "$fails" -eq 0 ]
