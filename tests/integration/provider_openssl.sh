@@ -144,6 +144,40 @@ expect_rc 0 "default provider verifies the CSR" V req -in req.pem -verify -noout
 expect_rc 0 "req -x509 with the SE key" openssl req "${P[@]}" -x509 -new -key se05x:0xF0000004 -subj /CN=se05x-rsa -days 1 -out self.pem
 expect_rc 0 "default provider verifies the self-signed certificate" V verify -CAfile self.pem self.pem
 
+# ---- TLS with SE keys (s_server / s_client) ---------------------------------------
+freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# tls NAME "PROVIDER ARGS" "S_SERVER ARGS" "S_CLIENT ARGS": one handshake; the
+# server echoes what the client sends, so "hello" in its output means done.
+tls() {
+    local name=$1 prov=$2 sargs=$3 cargs=$4 port; port=$(freeport)
+    rm -f "$T/srv.log"
+    # shellcheck disable=SC2086
+    timeout 8 openssl s_server $prov -accept 127.0.0.1:$port -naccept 1 $sargs \
+        >"$T/srv.log" 2>&1 < <(sleep 8 2>/dev/null) &
+    local spid=$!
+    for _ in $(seq 1 50); do grep -q '^ACCEPT' "$T/srv.log" 2>/dev/null && break; sleep 0.1; done
+    # shellcheck disable=SC2086
+    (echo hello; sleep 0.5) | timeout 6 openssl s_client $prov -connect 127.0.0.1:$port $cargs >"$T/cli.log" 2>&1
+    wait "$spid" 2>/dev/null
+    if grep -q '^hello' "$T/srv.log" && grep -q 'Verify return code: 0' "$T/cli.log"; then ok "TLS: $name"
+    else bad "TLS: $name"; sed 's/^/     /' "$T/srv.log" "$T/cli.log" | grep -iE 'error|alert|Protocol|subject' | head -8; fi
+}
+DF="-provider-path $MOD -provider default -provider se05x"
+SF="-provider-path $MOD -provider se05x -provider default"
+expect_rc 0 "self-signed EC server certificate" openssl req "${P[@]}" -x509 -new -key se05x:0xF0000000 -subj /CN=localhost -days 1 -out ecsrv.pem
+cp cert.pem devcert.pem
+tls "EC server key, TLS 1.3" "$DF" "-key se05x:0xF0000000 -cert ecsrv.pem" "-tls1_3 -CAfile ecsrv.pem -verify_return_error"
+tls "EC server key, TLS 1.3, se05x listed first" "$SF" "-key se05x:0xF0000000 -cert ecsrv.pem" "-tls1_3 -CAfile ecsrv.pem -verify_return_error"
+tls "EC server key, TLS 1.2 ECDHE-ECDSA-AES128-GCM" "$DF" "-key se05x:0xF0000000 -cert ecsrv.pem" "-tls1_2 -cipher ECDHE-ECDSA-AES128-GCM-SHA256 -CAfile ecsrv.pem -verify_return_error"
+tls "EC server key, TLS 1.2 ECDHE-ECDSA-AES256-GCM" "$DF" "-key se05x:0xF0000000 -cert ecsrv.pem" "-tls1_2 -cipher ECDHE-ECDSA-AES256-GCM-SHA384 -CAfile ecsrv.pem -verify_return_error"
+tls "RSA server key, TLS 1.3 (RSA-PSS)" "$DF" "-key se05x:0xF0000004 -cert self.pem" "-tls1_3 -CAfile self.pem -verify_return_error"
+tls "RSA server key, TLS 1.2 ECDHE-RSA-AES128-GCM" "$DF" "-key se05x:0xF0000004 -cert self.pem" "-tls1_2 -cipher ECDHE-RSA-AES128-GCM-SHA256 -CAfile self.pem -verify_return_error"
+MT="-Verify 1 -verify_return_error -partial_chain -CAfile devcert.pem"
+tls "mutual TLS 1.3, client key and certificate from the SE" "$DF" "-key se05x:0xF0000004 -cert self.pem $MT" "-tls1_3 -CAfile self.pem -key se05x:0xF0000000 -cert se05x:0xF0000001"
+has "$T/srv.log" "subject=O = se05x-sim EdgeLock 2GO client" "server saw the SE's client certificate"
+tls "mutual TLS 1.2, client key and certificate from the SE" "$DF" "-key se05x:0xF0000004 -cert self.pem $MT" "-tls1_2 -CAfile self.pem -key se05x:0xF0000000 -cert se05x:0xF0000001"
+tls "mutual TLS 1.3, se05x listed first" "$SF" "-key se05x:0xF0000004 -cert self.pem $MT" "-tls1_3 -CAfile self.pem -key se05x:0xF0000000 -cert se05x:0xF0000001"
+
 # ---- configuration through openssl.cnf -------------------------------------------
 sed -e "s|^module = se05x.so|module = $MOD/se05x.so|" \
     -e "s|^#se05x_port = .*|se05x_port = 127.0.0.1:$(cat "$T/port")|" \
