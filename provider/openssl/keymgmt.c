@@ -200,7 +200,7 @@ static int km_export(void *keydata, int selection, OSSL_CALLBACK *cb, void *cbar
 
 static const char *ec_query_op(int op)
 {
-    return op == OSSL_OP_SIGNATURE ? "ECDSA" : NULL;
+    return op == OSSL_OP_SIGNATURE ? "ECDSA" : op == OSSL_OP_KEYEXCH ? "ECDH" : NULL;
 }
 static const char *rsa_query_op(int op)
 {

@@ -275,6 +275,17 @@ static const OSSL_ALGORITHM signature_algs[] = {
     {NULL, NULL, NULL, NULL},
 };
 
+static const OSSL_ALGORITHM keyexch_algs[] = {
+    {"ECDH", SE05X_PROV_PROPS, se05x_ecdh_keyexch_functions, "ECDH in the SE05x"},
+    {NULL, NULL, NULL, NULL},
+};
+
+static const OSSL_ALGORITHM asym_cipher_algs[] = {
+    {"RSA:rsaEncryption:1.2.840.113549.1.1.1", SE05X_PROV_PROPS, se05x_rsa_asym_cipher_functions,
+     "RSA PKCS#1 v1.5 / OAEP decryption in the SE05x"},
+    {NULL, NULL, NULL, NULL},
+};
+
 static const OSSL_ALGORITHM store_algs[] = {
     /* one entry per scheme: OpenSSL 3.0 cannot fetch a store loader by
      * an alias ("se05x:nxp" is listed but "nxp" and "se05x" fail) */
@@ -300,6 +311,8 @@ static const OSSL_ALGORITHM *prov_query(void *provctx, int operation_id, int *no
     switch (operation_id) {
     case OSSL_OP_KEYMGMT: return keymgmt_algs;
     case OSSL_OP_SIGNATURE: return signature_algs;
+    case OSSL_OP_KEYEXCH: return keyexch_algs;
+    case OSSL_OP_ASYM_CIPHER: return asym_cipher_algs;
     case OSSL_OP_STORE: return store_algs;
     case OSSL_OP_ENCODER: return encoder_algs;
     default: return NULL;

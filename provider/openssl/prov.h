@@ -111,6 +111,8 @@ extern const OSSL_DISPATCH se05x_ec_keymgmt_functions[];
 extern const OSSL_DISPATCH se05x_rsa_keymgmt_functions[];
 extern const OSSL_DISPATCH se05x_ecdsa_signature_functions[];
 extern const OSSL_DISPATCH se05x_rsa_signature_functions[];
+extern const OSSL_DISPATCH se05x_ecdh_keyexch_functions[];
+extern const OSSL_DISPATCH se05x_rsa_asym_cipher_functions[];
 extern const OSSL_DISPATCH se05x_store_functions[];
 extern const OSSL_DISPATCH se05x_ec_spki_der_encoder_functions[];
 extern const OSSL_DISPATCH se05x_ec_spki_pem_encoder_functions[];

@@ -138,6 +138,30 @@ expect_rc 0 "default provider verifies PSS SHA-384" V dgst -sha384 -verify rsapu
 expect_rc nonzero "PSS salt too large is refused" openssl dgst "${P[@]}" -sha256 -sign se05x:0xF0000004 -sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:300 -out bad.sig msg
 has "$T/err" "does not fit" "oversized salt explained"
 
+# ---- ECDH and RSA decryption --------------------------------------------------------
+V genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out peer.pem 2>/dev/null
+V pkey -in peer.pem -pubout -out peerpub.pem
+expect_rc 0 "ECDH derive with the SE key" openssl pkeyutl "${P[@]}" -derive -inkey se05x:0xF0000000 -peerkey peerpub.pem -out ecdh_se.bin
+expect_rc 0 "ECDH derive on the peer side (default provider)" V pkeyutl -derive -inkey peer.pem -peerkey ecpub.pem -out ecdh_host.bin
+same ecdh_se.bin ecdh_host.bin "both sides derive the same secret"
+expect_rc 0 "ECDH with default listed first" openssl pkeyutl "${PD[@]}" -derive -inkey se05x:0xF0000000 -peerkey peerpub.pem -out ecdh_se2.bin
+same ecdh_se2.bin ecdh_host.bin "same secret in the other provider order"
+expect_rc 0 "host-key ECDH with our provider loaded is not captured" openssl pkeyutl "${P[@]}" -derive -inkey peer.pem -peerkey ecpub.pem -out ecdh_host2.bin
+same ecdh_host2.bin ecdh_host.bin "host ECDH unaffected"
+expect_rc nonzero "ECDH with a public-only SE key is refused" openssl pkeyutl "${P[@]}" -derive -inkey se05x:0xF0000020 -peerkey peerpub.pem -out bad.bin
+printf 'secret for the SE\n' >pt
+for pad in pkcs1 oaep; do
+    V pkeyutl -encrypt -pubin -inkey rsapub.pem -pkeyopt rsa_padding_mode:$pad -in pt -out ct_$pad
+    expect_rc 0 "RSA $pad decrypt in the SE" openssl pkeyutl "${P[@]}" -decrypt -inkey se05x:0xF0000004 -pkeyopt rsa_padding_mode:$pad -in ct_$pad -out dec_$pad
+    same pt dec_$pad "RSA $pad plaintext recovered"
+done
+expect_rc nonzero "OAEP with SHA-256 is refused (the SE does SHA-1)" openssl pkeyutl "${P[@]}" -decrypt -inkey se05x:0xF0000004 -pkeyopt rsa_padding_mode:oaep -pkeyopt rsa_oaep_md:sha256 -in ct_oaep -out bad.bin
+has "$T/err" "SHA-1 only" "OAEP digest limit explained"
+V genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out hostrsa.pem 2>/dev/null
+V pkeyutl -encrypt -inkey hostrsa.pem -in pt -out hostct
+expect_rc 0 "host RSA key decrypt with our provider loaded first is not captured" openssl pkeyutl "${P[@]}" -decrypt -inkey hostrsa.pem -in hostct -out hostdec
+same pt hostdec "host RSA decrypt unaffected"
+
 # ---- certificates and requests -------------------------------------------------
 expect_rc 0 "req -new with the SE key" openssl req "${P[@]}" -new -key se05x:0xF0000000 -subj /CN=se05x-test -out req.pem
 expect_rc 0 "default provider verifies the CSR" V req -in req.pem -verify -noout
