@@ -294,6 +294,7 @@ static const OSSL_ALGORITHM store_algs[] = {
     {NULL, NULL, NULL, NULL},
 };
 
+#define REF_PROPS(out) SE05X_PROV_PROPS ",output=" out ",structure=PrivateKeyInfo"
 #define SPKI_PROPS(out) SE05X_PROV_PROPS ",output=" out ",structure=SubjectPublicKeyInfo"
 static const OSSL_ALGORITHM encoder_algs[] = {
     {"EC", SPKI_PROPS("der"), se05x_ec_spki_der_encoder_functions, "EC SPKI DER"},
@@ -302,6 +303,11 @@ static const OSSL_ALGORITHM encoder_algs[] = {
     {"RSA", SPKI_PROPS("der"), se05x_rsa_spki_der_encoder_functions, "RSA SPKI DER"},
     {"RSA", SPKI_PROPS("pem"), se05x_rsa_spki_pem_encoder_functions, "RSA SPKI PEM"},
     {"RSA", SE05X_PROV_PROPS ",output=text", se05x_rsa_text_encoder_functions, "RSA text"},
+    /* the "private key" of an SE key: a reference naming it (refkey.c) */
+    {"EC", REF_PROPS("pem"), se05x_ref_pem_encoder_functions, "EC SE key reference PEM"},
+    {"EC", REF_PROPS("der"), se05x_ref_der_encoder_functions, "EC SE key reference DER"},
+    {"RSA", REF_PROPS("pem"), se05x_ref_pem_encoder_functions, "RSA SE key reference PEM"},
+    {"RSA", REF_PROPS("der"), se05x_ref_der_encoder_functions, "RSA SE key reference DER"},
     {NULL, NULL, NULL, NULL},
 };
 

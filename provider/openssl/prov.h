@@ -120,6 +120,8 @@ extern const OSSL_DISPATCH se05x_ec_text_encoder_functions[];
 extern const OSSL_DISPATCH se05x_rsa_spki_der_encoder_functions[];
 extern const OSSL_DISPATCH se05x_rsa_spki_pem_encoder_functions[];
 extern const OSSL_DISPATCH se05x_rsa_text_encoder_functions[];
+extern const OSSL_DISPATCH se05x_ref_pem_encoder_functions[];
+extern const OSSL_DISPATCH se05x_ref_der_encoder_functions[];
 
 /* keymgmt.c: import public key params into a new key (used by encoders). */
 se05x_key *se05x_key_import_params(se05x_prov *pc, se05x_key_kind kind, int selection,

@@ -99,6 +99,11 @@ same ecpub.pem ecpub3.pem "DER and PEM encoders agree"
 expect_rc 0 "pkey -text" openssl pkey "${P[@]}" -in se05x:0xF0000000 -text -noout
 has "$T/out" "se05x:0xF0000000" "text names the SE object"
 has "$T/out" "NIST CURVE: P-256" "text shows the curve"
+expect_rc 0 "pkey without -pubout writes a key reference, not a key" openssl pkey "${P[@]}" -in se05x:0xF0000000
+has "$T/out" "^-----BEGIN SE05X KEY REFERENCE-----$" "reference PEM label"
+if sed -n 2p "$T/out" | base64 -d 2>/dev/null | grep -aq 'se05x:0xF0000000'; then ok "reference holds the URI"; else bad "reference holds the URI"; fi
+expect_rc 0 "public-only SE key with -pubin" openssl pkey "${P[@]}" -pubin -in se05x:0xF0000020 -pubout
+has "$T/out" "BEGIN PUBLIC KEY" "public-only SE key exported"
 expect_rc 0 "pkey -pubout (RSA)" openssl pkey "${P[@]}" -in se05x:0xF0000004 -pubout -out rsapub.pem
 expect_rc 0 "RSA public key is 2048 bits" V pkey -pubin -in rsapub.pem -text -noout
 has "$T/out" "Public-Key: \(2048 bit\)" "RSA key size"
