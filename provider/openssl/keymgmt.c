@@ -216,6 +216,11 @@ static void *km_dup(const void *keydata, int selection)
 #define FN(id, f) {id, (void (*)(void))(f)}
 const OSSL_DISPATCH se05x_ec_keymgmt_functions[] = {
     FN(OSSL_FUNC_KEYMGMT_NEW, ec_new),
+    FN(OSSL_FUNC_KEYMGMT_GEN_INIT, se05x_ec_gen_init),
+    FN(OSSL_FUNC_KEYMGMT_GEN_SET_PARAMS, se05x_gen_set_params),
+    FN(OSSL_FUNC_KEYMGMT_GEN_SETTABLE_PARAMS, se05x_ec_gen_settable),
+    FN(OSSL_FUNC_KEYMGMT_GEN, se05x_gen),
+    FN(OSSL_FUNC_KEYMGMT_GEN_CLEANUP, se05x_gen_cleanup),
     FN(OSSL_FUNC_KEYMGMT_FREE, km_free),
     FN(OSSL_FUNC_KEYMGMT_LOAD, ec_load),
     FN(OSSL_FUNC_KEYMGMT_HAS, km_has),
@@ -233,6 +238,11 @@ const OSSL_DISPATCH se05x_ec_keymgmt_functions[] = {
 
 const OSSL_DISPATCH se05x_rsa_keymgmt_functions[] = {
     FN(OSSL_FUNC_KEYMGMT_NEW, rsa_new),
+    FN(OSSL_FUNC_KEYMGMT_GEN_INIT, se05x_rsa_gen_init),
+    FN(OSSL_FUNC_KEYMGMT_GEN_SET_PARAMS, se05x_gen_set_params),
+    FN(OSSL_FUNC_KEYMGMT_GEN_SETTABLE_PARAMS, se05x_rsa_gen_settable),
+    FN(OSSL_FUNC_KEYMGMT_GEN, se05x_gen),
+    FN(OSSL_FUNC_KEYMGMT_GEN_CLEANUP, se05x_gen_cleanup),
     FN(OSSL_FUNC_KEYMGMT_FREE, km_free),
     FN(OSSL_FUNC_KEYMGMT_LOAD, rsa_load),
     FN(OSSL_FUNC_KEYMGMT_HAS, km_has),

@@ -123,6 +123,15 @@ extern const OSSL_DISPATCH se05x_rsa_text_encoder_functions[];
 extern const OSSL_DISPATCH se05x_ref_pem_encoder_functions[];
 extern const OSSL_DISPATCH se05x_ref_der_encoder_functions[];
 
+/* keygen.c: keymgmt gen functions (generation in the SE at an object id) */
+void *se05x_ec_gen_init(void *provctx, int selection, const OSSL_PARAM params[]);
+void *se05x_rsa_gen_init(void *provctx, int selection, const OSSL_PARAM params[]);
+int se05x_gen_set_params(void *genctx, const OSSL_PARAM params[]);
+const OSSL_PARAM *se05x_ec_gen_settable(void *genctx, void *provctx);
+const OSSL_PARAM *se05x_rsa_gen_settable(void *genctx, void *provctx);
+void *se05x_gen(void *genctx, OSSL_CALLBACK *cb, void *cbarg);
+void se05x_gen_cleanup(void *genctx);
+
 /* keymgmt.c: import public key params into a new key (used by encoders). */
 se05x_key *se05x_key_import_params(se05x_prov *pc, se05x_key_kind kind, int selection,
                                    const OSSL_PARAM params[]);

@@ -167,6 +167,31 @@ V pkeyutl -encrypt -inkey hostrsa.pem -in pt -out hostct
 expect_rc 0 "host RSA key decrypt with our provider loaded first is not captured" openssl pkeyutl "${P[@]}" -decrypt -inkey hostrsa.pem -in hostct -out hostdec
 same pt hostdec "host RSA decrypt unaffected"
 
+# ---- key generation in the SE ------------------------------------------------------------
+G=(-provider-path "$MOD" -provider default -provider se05x -propquery provider=se05x)
+expect_rc 0 "genpkey EC P-384 in the SE at 0x30000001" openssl genpkey "${G[@]}" -algorithm EC -pkeyopt group:P-384 -pkeyopt se05x-id:0x30000001 -out gen1.pem
+has gen1.pem "BEGIN SE05X KEY REFERENCE" "genpkey writes a key reference"
+expect_rc 0 "generated key's public part" openssl pkey "${P[@]}" -in se05x:0x30000001 -pubout -out gen1pub.pem
+expect_rc 0 "generated key is P-384" V pkey -pubin -in gen1pub.pem -text -noout
+has "$T/out" "NIST CURVE: P-384" "curve of the generated key"
+expect_rc 0 "sign with the generated key" openssl dgst "${P[@]}" -sha384 -sign se05x:0x30000001 -out gen1.sig msg
+expect_rc 0 "default provider verifies it" V dgst -sha384 -verify gen1pub.pem -signature gen1.sig msg
+expect_rc nonzero "generating over an existing object is refused" openssl genpkey "${G[@]}" -algorithm EC -pkeyopt group:P-256 -pkeyopt se05x-id:0x30000001 -out gen2.pem
+has "$T/err" "already exists; set se05x-overwrite:1" "existing object explained"
+expect_rc 0 "the refused generation left the key alone" openssl pkey "${P[@]}" -in se05x:0x30000001 -pubout -out gen1pub2.pem
+same gen1pub.pem gen1pub2.pem "key unchanged"
+expect_rc 0 "se05x-overwrite:1 replaces it" openssl genpkey "${G[@]}" -algorithm EC -pkeyopt group:P-256 -pkeyopt se05x-id:0x30000001 -pkeyopt se05x-overwrite:1 -out gen2.pem
+expect_rc 0 "replaced key is P-256" openssl pkey "${P[@]}" -in se05x:0x30000001 -text -noout
+has "$T/out" "NIST CURVE: P-256" "curve of the replacement"
+expect_rc nonzero "generation without se05x-id is refused (no host key)" openssl genpkey "${G[@]}" -algorithm EC -pkeyopt group:P-256 -out gen3.pem
+has "$T/err" "never makes host keys" "missing id explained"
+[ -s gen3.pem ] && bad "no key file written without an id" || ok "no key file written without an id"
+expect_rc nonzero "unsupported curve is refused" openssl genpkey "${G[@]}" -algorithm EC -pkeyopt group:secp256k1 -pkeyopt se05x-id:0x30000003 -out gen4.pem
+expect_rc 0 "genpkey RSA 2048 in the SE" openssl genpkey "${G[@]}" -algorithm RSA -pkeyopt bits:2048 -pkeyopt se05x-id:0x30000002 -out gen5.pem
+expect_rc 0 "generated RSA key signs (PSS)" openssl dgst "${P[@]}" -sha256 -sign se05x:0x30000002 -sigopt rsa_padding_mode:pss -out gen5.sig msg
+openssl pkey "${P[@]}" -in se05x:0x30000002 -pubout -out gen5pub.pem 2>/dev/null
+expect_rc 0 "default provider verifies it" V dgst -sha256 -verify gen5pub.pem -sigopt rsa_padding_mode:pss -signature gen5.sig msg
+
 # ---- certificates and requests -------------------------------------------------
 expect_rc 0 "req -new with the SE key" openssl req "${P[@]}" -new -key se05x:0xF0000000 -subj /CN=se05x-test -out req.pem
 expect_rc 0 "default provider verifies the CSR" V req -in req.pem -verify -noout
