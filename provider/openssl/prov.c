@@ -286,6 +286,12 @@ static const OSSL_ALGORITHM asym_cipher_algs[] = {
     {NULL, NULL, NULL, NULL},
 };
 
+/* opt-in: used only when openssl.cnf names it ([random] seed / random) */
+static const OSSL_ALGORITHM rand_algs[] = {
+    {"SE05X-TRNG", SE05X_PROV_PROPS, se05x_trng_functions, "SE05x true random generator"},
+    {NULL, NULL, NULL, NULL},
+};
+
 static const OSSL_ALGORITHM store_algs[] = {
     /* one entry per scheme: OpenSSL 3.0 cannot fetch a store loader by
      * an alias ("se05x:nxp" is listed but "nxp" and "se05x" fail) */
@@ -319,6 +325,7 @@ static const OSSL_ALGORITHM *prov_query(void *provctx, int operation_id, int *no
     case OSSL_OP_SIGNATURE: return signature_algs;
     case OSSL_OP_KEYEXCH: return keyexch_algs;
     case OSSL_OP_ASYM_CIPHER: return asym_cipher_algs;
+    case OSSL_OP_RAND: return rand_algs;
     case OSSL_OP_STORE: return store_algs;
     case OSSL_OP_ENCODER: return encoder_algs;
     default: return NULL;

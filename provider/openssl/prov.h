@@ -114,6 +114,7 @@ extern const OSSL_DISPATCH se05x_rsa_signature_functions[];
 extern const OSSL_DISPATCH se05x_ecdh_keyexch_functions[];
 extern const OSSL_DISPATCH se05x_rsa_asym_cipher_functions[];
 extern const OSSL_DISPATCH se05x_store_functions[];
+extern const OSSL_DISPATCH se05x_trng_functions[];
 extern const OSSL_DISPATCH se05x_ec_spki_der_encoder_functions[];
 extern const OSSL_DISPATCH se05x_ec_spki_pem_encoder_functions[];
 extern const OSSL_DISPATCH se05x_ec_text_encoder_functions[];

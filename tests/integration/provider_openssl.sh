@@ -242,6 +242,38 @@ sed -e "s|^se05x_port = .*|auth = kerberos|" openssl.cnf >badauth.cnf
 OPENSSL_CONF=$T/badauth.cnf expect_rc nonzero "invalid auth in openssl.cnf" openssl pkey -in se05x:0xF0000000 -pubout
 has "$T/err" "auth 'kerberos'" "invalid auth explained"
 
+# ---- RAND from the SE TRNG (opt-in through openssl.cnf) -------------------------------
+cat >rand.cnf <<EOF
+openssl_conf = openssl_init
+[openssl_init]
+providers = provider_sect
+random = random_sect
+[provider_sect]
+default = default_sect
+se05x = se05x_sect
+[default_sect]
+activate = 1
+[se05x_sect]
+module = $MOD/se05x.so
+activate = 1
+[random_sect]
+seed = SE05X-TRNG
+seed_properties = provider=se05x
+EOF
+OPENSSL_CONF=$T/rand.cnf SE05X_PROVIDER_LOG=$T/rand.log expect_rc 0 "openssl rand seeded by the SE TRNG" openssl rand -hex 32
+has "$T/out" "^[0-9a-f]{64}$" "64 hex digits"
+has "$T/rand.log" "random bytes from the SE TRNG" "the DRBG seed came from the SE"
+sed -e 's/^seed = .*/random = SE05X-TRNG/' -e 's/^seed_properties/properties/' rand.cnf >rand2.cnf
+OPENSSL_CONF=$T/rand2.cnf expect_rc 0 "openssl rand straight from the SE TRNG" openssl rand -hex 32
+has "$T/out" "^[0-9a-f]{64}$" "64 hex digits"
+cp "$T/out" rand_a
+OPENSSL_CONF=$T/rand2.cnf expect_rc 0 "second draw" openssl rand -hex 32
+cmp -s "$T/out" rand_a && bad "two draws differ" || ok "two draws differ"
+SE05X_PROVIDER_LOG=$T/rand3.log expect_rc 0 "without the opt-in the SE is not used for RAND" openssl rand "${P[@]}" -hex 8
+grep -qs "TRNG" "$T/rand3.log" && bad "RAND stays off by default" || ok "RAND stays off by default"
+OPENSSL_CONF=$T/rand.cnf SE05X_PORT=127.0.0.1:1 expect_rc nonzero "TRNG seeding with no SE fails" openssl rand -hex 8
+has "$T/err" "cannot open a session with the SE05x" "TRNG without SE: clear error"
+
 # ---- logging ------------------------------------------------------------------
 SE05X_PROVIDER_LOG=$T/prov.log expect_rc 0 "sign with SE05X_PROVIDER_LOG" openssl dgst "${P[@]}" -sha256 -sign se05x:0xF0000000 -out logged.sig msg
 has "$T/prov.log" "key 0xF0000000 opened" "log file records the key"
