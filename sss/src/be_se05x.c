@@ -21,7 +21,7 @@
 
 /* ---- status mapping ------------------------------------------------------- */
 
-static sss_status map_sw(sss_session *s, uint16_t sw, uint32_t id)
+static sss_status map_sw(sss_session *s, uint16_t sw, uint32_t id, bool probe)
 {
     switch (sw) {
     case SE05X_SW_NOT_ALLOWED:
@@ -34,7 +34,7 @@ static sss_status map_sw(sss_session *s, uint16_t sw, uint32_t id)
         return SSS_ERR_NOT_FOUND;
     case SE05X_SW_CONDITIONS: {
         bool ex = true;
-        if (id && se05x_object_exists(be_conn(s), id, &ex) == SE05X_OK && !ex)
+        if (probe && id && se05x_object_exists(be_conn(s), id, &ex) == SE05X_OK && !ex)
             return SSS_ERR_NOT_FOUND;
         return SSS_ERR_SE;
     }
@@ -45,6 +45,12 @@ static sss_status map_sw(sss_session *s, uint16_t sw, uint32_t id)
 
 sss_status be_se05x_map(sss_session *s, se05x_status st, uint32_t id, const char *what)
 {
+    return be_se05x_map_ex(s, st, id, what, true);
+}
+
+sss_status be_se05x_map_ex(sss_session *s, se05x_status st, uint32_t id, const char *what,
+                           bool probe)
+{
     se05x_conn *c = be_conn(s);
     char detail[400];
     snprintf(detail, sizeof(detail), "%s", se05x_conn_errmsg(c));
@@ -53,7 +59,7 @@ sss_status be_se05x_map(sss_session *s, se05x_status st, uint32_t id, const char
     sss_status r;
     switch (st) {
     case SE05X_OK: return SSS_OK;
-    case SE05X_ERR_SW: r = map_sw(s, se05x_conn_last_sw(c), id); break;
+    case SE05X_ERR_SW: r = map_sw(s, se05x_conn_last_sw(c), id, probe); break;
     case SE05X_ERR_ARG: r = SSS_ERR_ARG; break;
     case SE05X_ERR_NOMEM: r = SSS_ERR_NOMEM; break;
     case SE05X_ERR_BUFFER: r = SSS_ERR_BUFFER; break;
@@ -327,22 +333,30 @@ static sss_status be_list(sss_session *s, sss_object_info **list, size_t *n)
         return SSS_ERR_NOMEM;
     }
     sss_status r = SSS_OK;
+    size_t out = 0;
     for (size_t i = 0; i < cnt && r == SSS_OK; i++) {
         uint8_t code = 0, tr = 0;
-        se05x_policy_init(&v[i].policy);
+        memset(&v[out], 0, sizeof(v[out]));
+        se05x_policy_init(&v[out].policy);
         r = read_type(s, ids[i], &code, &tr);
         if (r == SSS_OK)
-            r = be_se05x_describe(s, ids[i], code, tr, &v[i]);
+            r = be_se05x_describe(s, ids[i], code, tr, &v[out]);
         if (r == SSS_ERR_SE || r == SSS_ERR_DENIED) /* e.g. ReadSize refused: keep the type */
             r = SSS_OK;
+        if (r == SSS_ERR_NOT_FOUND) { /* deleted meanwhile by another user */
+            r = SSS_OK;
+            continue;
+        }
+        out++;
     }
     free(ids);
     if (r != SSS_OK) {
         free(v);
         return r;
     }
+    s->err[0] = '\0';
     *list = v;
-    *n = cnt;
+    *n = out;
     return SSS_OK;
 }
 
@@ -360,7 +374,7 @@ static sss_status write_symm(sss_session *s, uint32_t id, sss_key_type type, con
     se05x_obj_opts o = {.policy = pol};
     uint8_t p1 = type == SSS_KT_AES ? SE05X_P1_AES : SE05X_P1_HMAC;
     se05x_status st = se05x_write_symm_key(be_conn(s), &o, id, p1, 0, key, len);
-    return st == SE05X_OK ? SSS_OK : be_se05x_map(s, st, id, "write key");
+    return st == SE05X_OK ? SSS_OK : be_se05x_map_ex(s, st, id, "write key", false);
 }
 
 static sss_status be_generate(sss_session *s, uint32_t id, const sss_keygen *g,
@@ -390,7 +404,7 @@ static sss_status be_generate(sss_session *s, uint32_t id, const sss_keygen *g,
     default:
         return SSS_ERR_ARG;
     }
-    return st == SE05X_OK ? SSS_OK : be_se05x_map(s, st, id, "generate");
+    return st == SE05X_OK ? SSS_OK : be_se05x_map_ex(s, st, id, "generate", false);
 }
 
 static void reverse(uint8_t *p, size_t n)
@@ -439,7 +453,7 @@ static sss_status import_ec(sss_session *s, uint32_t id, EVP_PKEY *k, bool pair,
     } else {
         se05x_status st = se05x_ec_import(be_conn(s), o, id, curve, pair ? priv : NULL,
                                           pair ? pl : 0, pub, 1 + 2 * fl);
-        r = st == SE05X_OK ? SSS_OK : be_se05x_map(s, st, id, "import");
+        r = st == SE05X_OK ? SSS_OK : be_se05x_map_ex(s, st, id, "import", false);
     }
     OPENSSL_cleanse(priv, sizeof(priv));
     return r;
@@ -464,7 +478,7 @@ static sss_status import_25519(sss_session *s, uint32_t id, EVP_PKEY *k, bool pa
         se05x_status st = se05x_ec_import(be_conn(s), o, id,
                                           ed ? SE05X_CURVE_ED25519 : SE05X_CURVE_X25519,
                                           pair ? priv : NULL, pair ? 32 : 0, pub, 32);
-        r = st == SE05X_OK ? SSS_OK : be_se05x_map(s, st, id, "import");
+        r = st == SE05X_OK ? SSS_OK : be_se05x_map_ex(s, st, id, "import", false);
     }
     OPENSSL_cleanse(priv, sizeof(priv));
     return r;
@@ -508,7 +522,7 @@ static sss_status import_rsa(sss_session *s, uint32_t id, EVP_PKEY *k, bool pair
     } else {
         se05x_status st = se05x_rsa_import(be_conn(s), o, id, (uint16_t)bits,
                                            pair ? SE05X_KEY_PAIR : SE05X_KEY_PUBLIC, &c, false);
-        r = st == SE05X_OK ? SSS_OK : be_se05x_map(s, st, id, "import");
+        r = st == SE05X_OK ? SSS_OK : be_se05x_map_ex(s, st, id, "import", false);
     }
     OPENSSL_secure_clear_free(m, 8 * RSA_MAX);
     return r;
@@ -526,7 +540,7 @@ static sss_status be_import_pkey(sss_session *s, uint32_t id, EVP_PKEY *k, bool 
             se05x_curve_from_name(g, &curve) == SE05X_OK) {
             se05x_status st = se05x_ec_curve_ensure(be_conn(s), curve);
             if (st != SE05X_OK)
-                return be_se05x_map(s, st, id, "import (curve)");
+                return be_se05x_map_ex(s, st, id, "import (curve)", false);
         }
         return import_ec(s, id, k, pair, &o);
     }
@@ -534,7 +548,7 @@ static sss_status be_import_pkey(sss_session *s, uint32_t id, EVP_PKEY *k, bool 
         if (EVP_PKEY_is_a(k, "X25519")) {
             se05x_status st = se05x_ec_curve_ensure(be_conn(s), SE05X_CURVE_X25519);
             if (st != SE05X_OK)
-                return be_se05x_map(s, st, id, "import (curve)");
+                return be_se05x_map_ex(s, st, id, "import (curve)", false);
         }
         return import_25519(s, id, k, pair, &o);
     }
@@ -549,7 +563,7 @@ static sss_status be_binary_write(sss_session *s, uint32_t id, const uint8_t *da
 {
     se05x_obj_opts o = {.policy = pol};
     se05x_status st = se05x_write_binary(be_conn(s), &o, id, data, len, false);
-    return st == SE05X_OK ? SSS_OK : be_se05x_map(s, st, id, "binary write");
+    return st == SE05X_OK ? SSS_OK : be_se05x_map_ex(s, st, id, "binary write", false);
 }
 
 static sss_status be_binary_read(sss_session *s, uint32_t id, uint8_t *out, size_t *len)

@@ -18,6 +18,10 @@ static inline se05x_conn *be_conn(sss_session *s) { return ((be_se05x *)s->be)->
  * leave "what 0xID: <detail>" in s->err. SW 6985 is ambiguous on the SE
  * (missing object or unusable): the object's existence is checked. */
 sss_status be_se05x_map(sss_session *s, se05x_status st, uint32_t id, const char *what);
+/* Same; probe = false skips the existence check (creation commands, where
+ * the object is not expected to exist). */
+sss_status be_se05x_map_ex(sss_session *s, se05x_status st, uint32_t id, const char *what,
+                           bool probe);
 
 /* Key object operations (be_se05x_crypto.c). */
 sss_status be_se05x_key_open(sss_key *k);

@@ -1,7 +1,8 @@
 /* sss across processes: two processes signing in loops against one
  * simulator (the se05x-sim daemon over JRCP, and the in-process sim:DIR
  * shared through its directory lock) both succeed; a session and an open
- * key used in a child after fork() work (the child re-opens its link). */
+ * key used in a child after fork() work (the child re-opens its link);
+ * threads sharing one session are serialised by its lock. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +12,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <pthread.h>
 #include <openssl/evp.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -161,6 +163,46 @@ static void fork_session(const char *cs)
 static void test_fork_jrcp(void **state) { fork_session(g.cs_jrcp); }
 static void test_fork_inproc(void **state) { fork_session(g.cs_sim); }
 
+/* Threads sharing one session and one key handle. */
+typedef struct {
+    sss_key *k;
+    int base, rc;
+} thr_arg;
+
+static void *thr_sign(void *p)
+{
+    thr_arg *a = p;
+    for (int i = 0; i < LOOPS && a->rc == 0; i++)
+        a->rc = sign_once(a->k, a->base + i);
+    return NULL;
+}
+
+static void threads_share(const char *cs)
+{
+    sss_session *s = open_session(cs);
+    assert_non_null(s);
+    sss_key *k = NULL;
+    assert_int_equal(sss_key_open(s, KEY_ID, &k), SSS_OK);
+    pthread_t t[3];
+    thr_arg a[3];
+    for (int i = 0; i < 3; i++) {
+        a[i] = (thr_arg){k, 1000 * (i + 1), 0};
+        assert_int_equal(pthread_create(&t[i], NULL, thr_sign, &a[i]), 0);
+    }
+    for (int i = 0; i < 3; i++) {
+        pthread_join(t[i], NULL);
+        assert_int_equal(a[i].rc, 0);
+    }
+    sss_counters c;
+    sss_session_counters(s, &c);
+    assert_true(c.apdus >= 3 * LOOPS); /* one sign APDU each, all on this link */
+    sss_key_close(k);
+    sss_session_close(s);
+}
+
+static void test_threads_jrcp(void **state) { threads_share(g.cs_jrcp); }
+static void test_threads_inproc(void **state) { threads_share(g.cs_sim); }
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -168,6 +210,8 @@ int main(void)
         cmocka_unit_test(test_two_processes_inproc),
         cmocka_unit_test(test_fork_jrcp),
         cmocka_unit_test(test_fork_inproc),
+        cmocka_unit_test(test_threads_jrcp),
+        cmocka_unit_test(test_threads_inproc),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -20,18 +20,18 @@
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 
+#include "se05x/commands.h"
 #include "sesim/servers.h"
 #include "sesim/sesim.h"
 #include "sss/sss.h"
-#include "sss_internal.h"
 #include "testutil.h"
 
 /* ---- fixtures ------------------------------------------------------------ */
 
-static char *g_dir, *g_hostdir;
-static sesim *g_card;
-static sesim_jrcp_server *g_jrcp;
-static char g_cs_sim[1100], g_cs_jrcp[64];
+static char *g_dir, *g_dir3, *g_hostdir;
+static sesim *g_card, *g_card3;
+static sesim_jrcp_server *g_jrcp, *g_jrcp3;
+static char g_cs_sim[1100], g_cs_jrcp[64], g_cs_jrcp3[64];
 static EVP_PKEY *g_rsa, *g_ec, *g_ed; /* host keys for imports */
 static X509 *g_cert;
 
@@ -40,9 +40,11 @@ typedef struct {
     sss_backend be;
     const char *connstr;
     uint32_t base; /* object ids of this group */
+    bool v3;       /* 3.x applet profile */
 } group_t;
 
-static group_t g_groups[3];
+#define NGROUPS 4
+static group_t g_groups[NGROUPS];
 static group_t *g_grp;
 static sss_session *g_s;
 
@@ -67,8 +69,9 @@ static X509 *make_cert(EVP_PKEY *k)
 static int suite_setup(void **state)
 {
     g_dir = tu_tempdir("sss");
+    g_dir3 = tu_tempdir("sss3x");
     g_hostdir = tu_tempdir("ssshost");
-    if (!g_dir || !g_hostdir)
+    if (!g_dir || !g_dir3 || !g_hostdir)
         return -1;
     sesim_opts o;
     sesim_opts_default(&o);
@@ -78,11 +81,21 @@ static int suite_setup(void **state)
     sesim_card_if cif = sesim_card_if_for(g_card);
     if (sesim_jrcp_server_start(&cif, "127.0.0.1", 0, &g_jrcp) != SE05X_OK)
         return -1;
+    /* a second card with the 3.x applet profile (generic EC types,
+     * GetECCurveId, attributes in TAG_2) */
+    o.applet_major = 3;
+    if (sesim_open(g_dir3, &o, &g_card3) != SE05X_OK)
+        return -1;
+    sesim_card_if cif3 = sesim_card_if_for(g_card3);
+    if (sesim_jrcp_server_start(&cif3, "127.0.0.1", 0, &g_jrcp3) != SE05X_OK)
+        return -1;
+    snprintf(g_cs_jrcp3, sizeof(g_cs_jrcp3), "127.0.0.1:%u", sesim_jrcp_server_port(g_jrcp3));
     snprintf(g_cs_sim, sizeof(g_cs_sim), "sim:%s", g_dir);
     snprintf(g_cs_jrcp, sizeof(g_cs_jrcp), "127.0.0.1:%u", sesim_jrcp_server_port(g_jrcp));
-    g_groups[0] = (group_t){"se05x-inproc", SSS_BACKEND_SE05X, g_cs_sim, 0x30000000};
-    g_groups[1] = (group_t){"se05x-jrcp", SSS_BACKEND_SE05X, g_cs_jrcp, 0x31000000};
-    g_groups[2] = (group_t){"host", SSS_BACKEND_HOST, g_hostdir, 0x32000000};
+    g_groups[0] = (group_t){"se05x-inproc", SSS_BACKEND_SE05X, g_cs_sim, 0x30000000, false};
+    g_groups[1] = (group_t){"se05x-jrcp", SSS_BACKEND_SE05X, g_cs_jrcp, 0x31000000, false};
+    g_groups[2] = (group_t){"se05x-3x-jrcp", SSS_BACKEND_SE05X, g_cs_jrcp3, 0x33000000, true};
+    g_groups[3] = (group_t){"host", SSS_BACKEND_HOST, g_hostdir, 0x32000000, false};
     g_rsa = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
     g_ec = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
     g_ed = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
@@ -97,8 +110,12 @@ static int suite_teardown(void **state)
     EVP_PKEY_free(g_ec);
     EVP_PKEY_free(g_ed);
     sesim_jrcp_server_stop(g_jrcp);
+    sesim_jrcp_server_stop(g_jrcp3);
     sesim_close(g_card);
+    sesim_close(g_card3);
     tu_rmtree(g_dir);
+    tu_rmtree(g_dir3);
+    free(g_dir3);
     tu_rmtree(g_hostdir);
     free(g_dir);
     free(g_hostdir);
@@ -452,6 +469,15 @@ static void test_import_ec_ecdh(void **state)
     k = open_key(oid(0x61));
     assert_int_equal(sss_key_info(k)->type, SSS_KT_EC_PUB);
     spki_equal(k, g_ec);
+    uint8_t small[8];
+    size_t sml = sizeof(small);
+    assert_int_equal(sss_key_public_der(k, small, &sml), SSS_ERR_BUFFER);
+    assert_int_equal(sml, 91); /* P-256 SubjectPublicKeyInfo */
+    /* a public key cannot sign or derive */
+    sss_sig_params sp = {.alg = SSS_SIG_ECDSA, .hash = SSS_HASH_SHA256};
+    uint8_t dg[32] = {0}, sg[100];
+    size_t sgl = sizeof(sg);
+    assert_int_equal(sss_sign(k, &sp, dg, 32, sg, &sgl), SSS_ERR_KEY_TYPE);
     sss_key_close(k);
 
     /* Ed25519 pair (PKCS#8 DER) */
@@ -464,6 +490,54 @@ static void test_import_ec_ecdh(void **state)
     assert_int_equal(sss_key_info(k)->curve, SSS_CURVE_ED25519);
     spki_equal(k, g_ed);
     sign_and_check(k, g_ed, SSS_SIG_EDDSA, SSS_HASH_SHA512, 0);
+    sss_key_close(k);
+}
+
+/* X25519 generated in the SE (or host): ECDH equals libcrypto with the
+ * exported public key; byte order is RFC 7748 on both sides. */
+static void test_x25519(void **state)
+{
+    if (g_grp->v3) {
+        /* 3.x applets have no X25519 curve object: refused, nothing created */
+        sss_keygen x = {.type = SSS_KT_EC_PAIR, .curve = SSS_CURVE_X25519};
+        assert_int_equal(sss_key_generate(g_s, oid(0x68), &x, &FORCE), SSS_ERR_SE);
+        bool ex = true;
+        OK(sss_object_exists(g_s, oid(0x68), &ex));
+        assert_false(ex);
+        return;
+    }
+    sss_keygen g = {.type = SSS_KT_EC_PAIR, .curve = SSS_CURVE_X25519};
+    OK(sss_key_generate(g_s, oid(0x68), &g, &FORCE));
+    sss_key *k = open_key(oid(0x68));
+    assert_int_equal(sss_key_info(k)->curve, SSS_CURVE_X25519);
+    EVP_PKEY *pub = pub_of(k);
+    assert_true(EVP_PKEY_is_a(pub, "X25519"));
+    EVP_PKEY *peer = EVP_PKEY_Q_keygen(NULL, NULL, "X25519");
+    unsigned char *pd = NULL;
+    int pdl = i2d_PUBKEY(peer, &pd);
+    uint8_t sec[32], want[32];
+    size_t sl = sizeof(sec), wl = sizeof(want);
+    OK(sss_derive_ecdh(k, pd, (size_t)pdl, sec, &sl));
+    EVP_PKEY_CTX *c = EVP_PKEY_CTX_new(peer, NULL);
+    assert_int_equal(EVP_PKEY_derive_init(c), 1);
+    assert_int_equal(EVP_PKEY_derive_set_peer(c, pub), 1);
+    assert_int_equal(EVP_PKEY_derive(c, want, &wl), 1);
+    EVP_PKEY_CTX_free(c);
+    assert_int_equal(sl, 32);
+    assert_memory_equal(sec, want, 32);
+    /* a P-256 peer does not fit */
+    unsigned char *ed = NULL;
+    int edl = i2d_PUBKEY(g_ec, &ed);
+    sl = sizeof(sec);
+    assert_int_equal(sss_derive_ecdh(k, ed, (size_t)edl, sec, &sl), SSS_ERR_ARG);
+    /* X25519 cannot sign */
+    sss_sig_params p = {.alg = SSS_SIG_ECDSA, .hash = SSS_HASH_SHA256};
+    sl = sizeof(sec);
+    assert_int_equal(sss_sign(k, &p, want, 32, sec, &sl), SSS_ERR_KEY_TYPE);
+    OPENSSL_free(ed);
+    OPENSSL_free(pd);
+    EVP_PKEY_free(peer);
+    EVP_PKEY_free(pub);
     sss_key_close(k);
 }
 
@@ -483,6 +557,10 @@ static void test_import_cert(void **state)
     OK(sss_cert_read_der(g_s, oid(0x70), out, &n));
     assert_int_equal(n, (size_t)dl);
     assert_memory_equal(out, der, n);
+    /* too small an output buffer tells the size needed */
+    n = 10;
+    assert_int_equal(sss_cert_read_der(g_s, oid(0x70), out, &n), SSS_ERR_BUFFER);
+    assert_int_equal(n, (size_t)dl);
     /* DER in (auto-detected) */
     OK(sss_key_import(g_s, oid(0x71), SSS_IMPORT_AUTO, der, (size_t)dl, &FORCE));
     n = sizeof(out);
@@ -783,11 +861,9 @@ static void test_bad_input(void **state)
     assert_int_equal(sss_key_generate(g_s, oid(0xB5), &bg, NULL), SSS_ERR_ARG);
 }
 
-/* SE-only: policy denial, oversized APDU data. */
-static void test_se_policy_and_limits(void **state)
+/* Policy denial (all backends enforce policies). */
+static void test_policy_denied(void **state)
 {
-    if (!is_se())
-        skip();
     se05x_policy pol;
     se05x_policy_init(&pol);
     se05x_policy_add(&pol, 0, SE05X_AR_VERIFY | SE05X_AR_READ | SE05X_AR_DELETE);
@@ -799,12 +875,31 @@ static void test_se_policy_and_limits(void **state)
     uint8_t dg[32] = {0}, sig[200];
     size_t n = sizeof(sig);
     assert_int_equal(sss_sign(k, &p, dg, 32, sig, &n), SSS_ERR_DENIED);
-    assert_true(strstr(sss_session_errmsg(g_s), "6986") != NULL);
+    if (is_se())
+        assert_true(strstr(sss_session_errmsg(g_s), "6986") != NULL);
     sss_key_close(k);
+}
+
+static void test_se_limits(void **state)
+{
+    if (!is_se())
+        skip();
+    sss_sig_params p = {.alg = SSS_SIG_ECDSA, .hash = SSS_HASH_SHA256};
+    uint8_t sig[200];
+    size_t n;
+    sss_key *k;
     /* a digest of more data than an APDU carries */
     uint8_t *big = calloc(1, 4000);
     n = sizeof(sig);
     assert_int_equal(sss_digest(g_s, SSS_HASH_SHA256, big, 4000, sig, &n), SSS_ERR_BUFFER);
+    /* an EdDSA message larger than an APDU */
+    sss_keygen eg = {.type = SSS_KT_EC_PAIR, .curve = SSS_CURVE_ED25519};
+    OK(sss_key_generate(g_s, oid(0xC1), &eg, &FORCE));
+    k = open_key(oid(0xC1));
+    p.alg = SSS_SIG_EDDSA;
+    n = sizeof(sig);
+    assert_int_equal(sss_sign(k, &p, big, 4000, sig, &n), SSS_ERR_BUFFER);
+    sss_key_close(k);
     free(big);
     /* the factory RSA key signs through raw decrypt (1 APDU) */
     k = open_key(0xF0000004);
@@ -815,6 +910,117 @@ static void test_se_policy_and_limits(void **state)
     sss_key_close(k);
 }
 
+/* ---- backend-independent checks (run once) ------------------------------------- */
+
+static void test_helpers(void **state)
+{
+    sss_hash h;
+    assert_int_equal(sss_hash_from_name("SHA-384", &h), SSS_OK);
+    assert_int_equal(h, SSS_HASH_SHA384);
+    assert_int_equal(sss_hash_from_name("md5", &h), SSS_ERR_ARG);
+    assert_int_equal(sss_hash_len(SSS_HASH_SHA224), 28);
+    assert_int_equal(sss_hash_len(SSS_HASH_NONE), 0);
+    for (int st = SSS_OK; st <= SSS_ERR_STATE; st++)
+        assert_string_not_equal(sss_strerror((sss_status)st), "unknown status");
+    assert_string_equal(sss_key_type_name(SSS_KT_RSA_PAIR), "RSA key pair");
+}
+
+static void test_attrs_parse(void **state)
+{
+    /* id · type · auth · attempts · owner · rfu · policy(9) · origin · version(4) */
+    uint8_t a[] = {0x30, 0, 0, 1, 0x29, 0x01, 0, 0, 0, 0, 0, 0, 0, 0,
+                   8, 0, 0, 0, 0, 0x10, 0, 0, 0, 0x02, 0, 0, 0, 5};
+    se05x_obj_attrs at;
+    assert_int_equal(se05x_attrs_parse(a, sizeof(a), true, &at), SE05X_OK);
+    assert_int_equal(at.id, 0x30000001);
+    assert_int_equal(at.type, 0x29);
+    assert_false(at.auth);
+    assert_int_equal(at.policy.n, 1);
+    assert_int_equal(at.policy.e[0].ar, SE05X_AR_SIGN);
+    assert_int_equal(at.origin, 2);
+    assert_int_equal(at.version, 5);
+    /* 3.x: one version byte, so the policy appears 3 bytes longer -> malformed */
+    assert_int_not_equal(se05x_attrs_parse(a, sizeof(a), false, &at), SE05X_OK);
+    /* too short */
+    assert_int_equal(se05x_attrs_parse(a, 18, true, &at), SE05X_ERR_TLV_LENGTH);
+    /* no policy */
+    uint8_t b[] = {0x30, 0, 0, 2, 0x0B, 0x01, 0, 0, 0, 0, 0, 0, 0, 0, 0x01, 0};
+    assert_int_equal(se05x_attrs_parse(b, sizeof(b), false, &at), SE05X_OK);
+    assert_int_equal(at.policy.n, 0);
+    assert_int_equal(at.origin, 1);
+}
+
+static sss_status try_open(const sss_session_cfg *cfg, char *err, size_t errlen)
+{
+    sss_session *s = NULL;
+    sss_status st = sss_session_open(cfg, &s, err, errlen);
+    sss_session_close(s);
+    return st;
+}
+
+static void test_session_open(void **state)
+{
+    char err[512];
+    sss_session_cfg c = {.backend = (sss_backend)42};
+    assert_int_equal(try_open(&c, err, sizeof(err)), SSS_ERR_ARG);
+    sss_session *s = (sss_session *)1;
+    assert_int_equal(sss_session_open(NULL, &s, err, sizeof(err)), SSS_ERR_ARG);
+    /* nobody listens on port 1 */
+    c = (sss_session_cfg){.backend = SSS_BACKEND_SE05X, .connstr = "127.0.0.1:1"};
+    assert_int_equal(try_open(&c, err, sizeof(err)), SSS_ERR_CONNECT);
+    assert_true(strstr(err, "127.0.0.1:1") != NULL);
+    c.connstr = "nonsense:://";
+    assert_int_not_equal(try_open(&c, err, sizeof(err)), SSS_OK);
+    c.connstr = g_cs_jrcp;
+    c.auth = SSS_AUTH_PLATFORM_SCP03;
+    assert_int_equal(try_open(&c, err, sizeof(err)), SSS_ERR_ARG);
+    /* UserID session with the simulator's FACTORY_RESET object */
+    static const char reset[] = "se05x-sim-reset!";
+    c = (sss_session_cfg){.backend = SSS_BACKEND_SE05X, .connstr = g_cs_jrcp,
+                          .auth = SSS_AUTH_USERID, .auth_id = 0x7FFF0205,
+                          .secret = (const uint8_t *)reset, .secret_len = 16};
+    assert_int_equal(sss_session_open(&c, &s, err, sizeof(err)), SSS_OK);
+    uint8_t r[8];
+    assert_int_equal(sss_rng(s, r, sizeof(r)), SSS_OK);
+    sss_session_close(s);
+    c.secret = (const uint8_t *)"wrong-value-here";
+    assert_int_equal(try_open(&c, err, sizeof(err)), SSS_ERR_AUTH);
+    assert_true(strstr(err, "0x7FFF0205") != NULL);
+    c.secret_len = 0;
+    assert_int_equal(try_open(&c, err, sizeof(err)), SSS_ERR_ARG);
+    /* AESKey needs 16 bytes; ECKey needs a readable PEM */
+    c.auth = SSS_AUTH_AESKEY;
+    c.secret_len = 5;
+    assert_int_equal(try_open(&c, err, sizeof(err)), SSS_ERR_ARG);
+    c.auth = SSS_AUTH_ECKEY;
+    c.eckey_pem = "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n";
+    assert_int_equal(try_open(&c, err, sizeof(err)), SSS_ERR_FORMAT);
+    /* ECKey session with the simulator's EdgeLock 2GO auth object; its
+     * private half is DIR/el2go-auth-key.pem. TEMPORARY: hostlib's ECKey
+     * session is a stub on main (SSS_ERR_UNSUPPORTED) until it lands. */
+    char pem[1200];
+    snprintf(pem, sizeof(pem), "%s/el2go-auth-key.pem", g_dir);
+    c.auth_id = 0xF0000020;
+    c.eckey_pem = pem;
+    sss_status st = sss_session_open(&c, &s, err, sizeof(err));
+    if (st == SSS_ERR_UNSUPPORTED) {
+        fprintf(stderr, "[  SKIPPED ] ECKey session: %s\n", err);
+    } else {
+        assert_int_equal(st, SSS_OK);
+        assert_int_equal(sss_rng(s, r, sizeof(r)), SSS_OK);
+        sss_session_close(s);
+        /* another host key is refused */
+        size_t pl;
+        uint8_t *other = pem_of(g_ec, true, false, &pl);
+        char *txt = calloc(1, pl + 1);
+        memcpy(txt, other, pl);
+        c.eckey_pem = txt;
+        assert_int_equal(try_open(&c, err, sizeof(err)), SSS_ERR_AUTH);
+        free(txt);
+        free(other);
+    }
+}
+
 #define SUITE(name, idx) \
     const struct CMUnitTest name[] = { \
         cmocka_unit_test(test_generate_ec), \
@@ -823,13 +1029,15 @@ static void test_se_policy_and_limits(void **state)
         cmocka_unit_test(test_generate_symmetric), \
         cmocka_unit_test(test_import_rsa_ops), \
         cmocka_unit_test(test_import_ec_ecdh), \
+        cmocka_unit_test(test_x25519), \
         cmocka_unit_test(test_import_cert), \
         cmocka_unit_test(test_symmetric_vs_libcrypto), \
         cmocka_unit_test(test_digest_rng), \
         cmocka_unit_test(test_info_list_delete), \
         cmocka_unit_test(test_overwrite_and_reserved), \
         cmocka_unit_test(test_bad_input), \
-        cmocka_unit_test(test_se_policy_and_limits), \
+        cmocka_unit_test(test_policy_denied), \
+        cmocka_unit_test(test_se_limits), \
     }
 
 static int run_group(int idx, const struct CMUnitTest *t, size_t n)
@@ -843,14 +1051,13 @@ int main(void)
         fprintf(stderr, "suite setup failed\n");
         return 1;
     }
-    int rc = 0;
-    for (int i = 0; i < 3; i++) {
-        if (g_groups[i].be == SSS_BACKEND_HOST && !sss_backend_host_ops.open) {
-            /* TEMPORARY: the host backend (be_host*.c) is written in parallel;
-             * remove this skip once it has landed. */
-            fprintf(stderr, "[  SKIPPED ] group host: host backend not in this build yet\n");
-            continue;
-        }
+    const struct CMUnitTest core[] = {
+        cmocka_unit_test(test_helpers),
+        cmocka_unit_test(test_attrs_parse),
+        cmocka_unit_test(test_session_open),
+    };
+    int rc = cmocka_run_group_tests_name("core", core, NULL, NULL);
+    for (int i = 0; i < NGROUPS; i++) {
         SUITE(tests, i);
         g_grp = &g_groups[i];
         rc |= run_group(i, tests, sizeof(tests) / sizeof(tests[0]));
