@@ -9,6 +9,8 @@
 #include <stdint.h>
 
 #include "se05x/conn.h"
+#include "se05x/policy.h"
+#include "sss/sss.h"
 
 #define SE05X_CLI_VERSION "0.1.0"
 
@@ -24,7 +26,13 @@ typedef struct {
     const char *port;   /* --port, NULL = se05x_connstr_default() */
     const char *scp03;  /* --scp03 key file */
     bool trace;         /* -v / --trace */
+    const char *auth;        /* --auth none|scp03|userid|aeskey|eckey (NULL = none) */
+    const char *auth_id;     /* --auth-id ID */
+    const char *auth_secret; /* --auth-secret HEX|@FILE */
+    const char *auth_key;    /* --auth-key PEM (ECKey: host's EC private key) */
+    const char *host_store;  /* --host-store DIR: sss host backend instead of an SE */
     se05x_conn *conn;   /* opened by cli_connect() */
+    sss_session *sss;   /* opened by cli_sss_open() */
 } cli_ctx;
 
 typedef struct {
@@ -37,6 +45,16 @@ typedef struct {
 
 /* The subcommand table (cmd_*.c entries collected in main.c). */
 extern const cli_command cli_cmd_info, cli_cmd_uid, cli_cmd_list, cli_cmd_erase, cli_cmd_apdu;
+/* cmd_keys.c, cmd_crypto.c, cmd_refpem.c (on sss). */
+extern const cli_command cli_cmd_gen, cli_cmd_set, cli_cmd_get, cli_cmd_sign, cli_cmd_verify,
+    cli_cmd_encrypt, cli_cmd_decrypt, cli_cmd_derive, cli_cmd_rand, cli_cmd_refpem;
+
+/* True when the run must go through sss (--host-store, or a session auth
+ * that hostlib's plain connection does not open). */
+bool cli_use_sss(const cli_ctx *ctx);
+/* list / erase on sss (cmd_keys.c), used by cmd_basic.c when cli_use_sss(). */
+int cli_sss_list(cli_ctx *ctx, bool json);
+int cli_sss_erase(cli_ctx *ctx, uint32_t id);
 
 /* Open the connection (once). Returns CLI_OK or CLI_NOCONN after printing
  * the reason. */
@@ -46,6 +64,48 @@ int cli_connect(cli_ctx *ctx);
 int cli_fail(cli_ctx *ctx, se05x_status st, const char *what);
 /* Print "se05x: <msg>" and a hint, return CLI_USAGE. */
 int cli_usage_error(const cli_command *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Open the sss session (once) from the global options (backend, --auth*).
+ * Returns CLI_OK, CLI_USAGE (bad --auth options) or CLI_NOCONN. */
+int cli_sss_open(cli_ctx *ctx);
+/* Print "se05x: <what>: <detail>" for a failed sss call (with a hint for
+ * existing objects and policy denials); returns the exit code: CLI_NOCONN
+ * for connection/link/auth failures, CLI_USAGE for reserved ids, else
+ * CLI_FAIL. */
+int cli_sss_fail(cli_ctx *ctx, sss_status st, const char *what);
+/* Parse an object id argument for cmd; for_write refuses the reserved
+ * range 0x7FFF0000.. . Prints the problem and returns CLI_USAGE, or CLI_OK. */
+int cli_key_id(const cli_command *cmd, const char *s, bool for_write, uint32_t *id);
+/* --policy RULES: entries separated by ';', each "[AUTHID:]names" with
+ * names as for se05x_ar_parse ("sign,verify,read" or "0x..."). */
+int cli_parse_policy(const cli_command *cmd, const char *rules, se05x_policy *p);
+
+/* Options of a subcommand: "--name" alone (flag) or with a value. */
+typedef struct {
+    const char *name;   /* "--curve" */
+    const char **value; /* receives the value; NULL for a flag */
+    bool *flag;         /* set for a flag */
+} cli_opt;
+/* Split argv[1..] into options (from opts, "--x VAL" or "--x=VAL") and
+ * positionals (exactly npos wanted, into pos[]). Prints the problem and
+ * returns CLI_USAGE, or CLI_OK. */
+int cli_parse_args(const cli_command *cmd, int argc, char **argv, const cli_opt *opts,
+                   const char **pos, int npos);
+
+/* Read a whole file ("-" = stdin) of at most max bytes into a malloc'ed
+ * buffer (NUL-terminated). Prints the problem and returns CLI_FAIL. */
+int cli_read_file(const char *path, size_t max, uint8_t **buf, size_t *len);
+/* Write a file ("-" = stdout). Prints the problem and returns CLI_FAIL. */
+int cli_write_file(const char *path, const void *buf, size_t len);
+
+/* PEM text (malloc'ed, NUL-terminated) of DER under label ("PUBLIC KEY"). */
+char *cli_pem_encode(const char *label, const uint8_t *der, size_t len);
+/* Print s as a JSON string. */
+void cli_json_str(const char *s);
+/* Name of an SSS_CURVE_* ("P-256", "Ed25519"...) or NULL. */
+const char *cli_curve_name(uint8_t curve);
+/* One-line description of an object ("EC key pair (P-256)"). */
+void cli_describe(const sss_object_info *info, char *buf, size_t cap);
 
 /* Parse an object id: hex with or without 0x, at most 8 digits. */
 bool cli_parse_id(const char *s, uint32_t *id);

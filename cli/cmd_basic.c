@@ -1,6 +1,7 @@
 /* se05x CLI subcommands about the chip and its object store: info
  * (applet version, features, free memory, UID), uid, list [--json],
- * erase ID, and apdu HEX (raw exchange). */
+ * erase ID, and apdu HEX (raw exchange). list and erase go through sss
+ * (cmd_keys.c) with --host-store or a session --auth. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,18 +24,34 @@ static int check_args(const cli_command *cmd, int argc, char **argv, int want)
 
 /* ---- info ------------------------------------------------------------- */
 
-static void print_mem(const char *label, se05x_conn *c, uint8_t type)
+/* Free memory of one kind: text line, or a JSON member (null if refused). */
+static void print_mem(const char *label, const char *key, se05x_conn *c, uint8_t type, bool json)
 {
     uint32_t v = 0;
-    if (se05x_get_free_memory(c, type, &v) == SE05X_OK)
+    bool ok = se05x_get_free_memory(c, type, &v) == SE05X_OK;
+    if (json)
+        ok ? printf(", \"%s\": %u", key, v) : printf(", \"%s\": null", key);
+    else if (ok)
         printf("%-27s %u bytes%s\n", label, v, v == 0x7FFF ? " (or more)" : "");
     else
         printf("%-27s unavailable (%s)\n", label, se05x_conn_errmsg(c));
 }
 
+/* info and uid need a chip. */
+static int need_chip(const cli_ctx *ctx, const char *name)
+{
+    if (!ctx->host_store)
+        return CLI_OK;
+    fprintf(stderr, "se05x: '%s' needs an SE; --host-store has no chip\n", name);
+    return CLI_FAIL;
+}
+
 static int run_info(cli_ctx *ctx, int argc, char **argv)
 {
-    int rc = check_args(&cli_cmd_info, argc, argv, 0);
+    bool json = argc == 2 && strcmp(argv[1], "--json") == 0;
+    int rc = check_args(&cli_cmd_info, json ? 1 : argc, argv, 0);
+    if (rc == CLI_OK)
+        rc = need_chip(ctx, "info");
     if (rc != CLI_OK || (rc = cli_connect(ctx)) != CLI_OK)
         return rc;
     se05x_conn *c = ctx->conn;
@@ -43,27 +60,48 @@ static int run_info(cli_ctx *ctx, int argc, char **argv)
     se05x_status st = se05x_get_version(c, &v, raw);
     if (st != SE05X_OK) /* fall back to the SELECT answer */
         se05x_version_decode(se05x_conn_applet_version(c), &v);
-    char feat[512];
-    se05x_features_format(v.config, feat, sizeof(feat));
-    printf("%-27s %s\n", "Connection:", ctx->port ? ctx->port : se05x_connstr_default());
-    printf("%-27s %u.%u.%u\n", "Applet version:", v.major, v.minor, v.patch);
-    printf("%-27s %u.%u\n", "SecureBox version:", v.sb_major, v.sb_minor);
-    printf("%-27s 0x%04X %s\n", "Applet config:", v.config, feat);
-    print_mem("Free persistent:", c, SE05X_MEM_PERSISTENT);
-    print_mem("Free transient (reset):", c, SE05X_MEM_TRANSIENT_RESET);
-    print_mem("Free transient (deselect):", c, SE05X_MEM_TRANSIENT_DESELECT);
     uint8_t uid[SE05X_UID_LEN];
     st = se05x_read_uid(c, uid);
     if (st != SE05X_OK)
         return cli_fail(ctx, st, "reading the UID");
-    printf("%-27s ", "UID:");
-    cli_print_hex(uid, sizeof(uid));
+    char feat[512];
+    se05x_features_format(v.config, feat, sizeof(feat));
+    const char *conn = ctx->port ? ctx->port : se05x_connstr_default();
+    if (json) {
+        printf("{\"connection\": ");
+        cli_json_str(conn);
+        printf(", \"applet_version\": \"%u.%u.%u\", \"securebox_version\": \"%u.%u\", "
+               "\"applet_config\": \"0x%04X\", \"features\": ",
+               v.major, v.minor, v.patch, v.sb_major, v.sb_minor, v.config);
+        cli_json_str(feat);
+    } else {
+        printf("%-27s %s\n", "Connection:", conn);
+        printf("%-27s %u.%u.%u\n", "Applet version:", v.major, v.minor, v.patch);
+        printf("%-27s %u.%u\n", "SecureBox version:", v.sb_major, v.sb_minor);
+        printf("%-27s 0x%04X %s\n", "Applet config:", v.config, feat);
+    }
+    print_mem("Free persistent:", "free_persistent", c, SE05X_MEM_PERSISTENT, json);
+    print_mem("Free transient (reset):", "free_transient_reset", c, SE05X_MEM_TRANSIENT_RESET,
+              json);
+    print_mem("Free transient (deselect):", "free_transient_deselect", c,
+              SE05X_MEM_TRANSIENT_DESELECT, json);
+    if (json) {
+        printf(", \"uid\": \"");
+        for (size_t i = 0; i < sizeof(uid); i++)
+            printf("%02X", uid[i]);
+        printf("\"}\n");
+    } else {
+        printf("%-27s ", "UID:");
+        cli_print_hex(uid, sizeof(uid));
+    }
     return CLI_OK;
 }
 
 const cli_command cli_cmd_info = {
-    "info", "", "show applet version, features, free memory and UID",
+    "info", "[--json]", "show applet version, features, free memory and UID",
     "The applet configuration bits are decoded (ECDSA/ECDH, EdDSA, RSA, AES, ...).\n"
+    "--json prints one object: connection, applet_version, securebox_version,\n"
+    "applet_config, features, free_* (bytes, null if refused) and uid.\n"
     "Free memory is reported by the SE as 2 bytes; 32767 means \"32767 or more\".\n",
     run_info};
 
@@ -72,6 +110,8 @@ const cli_command cli_cmd_info = {
 static int run_uid(cli_ctx *ctx, int argc, char **argv)
 {
     int rc = check_args(&cli_cmd_uid, argc, argv, 0);
+    if (rc == CLI_OK)
+        rc = need_chip(ctx, "uid");
     if (rc != CLI_OK || (rc = cli_connect(ctx)) != CLI_OK)
         return rc;
     uint8_t uid[SE05X_UID_LEN];
@@ -86,17 +126,6 @@ const cli_command cli_cmd_uid = {"uid", "", "print the 18-byte chip UID in hex",
 
 /* ---- list ------------------------------------------------------------- */
 
-static void json_str(const char *s)
-{
-    putchar('"');
-    for (; *s; s++) {
-        if (*s == '"' || *s == '\\')
-            putchar('\\');
-        putchar(*s);
-    }
-    putchar('"');
-}
-
 static int run_list(cli_ctx *ctx, int argc, char **argv)
 {
     bool json = false;
@@ -108,6 +137,8 @@ static int run_list(cli_ctx *ctx, int argc, char **argv)
         else
             return cli_usage_error(&cli_cmd_list, "unexpected argument '%s'", argv[i]);
     }
+    if (cli_use_sss(ctx))
+        return cli_sss_list(ctx, json);
     int rc = cli_connect(ctx);
     if (rc != CLI_OK)
         return rc;
@@ -129,7 +160,7 @@ static int run_list(cli_ctx *ctx, int argc, char **argv)
         const char *tname = have_type ? se05x_type_name(type) : "unknown";
         if (json) {
             printf("%s\n  {\"id\": \"0x%08X\", \"type\": ", i ? "," : "", ids[i]);
-            json_str(tname);
+            cli_json_str(tname);
             if (have_type)
                 printf(", \"type_code\": %u", type);
             else
@@ -165,9 +196,10 @@ static int run_erase(cli_ctx *ctx, int argc, char **argv)
     if (rc != CLI_OK)
         return rc;
     uint32_t id;
-    if (!cli_parse_id(argv[1], &id))
-        return cli_usage_error(&cli_cmd_erase, "invalid object id '%s' (expected hex, e.g. 0xF0000001)",
-                               argv[1]);
+    if ((rc = cli_key_id(&cli_cmd_erase, argv[1], true, &id)) != CLI_OK)
+        return rc;
+    if (cli_use_sss(ctx))
+        return cli_sss_erase(ctx, id);
     if ((rc = cli_connect(ctx)) != CLI_OK)
         return rc;
     se05x_status st = se05x_delete_object(ctx->conn, id);
@@ -179,7 +211,8 @@ static int run_erase(cli_ctx *ctx, int argc, char **argv)
 
 const cli_command cli_cmd_erase = {
     "erase", "ID", "delete the object ID (hex, with or without 0x)",
-    "Objects provisioned by NXP refuse deletion (SW 6985 or 6986).\n", run_erase};
+    "Objects provisioned by NXP refuse deletion (SW 6985 or 6986). Reserved ids\n"
+    "0x7FFF0000-0x7FFFFFFF are refused (exit 2).\n", run_erase};
 
 /* ---- apdu ------------------------------------------------------------- */
 

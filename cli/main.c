@@ -1,8 +1,9 @@
-/* se05x CLI entry point: global options (--port, --scp03, -v/--trace,
- * --help, --version, accepted before or after the subcommand), the
+/* se05x CLI entry point: global options (--port, --scp03, --auth*, --host-store,
+ * -v/--trace, --help, --version, accepted before or after the subcommand), the
  * subcommand table, `COMMAND --help`, dispatch, and exit codes
  * (0 ok, 1 SE error / failure, 2 usage, 3 cannot connect). New
  * subcommands are added by defining a cli_command and listing it below. */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,14 +12,16 @@
 #include "se05x/transport.h"
 
 static const cli_command *const COMMANDS[] = {
-    &cli_cmd_info, &cli_cmd_uid, &cli_cmd_list, &cli_cmd_erase, &cli_cmd_apdu,
+    &cli_cmd_info,    &cli_cmd_uid,     &cli_cmd_list,   &cli_cmd_erase,  &cli_cmd_apdu,
+    &cli_cmd_gen,     &cli_cmd_set,     &cli_cmd_get,    &cli_cmd_sign,   &cli_cmd_verify,
+    &cli_cmd_encrypt, &cli_cmd_decrypt, &cli_cmd_derive, &cli_cmd_rand,   &cli_cmd_refpem,
 };
 #define N_COMMANDS (sizeof(COMMANDS) / sizeof(COMMANDS[0]))
 
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: se05x [--port CONN] [--scp03 KEYFILE] [-v|--trace] COMMAND [ARGS]\n"
+            "usage: se05x [--port CONN | --host-store DIR] [--auth ...] [-v|--trace] COMMAND [ARGS]\n"
             "       se05x --help | --version | COMMAND --help\n\n"
             "Talk to an NXP SE05x secure element (or the se05x-sim simulator).\n\n"
             "Options:\n"
@@ -26,15 +29,26 @@ static void usage(FILE *f)
             "                       t1:PATH or sim:DIR; default from $SE05X_PORT,\n"
             "                       $EX_SSS_BOOT_SSS_PORT, else %s\n"
             "      --scp03 KEYFILE  open platform SCP03 with the keys in KEYFILE\n"
+            "      --auth none|scp03|userid|aeskey|eckey\n"
+            "                       authentication (scp03 needs --scp03; userid/aeskey\n"
+            "                       need --auth-id and --auth-secret; eckey needs\n"
+            "                       --auth-id and --auth-key)\n"
+            "      --auth-id ID     authentication object id (hex)\n"
+            "      --auth-secret HEX|@FILE  UserID value or 16-byte AES key\n"
+            "      --auth-key PEM   host's EC private key for ECKey sessions\n"
+            "      --host-store DIR no SE: keys in software, kept in DIR (same commands)\n"
             "  -v, --trace          print every APDU on stderr\n"
             "  -h, --help           this help\n"
             "  -V, --version        print the version\n\n"
             "Commands:\n",
             SE05X_DEFAULT_PORT);
     for (size_t i = 0; i < N_COMMANDS; i++) {
-        char left[64];
+        char left[96];
         snprintf(left, sizeof(left), "%s %s", COMMANDS[i]->name, COMMANDS[i]->args);
-        fprintf(f, "  %-20s %s\n", left, COMMANDS[i]->summary);
+        if (strlen(left) > 20) /* long synopsis: summary on its own line */
+            fprintf(f, "  %s\n  %-20s %s\n", left, "", COMMANDS[i]->summary);
+        else
+            fprintf(f, "  %-20s %s\n", left, COMMANDS[i]->summary);
     }
     fprintf(f, "\nExit status: 0 ok, 1 SE error or failure, 2 usage error, 3 cannot connect.\n");
 }
@@ -44,7 +58,8 @@ static void command_usage(const cli_command *c)
     printf("usage: se05x [OPTIONS] %s %s\n\n%s\n", c->name, c->args, c->summary);
     if (c->help)
         printf("\n%s", c->help);
-    printf("\nGlobal options (--port, --scp03, --trace) may come before or after COMMAND.\n");
+    printf("\nGlobal options (--port, --host-store, --scp03, --auth*, --trace) may come\n"
+           "before or after COMMAND. Ids are hex (0xEF000010 or EF000010).\n");
 }
 
 static const cli_command *find_command(const char *name)
@@ -65,6 +80,33 @@ static const char *opt_value(int argc, char **argv, int *i, const char *arg, siz
     return NULL;
 }
 
+/* The value-taking global options of sss: 0 = a is none of them, 1 =
+ * taken, -1 = value missing. */
+static int global_value(cli_ctx *ctx, int argc, char **argv, int *i, const char *a)
+{
+    static const struct {
+        const char *name;
+        size_t off;
+    } opts[] = {
+        {"--auth", offsetof(cli_ctx, auth)},
+        {"--auth-id", offsetof(cli_ctx, auth_id)},
+        {"--auth-secret", offsetof(cli_ctx, auth_secret)},
+        {"--auth-key", offsetof(cli_ctx, auth_key)},
+        {"--host-store", offsetof(cli_ctx, host_store)},
+    };
+    for (size_t k = 0; k < sizeof(opts) / sizeof(opts[0]); k++) {
+        size_t n = strlen(opts[k].name);
+        if (strncmp(a, opts[k].name, n) != 0 || (a[n] != '\0' && a[n] != '='))
+            continue;
+        const char *v = opt_value(argc, argv, i, a, n);
+        if (!v || !v[0])
+            return -1;
+        *(const char **)((char *)ctx + opts[k].off) = v;
+        return 1;
+    }
+    return 0;
+}
+
 /* Strip global options from argv (anywhere before "--"); the rest, in
  * order, goes to rest[]. Returns CLI_OK, CLI_USAGE, or -1 when help/version
  * was printed. */
@@ -72,6 +114,7 @@ static int parse_globals(cli_ctx *ctx, int argc, char **argv, char **rest, int *
                          bool *want_help)
 {
     bool in_cmd_args = false;
+    int gv;
     *nrest = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -88,6 +131,10 @@ static int parse_globals(cli_ctx *ctx, int argc, char **argv, char **rest, int *
             ctx->scp03 = opt_value(argc, argv, &i, a, 7);
             if (!ctx->scp03 || !ctx->scp03[0])
                 return cli_usage_error(NULL, "option --scp03 needs a key file");
+        } else if ((gv = global_value(ctx, argc, argv, &i, a)) != 0) {
+            if (gv < 0)
+                return cli_usage_error(NULL, "option %.*s needs a value", (int)strcspn(a, "="),
+                                       a);
         } else if (strcmp(a, "-v") == 0 || strcmp(a, "--trace") == 0) {
             ctx->trace = true;
         } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
@@ -138,6 +185,8 @@ int main(int argc, char **argv)
     }
     if (ctx.conn)
         se05x_conn_close(ctx.conn);
+    if (ctx.sss)
+        sss_session_close(ctx.sss);
     free(rest);
     return rc;
 }

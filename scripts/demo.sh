@@ -8,6 +8,7 @@ BUILD=${1:-build}
 SIM="$BUILD/sim/se05x-sim"
 CLI="$BUILD/cli/se05x"
 STATE="$BUILD/demo-state"
+rm -rf "$STATE"   # a new chip leaves the factory for every demo
 mkdir -p "$STATE"
 PORTFILE="$STATE/port"
 SOCK="$STATE/i2c.sock"
@@ -36,6 +37,20 @@ say "se05x --port $JRCP apdu 8004002000    (raw GetVersion)"
 "$CLI" --port "$JRCP" apdu 8004002000
 say "APDU trace of one command (SE05X_APDU_TRACE=1)"
 SE05X_APDU_TRACE=1 "$CLI" --port "$JRCP" uid
+say "a P-256 key generated inside the SE signs a file; plain openssl verifies it"
+WORK="$STATE/work"; mkdir -p "$WORK"
+echo "hello from se05x-stack" > "$WORK/msg.txt"
+"$CLI" --port "$JRCP" gen ec 0xEF000100 --curve P-256 --force
+"$CLI" --port "$JRCP" get pub 0xEF000100 "$WORK/pub.pem"
+"$CLI" --port "$JRCP" sign 0xEF000100 "$WORK/msg.txt" "$WORK/msg.sig" --hash sha256
+openssl dgst -sha256 -verify "$WORK/pub.pem" -signature "$WORK/msg.sig" "$WORK/msg.txt"
+say "the factory RSA key 0xF0000004 signs with PSS; its certificate 0xF0000005 chains to the factory CA"
+"$CLI" --port "$JRCP" get cert 0xF0000005 "$WORK/rsa-cert.pem"
+openssl verify -CAfile "$STATE/card/factory-ca.pem" "$WORK/rsa-cert.pem"
+"$CLI" --port "$JRCP" sign 0xF0000004 "$WORK/msg.txt" "$WORK/rsa.sig" --hash sha256 --pss
+openssl x509 -in "$WORK/rsa-cert.pem" -pubkey -noout > "$WORK/rsa-pub.pem"
+openssl dgst -sha256 -sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:-1 -verify "$WORK/rsa-pub.pem" \
+    -signature "$WORK/rsa.sig" "$WORK/msg.txt"
 say "se05x --port sim:$STATE/card uid    (in-process simulator on the same directory; the lock on it serialises both)"
 "$CLI" --port "sim:$STATE/card" uid
 say "demo done"

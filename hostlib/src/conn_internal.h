@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include "se05x/conn.h"
+#include "se05x/scp03.h"
 #include "se05x/transport.h"
 
 /* A host-side SCP03 channel (platform or applet-session level), in
@@ -31,8 +32,11 @@ typedef se05x_status (*se05x_scp03_send_fn)(se05x_conn *c, const uint8_t *capdu,
  * rule: SE05X_SCP03_RULE_* (se05x/scp03.h). */
 se05x_status se05x_scp03_chan_open(se05x_conn *c, const se05x_scp03_keys *keys, uint8_t kvn,
                                    int rule, se05x_scp03_send_fn send, se05x_scp03_chan **out);
+/* scp03_host.c: a channel holding a copy of an already open context (ECKey
+ * sessions, whose keys come from INTERNAL AUTHENTICATE); NULL on ENOMEM. */
+se05x_scp03_chan *se05x_scp03_chan_adopt(const se05x_scp03_ctx *open_ctx);
 
-enum { SE05X_SESSION_NONE = 0, SE05X_SESSION_USERID, SE05X_SESSION_AESKEY };
+enum { SE05X_SESSION_NONE = 0, SE05X_SESSION_USERID, SE05X_SESSION_AESKEY, SE05X_SESSION_ECKEY };
 
 struct se05x_conn {
     se05x_transport *t;
@@ -51,6 +55,10 @@ struct se05x_conn {
         se05x_scp03_chan *scp; /* AESKey sessions */
         uint8_t secret[16];    /* UserID value or AES key, to re-open after fork */
         size_t secret_len;
+        /* ECKey sessions: the host key as P-256 scalar || 04||X||Y, to
+         * re-open after fork (eckey_len 0 if the key was not exportable) */
+        uint8_t eckey[32 + 65];
+        size_t eckey_len;
     } session;
     uint8_t version[7];
     se05x_counters ctr;
@@ -79,5 +87,16 @@ se05x_status se05x_session_xfer(se05x_conn *c, const uint8_t *inner, size_t len,
                                 size_t cap, size_t *rlen);
 /* session.c: re-open the applet session after a fork/reconnect. */
 se05x_status se05x_session_reopen(se05x_conn *c);
+/* session.c, for the session kinds in other files (session_eckey.c):
+ * begin = refuse if a session is open, CreateSession(auth_id), record the
+ * session (kind, id; secret of len bytes, len <= 16); abandon = best-effort
+ * CloseSession and forget; forget = wipe the local state only. */
+se05x_status se05x_session_begin(se05x_conn *c, int kind, uint32_t auth_id,
+                                 const uint8_t *secret, size_t len);
+void se05x_session_abandon(se05x_conn *c);
+void se05x_session_forget(se05x_conn *c);
+/* session_eckey.c: re-open an ECKey session with the stored host key
+ * (the caller holds the lock; the old session state is replaced). */
+se05x_status se05x_session_eckey_reopen(se05x_conn *c);
 
 #endif

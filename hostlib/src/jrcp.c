@@ -21,10 +21,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "se05x/jrcp.h"
+#include "se05x/sockio.h"
 #include "se05x/transport.h"
 
 typedef struct {
@@ -63,55 +63,14 @@ void se05x_jrcp_opts_default(se05x_jrcp_opts *o)
     o->wait_ms = 256;
 }
 
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Wait for events on fd until deadline; 1 ready, 0 timeout, -1 error. */
-static int wait_fd(int fd, short events, long long deadline)
-{
-    for (;;) {
-        long long left = deadline - now_ms();
-        if (left < 0)
-            left = 0;
-        struct pollfd p = {.fd = fd, .events = events};
-        int r = poll(&p, 1, (int)(left > 1000000 ? 1000000 : left));
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0)
-            return -1;
-        if (r == 0 && left == 0)
-            return 0;
-        if (r > 0)
-            return 1;
-    }
-}
-
 static se05x_status send_all(jrcp_link *j, const uint8_t *b, size_t n)
 {
-    long long deadline = now_ms() + j->opts.io_timeout_ms;
-    while (n > 0) {
-        ssize_t w = send(j->fd, b, n, MSG_NOSIGNAL);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            if (wait_fd(j->fd, POLLOUT, deadline) <= 0) {
-                jerr(j, "send to %s timed out", j->peer);
-                return SE05X_ERR_TIMEOUT;
-            }
-            continue;
-        }
-        if (w < 0) {
-            jerr(j, "send to %s failed: %s", j->peer, strerror(errno));
-            return SE05X_ERR_TRANSPORT;
-        }
-        b += w;
-        n -= (size_t)w;
-    }
-    return SE05X_OK;
+    se05x_status st = se05x_sock_send_all(j->fd, b, n, se05x_sock_deadline(j->opts.io_timeout_ms));
+    if (st == SE05X_ERR_TIMEOUT)
+        jerr(j, "send to %s timed out", j->peer);
+    else if (st != SE05X_OK)
+        jerr(j, "send to %s failed: %s", j->peer, strerror(errno));
+    return st;
 }
 
 static se05x_status send_frame(jrcp_link *j, uint8_t mty, const uint8_t *p, size_t len)
@@ -143,7 +102,7 @@ static se05x_status recv_frame(jrcp_link *j)
 
 static se05x_status recv_frame_raw(jrcp_link *j)
 {
-    long long deadline = now_ms() + j->opts.io_timeout_ms;
+    long long deadline = se05x_sock_deadline(j->opts.io_timeout_ms);
     se05x_jrcp_decoder_next(&j->dec);
     for (;;) {
         size_t want = j->dec.hdr_parsed ? j->dec.len - j->dec.have
@@ -151,15 +110,13 @@ static se05x_status recv_frame_raw(jrcp_link *j)
         uint8_t buf[1024];
         if (want > sizeof buf)
             want = sizeof buf;
-        int r = wait_fd(j->fd, POLLIN, deadline);
-        if (r == 0) {
+        size_t got;
+        se05x_status st = se05x_sock_recv_some(j->fd, buf, want, deadline, &got);
+        if (st == SE05X_ERR_TIMEOUT) {
             jerr(j, "no answer from %s within %u ms", j->peer, j->opts.io_timeout_ms);
             return SE05X_ERR_TIMEOUT;
         }
-        ssize_t got = r < 0 ? -1 : recv(j->fd, buf, want, 0);
-        if (got < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
-            continue;
-        if (got < 0) {
+        if (st != SE05X_OK) {
             jerr(j, "receive from %s failed: %s", j->peer, strerror(errno));
             return SE05X_ERR_TRANSPORT;
         }
@@ -170,7 +127,7 @@ static se05x_status recv_frame_raw(jrcp_link *j)
         }
         size_t used;
         bool done;
-        if (se05x_jrcp_decoder_feed(&j->dec, buf, (size_t)got, &used, &done) != SE05X_OK) {
+        if (se05x_jrcp_decoder_feed(&j->dec, buf, got, &used, &done) != SE05X_OK) {
             jerr(j, "%s sent a JRCP frame announcing %zu bytes (limit %zu)", j->peer, j->dec.len,
                  j->dec.max);
             return SE05X_ERR_PROTOCOL;
@@ -311,7 +268,7 @@ static int connect_one(const struct addrinfo *ai, long long deadline)
         errno = e;
         return -1;
     }
-    int r = wait_fd(fd, POLLOUT, deadline);
+    int r = se05x_sock_wait(fd, POLLOUT, deadline);
     int soerr = 0;
     socklen_t sl = sizeof soerr;
     if (r == 0) {
@@ -346,7 +303,7 @@ static se05x_status tcp_connect(jrcp_link *j)
         jerr(j, "cannot resolve host '%s': %s", j->host, gai_strerror(gr));
         return SE05X_ERR_TRANSPORT;
     }
-    long long deadline = now_ms() + j->opts.connect_timeout_ms;
+    long long deadline = se05x_sock_deadline(j->opts.connect_timeout_ms);
     int e = ECONNREFUSED;
     for (struct addrinfo *ai = res; ai != NULL && j->fd < 0; ai = ai->ai_next) {
         j->fd = connect_one(ai, deadline);

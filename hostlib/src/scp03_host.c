@@ -40,6 +40,16 @@ void se05x_scp03_chan_free(se05x_scp03_chan *s)
     free(s);
 }
 
+se05x_scp03_chan *se05x_scp03_chan_adopt(const se05x_scp03_ctx *open_ctx)
+{
+    if (!open_ctx || !open_ctx->open)
+        return NULL;
+    se05x_scp03_chan *ch = calloc(1, sizeof(*ch));
+    if (ch)
+        memcpy(&ch->ctx, open_ctx, sizeof(ch->ctx));
+    return ch;
+}
+
 /* ---- handshake ------------------------------------------------------- */
 
 static se05x_status initialize_update(se05x_conn *c, se05x_scp03_chan *ch,

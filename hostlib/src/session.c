@@ -3,7 +3,9 @@
  * key version 0x00 inside the wrapper, one AES key as ENC = MAC = DEK),
  * the 80 05 wrapper for every command while a session is active
  * (se05x_session_xfer, called by se05x_conn_apdu), CloseSession, and
- * re-opening after fork. Wrapper and SCP03 formats are in core/scp03.c. */
+ * re-opening after fork. Wrapper and SCP03 formats are in core/scp03.c.
+ * ECKey sessions live in session_eckey.c and use the se05x_session_begin /
+ * _abandon / _forget helpers exported here. */
 #include <openssl/crypto.h>
 #include <string.h>
 
@@ -262,6 +264,8 @@ se05x_status se05x_session_reopen(se05x_conn *c)
     if (c->session.kind == SE05X_SESSION_NONE)
         return SE05X_OK;
     int kind = c->session.kind;
+    if (kind == SE05X_SESSION_ECKEY)
+        return se05x_session_eckey_reopen(c);
     uint32_t auth_id = c->session.auth_id;
     uint8_t secret[sizeof(c->session.secret)];
     size_t slen = c->session.secret_len;
@@ -272,6 +276,18 @@ se05x_status se05x_session_reopen(se05x_conn *c)
     OPENSSL_cleanse(secret, sizeof(secret));
     return st;
 }
+
+se05x_status se05x_session_begin(se05x_conn *c, int kind, uint32_t auth_id,
+                                 const uint8_t *secret, size_t len)
+{
+    if (len > sizeof(c->session.secret))
+        return SE05X_ERR_ARG;
+    return begin(c, kind, auth_id, secret, len);
+}
+
+void se05x_session_abandon(se05x_conn *c) { abandon(c); }
+
+void se05x_session_forget(se05x_conn *c) { session_clear(c); }
 
 bool se05x_session_active(const se05x_conn *c)
 {

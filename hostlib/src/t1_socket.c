@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "se05x/sockio.h"
 #include "se05x/t1.h"
 
 typedef struct {
@@ -23,37 +24,6 @@ static void errf(char *err, size_t errlen, const char *what, int e)
 {
     if (err && errlen)
         snprintf(err, errlen, "%s: %s", what, e ? strerror(e) : "connection closed by the simulator");
-}
-
-static bool send_all(int fd, const uint8_t *p, size_t n)
-{
-    while (n) {
-        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return false;
-        p += w;
-        n -= (size_t)w;
-    }
-    return true;
-}
-
-static bool recv_all(int fd, uint8_t *p, size_t n)
-{
-    while (n) {
-        ssize_t r = recv(fd, p, n, 0);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0) {
-            if (r == 0)
-                errno = 0;
-            return false;
-        }
-        p += r;
-        n -= (size_t)r;
-    }
-    return true;
 }
 
 static se05x_t1_phy_rc sock_xact(sock_phy *s, uint8_t op, const uint8_t *wdata, uint8_t *rdata,
@@ -75,11 +45,11 @@ static se05x_t1_phy_rc sock_xact(sock_phy *s, uint8_t op, const uint8_t *wdata, 
         hl += n;
     }
     uint8_t ack;
-    if (!send_all(s->fd, hdr, hl)) {
+    if (se05x_sock_send_all(s->fd, hdr, hl, SE05X_SOCK_FOREVER) != SE05X_OK) {
         errf(err, errlen, "virtual I2C send", errno);
         return SE05X_T1_PHY_ERROR;
     }
-    if (!recv_all(s->fd, &ack, 1)) {
+    if (se05x_sock_recv_all(s->fd, &ack, 1, SE05X_SOCK_FOREVER) != SE05X_OK) {
         errf(err, errlen, "virtual I2C receive", errno);
         return SE05X_T1_PHY_ERROR;
     }
@@ -90,7 +60,7 @@ static se05x_t1_phy_rc sock_xact(sock_phy *s, uint8_t op, const uint8_t *wdata, 
             snprintf(err, errlen, "virtual I2C: bad reply byte 0x%02X", ack);
         return SE05X_T1_PHY_ERROR;
     }
-    if (rdata && !recv_all(s->fd, rdata, n)) {
+    if (rdata && se05x_sock_recv_all(s->fd, rdata, n, SE05X_SOCK_FOREVER) != SE05X_OK) {
         errf(err, errlen, "virtual I2C receive", errno);
         return SE05X_T1_PHY_ERROR;
     }

@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "se05x/jrcp.h"
+#include "se05x/sockio.h"
 #include "sesim/servers.h"
 
 #define JRCP_DEFAULT_MAX_CLIENTS 64u
@@ -89,18 +90,10 @@ static void wake_acceptor(sesim_jrcp_server *s)
 
 /* ---- one client ---------------------------------------------------------- */
 
+/* Blocking whole-buffer send on a client socket (se05x/sockio.h). */
 static bool send_all(int fd, const uint8_t *b, size_t n)
 {
-    while (n > 0) {
-        ssize_t w = send(fd, b, n, MSG_NOSIGNAL);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return false;
-        b += w;
-        n -= (size_t)w;
-    }
-    return true;
+    return se05x_sock_send_all(fd, b, n, SE05X_SOCK_FOREVER) == SE05X_OK;
 }
 
 /* After a final message: stop sending, then discard what the peer still
@@ -208,16 +201,15 @@ static void serve(jclient *c, void *chan)
 {
     uint8_t buf[2048];
     for (;;) {
-        ssize_t got = recv(c->fd, buf, sizeof buf, 0);
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got <= 0) {
+        size_t got;
+        if (se05x_sock_recv_some(c->fd, buf, sizeof buf, SE05X_SOCK_FOREVER, &got) != SE05X_OK ||
+            got == 0) {
             if (!se05x_jrcp_decoder_idle(&c->dec) && !is_stopping(c->srv))
                 slog(c->srv, "client #%u dropped: connection closed in the middle of a frame",
                      c->id);
             return;
         }
-        if (!feed(c, chan, buf, (size_t)got))
+        if (!feed(c, chan, buf, got))
             return;
     }
 }

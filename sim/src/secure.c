@@ -2,7 +2,8 @@
  * (INITIALIZE UPDATE / EXTERNAL AUTHENTICATE with the card's static keys,
  * C-MAC/C-ENC unwrapping, R-MAC/R-ENC wrapping, opts.require_platform_scp),
  * the 80 05 session wrapper, applet sessions (UserID with attempt counting,
- * AESKey with an SCP03 channel keyed by the auth object), and the session
+ * AESKey with an SCP03 channel keyed by the auth object, ECKey with the
+ * INTERNAL AUTHENTICATE checks of secure_eckey.c), and the session
  * command table (CreateSession, VerifySessionUserID, CloseSession,
  * RefreshSession, ExchangeSessionData) and loading the platform keys
  * (sesim_scp03_load_keys). Inner commands go to sesim_dispatch(); a SELECT
@@ -85,11 +86,6 @@ static uint8_t platform_kvn(const sesim *s)
 /* Key diversification data of the INITIALIZE UPDATE answer: the last 10
  * bytes of the 18-byte card UID (they hold the per-die serial part). */
 static const uint8_t *divdata(const sesim *s) { return s->uid + 8; }
-
-static bool is_cmd(const se05x_apdu *a, uint8_t cla, uint8_t ins, uint8_t p1, uint8_t p2)
-{
-    return a->cla == cla && a->ins == ins && a->p1 == p1 && a->p2 == p2;
-}
 
 static bool is_select(const uint8_t *cmd, size_t len)
 {
@@ -295,18 +291,49 @@ static size_t session_inner(sesim_chan *ch, sesim_session *ss, const uint8_t *cm
     return dispatch(ch, cmd, len, ss->auth_id, sm, rapdu, cap);
 }
 
-static size_t aeskey_session(sesim_chan *ch, sesim_session *ss, const uint8_t *inner,
-                             size_t ilen, uint8_t *rapdu, size_t cap)
+/* INTERNAL AUTHENTICATE in an ECKey session (checks in secure_eckey.c);
+ * attempts are counted like EXTERNAL AUTHENTICATE's. */
+static size_t session_internal_auth(sesim *s, sesim_session *ss, const se05x_apdu *in,
+                                    uint8_t *rapdu, size_t cap)
+{
+    struct sesim_scp03_card *sc = calloc(1, sizeof(*sc));
+    if (!sc)
+        return sw_only(rapdu, SE05X_SW_NO_MEMORY);
+    int verdict = 0;
+    size_t n = sesim_eckey_internal_auth(s, ss->auth_id, in, &sc->ctx, &verdict, rapdu, cap);
+    if (verdict != 0) {
+        sesim_obj o;
+        sesim_obj_init(&o);
+        if (sesim_store_load(s, ss->auth_id, &o) == SE05X_OK)
+            count_attempt(s, &o, verdict > 0);
+        sesim_obj_free(&o);
+    }
+    if (verdict > 0) {
+        card_free(ss->scp);
+        ss->scp = sc;
+        ss->authenticated = true;
+    } else {
+        card_free(sc);
+    }
+    return n;
+}
+
+/* AESKey and ECKey sessions: handshake, then SCP03-wrapped inner commands. */
+static size_t keyed_session(sesim_chan *ch, sesim_session *ss, const uint8_t *inner,
+                            size_t ilen, uint8_t *rapdu, size_t cap)
 {
     se05x_apdu in;
     bool close = false;
     if (se05x_apdu_decode(inner, ilen, &in) != SE05X_OK)
         return sw_only(rapdu, SE05X_SW_WRONG_LENGTH);
     if (!ss->authenticated) {
-        if (in.cla == 0x80 && in.ins == 0x50)
+        bool aes = ss->kind == SESIM_SESSION_AESKEY;
+        if (aes && in.cla == 0x80 && in.ins == 0x50)
             return session_init_update(ch->sim, ss, &in, rapdu);
-        if (in.cla == 0x84 && in.ins == 0x82)
+        if (aes && in.cla == 0x84 && in.ins == 0x82)
             return session_ext_auth(ch->sim, ss, inner, ilen, rapdu);
+        if (!aes && in.cla == 0x84 && in.ins == 0x88)
+            return session_internal_auth(ch->sim, ss, &in, rapdu, cap);
         size_t n = session_inner(ch, ss, inner, ilen, false, rapdu, cap, &close);
         if (close)
             session_drop(ss);
@@ -347,18 +374,8 @@ static size_t session_wrapper(sesim_chan *ch, const se05x_apdu *a, bool sm, uint
     sesim_session *ss = session_find(ch, id);
     if (!ss)
         return sw_only(rapdu, SE05X_SW_SECURITY_STATUS);
-    if (ss->kind == SESIM_SESSION_AESKEY)
-        return aeskey_session(ch, ss, inner, ilen, rapdu, cap);
-    if (ss->kind == SESIM_SESSION_ECKEY) {
-        /* ECKey authentication (INTERNAL AUTHENTICATE) is not simulated:
-         * only CloseSession works in such a session */
-        se05x_apdu in;
-        if (se05x_apdu_decode(inner, ilen, &in) == SE05X_OK && is_cmd(&in, 0x80, 0x04, 0x00, 0x1C)) {
-            session_drop(ss);
-            return sw_only(rapdu, SW_OK);
-        }
-        return sw_only(rapdu, SE05X_SW_SECURITY_STATUS);
-    }
+    if (ss->kind == SESIM_SESSION_AESKEY || ss->kind == SESIM_SESSION_ECKEY)
+        return keyed_session(ch, ss, inner, ilen, rapdu, cap);
     size_t n = session_inner(ch, ss, inner, ilen, sm, rapdu, cap, &close);
     if (close)
         session_drop(ss);

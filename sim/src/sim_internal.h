@@ -2,7 +2,8 @@
  *   sim.c        card/channel lifecycle, locking, sesim_chan_process()
  *   secure.c     outer layer: platform SCP03, INITIALIZE UPDATE / EXTERNAL
  *                AUTHENTICATE, the 80 05 session wrapper, applet sessions
- *                (UserID, AESKey); calls sesim_dispatch() for inner commands
+ *                (UserID, AESKey, ECKey); calls sesim_dispatch() for inner commands
+ *   secure_eckey.c  ECKey INTERNAL AUTHENTICATE checks and key agreement
  *   dispatch.c   command table walk, TLV parsing, SELECT, unknown INS
  *   store.c      crash-safe object store in DIR (one file per object)
  *   factory.c    first start: UID, EdgeLock 2GO keys/certs, attestation key
@@ -21,6 +22,7 @@
 
 #include "se05x/apdu.h"
 #include "se05x/curves.h"
+#include "se05x/scp03.h"
 #include "se05x/status.h"
 #include "se05x/tlv.h"
 #include "sesim/sesim.h"
@@ -194,6 +196,15 @@ void sesim_secure_reset(sesim_chan *ch);
  * INITIALIZE UPDATE (so sesim_open need not), may also be called at open to
  * report a bad key file early. Logs and returns the error on a bad file. */
 se05x_status sesim_scp03_load_keys(sesim *s);
+/* secure_eckey.c: INTERNAL AUTHENTICATE (84 88 00 00) of an ECKey session
+ * opened with auth object auth_id: checks the A6/7F49/5F37 data and the
+ * host signature with the auth object's public key, ECDH with
+ * KP_ECKEY_USER, master key, receipt. Writes the answer (85 DR.SE, 86
+ * receipt, 9000, or an error SW) to rapdu and returns its length. On
+ * success ctx is the open session channel. *verdict: +1 authenticated,
+ * -1 signature rejected (count a failed attempt), 0 not judged. */
+size_t sesim_eckey_internal_auth(sesim *s, uint32_t auth_id, const se05x_apdu *in,
+                                 se05x_scp03_ctx *ctx, int *verdict, uint8_t *rapdu, size_t cap);
 
 /* ---- policies (policy.c) -------------------------------------------- */
 

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "se05x/apdu.h"
+#include "se05x/sockio.h"
 #include "se05x/t1.h"
 #include "sesim/servers.h"
 
@@ -288,32 +289,15 @@ static size_t on_read(t1_se *se, size_t n, uint8_t *reply)
 
 /* ---- socket plumbing ---------------------------------------------------- */
 
+/* Blocking whole-buffer I/O on a client socket (se05x/sockio.h). */
 static bool recv_all(int fd, uint8_t *p, size_t n)
 {
-    while (n) {
-        ssize_t r = recv(fd, p, n, 0);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            return false;
-        p += r;
-        n -= (size_t)r;
-    }
-    return true;
+    return se05x_sock_recv_all(fd, p, n, SE05X_SOCK_FOREVER) == SE05X_OK;
 }
 
 static bool send_all(int fd, const uint8_t *p, size_t n)
 {
-    while (n) {
-        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return false;
-        p += w;
-        n -= (size_t)w;
-    }
-    return true;
+    return se05x_sock_send_all(fd, p, n, SE05X_SOCK_FOREVER) == SE05X_OK;
 }
 
 /* Serve one transaction; false when the connection ends or misbehaves. */

@@ -20,18 +20,6 @@
 
 #define ECDSA_RAW_MAX 64u /* SSS_HASH_NONE: at most a SHA-512-sized input */
 
-static const EVP_MD *md_of(sss_hash h)
-{
-    switch (h) {
-    case SSS_HASH_SHA1: return EVP_sha1();
-    case SSS_HASH_SHA224: return EVP_sha224();
-    case SSS_HASH_SHA256: return EVP_sha256();
-    case SSS_HASH_SHA384: return EVP_sha384();
-    case SSS_HASH_SHA512: return EVP_sha512();
-    default: return NULL;
-    }
-}
-
 static const char *type_name(const hobj *o)
 {
     return sss_key_type_name((sss_key_type)o->type);
@@ -75,7 +63,7 @@ static sss_status sig_check(sss_session *s, const hobj *o, const sss_sig_params 
                         o->id, type_name(o), sign ? "sign" : "verify");
     if (p->alg == SSS_SIG_EDDSA)
         return SSS_OK;
-    const EVP_MD *md = md_of(p->hash);
+    const EVP_MD *md = sss_hash_md(p->hash);
     if (p->hash != SSS_HASH_NONE && !md)
         return host_err(s, SSS_ERR_ARG, "unknown hash %d", (int)p->hash);
     if (md && inlen != (size_t)EVP_MD_get_size(md))
@@ -97,7 +85,7 @@ static sss_status sig_check(sss_session *s, const hobj *o, const sss_sig_params 
 
 static bool set_sig_params(EVP_PKEY_CTX *c, const sss_sig_params *p)
 {
-    const EVP_MD *md = md_of(p->hash);
+    const EVP_MD *md = sss_hash_md(p->hash);
     if (p->alg == SSS_SIG_RSA_PKCS1 && EVP_PKEY_CTX_set_rsa_padding(c, RSA_PKCS1_PADDING) <= 0)
         return false;
     if (p->alg == SSS_SIG_RSA_PSS) {
@@ -508,7 +496,7 @@ sss_status host_aes(sss_key *k, sss_aes_mode mode, bool encrypt, const uint8_t *
 sss_status host_digest(sss_session *s, sss_hash h, const uint8_t *data, size_t len, uint8_t *out,
                        size_t *outlen)
 {
-    const EVP_MD *md = md_of(h);
+    const EVP_MD *md = sss_hash_md(h);
     if (!md)
         return host_err(s, SSS_ERR_ARG, "unknown hash %d", (int)h);
     size_t n = (size_t)EVP_MD_get_size(md);

@@ -145,18 +145,6 @@ static sss_status cached_pub(sss_key *k)
 
 /* ---- RSA EMSA encodings (RFC 8017 §9.1.1, §9.2) ----------------------------------- */
 
-static const EVP_MD *md_of(sss_hash h)
-{
-    switch (h) {
-    case SSS_HASH_SHA1: return EVP_sha1();
-    case SSS_HASH_SHA224: return EVP_sha224();
-    case SSS_HASH_SHA256: return EVP_sha256();
-    case SSS_HASH_SHA384: return EVP_sha384();
-    case SSS_HASH_SHA512: return EVP_sha512();
-    default: return NULL;
-    }
-}
-
 /* DER DigestInfo prefixes (RFC 8017 §9.2 note 1). */
 static const uint8_t *digest_info(sss_hash h, size_t *len)
 {
@@ -225,7 +213,7 @@ static bool mgf1_xor(const EVP_MD *md, const uint8_t *seed, size_t sl, uint8_t *
 static sss_status emsa_pss(sss_key *k, sss_hash h, int salt_len, const uint8_t *d, size_t dl,
                            uint8_t *em, size_t kb)
 {
-    const EVP_MD *md = md_of(h);
+    const EVP_MD *md = sss_hash_md(h);
     size_t hl = dl, sl = salt_len < 0 ? dl : (size_t)salt_len;
     size_t embits = (size_t)k->info.bits - 1, emlen = (embits + 7) / 8;
     if (!md || emlen > kb || emlen < hl + sl + 2) {
@@ -329,7 +317,7 @@ sss_status be_se05x_sign(sss_key *k, const sss_sig_params *p, const uint8_t *in,
 
 static bool set_rsa_params(EVP_PKEY_CTX *ctx, const sss_sig_params *p)
 {
-    const EVP_MD *md = md_of(p->hash);
+    const EVP_MD *md = sss_hash_md(p->hash);
     if (EVP_PKEY_CTX_set_signature_md(ctx, md) <= 0)
         return false;
     if (p->alg == SSS_SIG_RSA_PKCS1)

@@ -78,6 +78,18 @@ static sss_status done(sss_session *s, sss_status st, const char *what)
     return st;
 }
 
+const EVP_MD *sss_hash_md(sss_hash h)
+{
+    switch (h) {
+    case SSS_HASH_SHA1: return EVP_sha1();
+    case SSS_HASH_SHA224: return EVP_sha224();
+    case SSS_HASH_SHA256: return EVP_sha256();
+    case SSS_HASH_SHA384: return EVP_sha384();
+    case SSS_HASH_SHA512: return EVP_sha512();
+    default: return NULL;
+    }
+}
+
 size_t sss_hash_len(sss_hash h)
 {
     switch (h) {
@@ -130,7 +142,7 @@ const char *sss_key_type_name(sss_key_type t)
     return "unknown";
 }
 
-bool sss_id_reserved(uint32_t id) { return id >= 0x7FFF0000u; }
+bool sss_id_reserved(uint32_t id) { return (id & 0xFFFF0000u) == 0x7FFF0000u; }
 
 /* ---- locking ------------------------------------------------------------ */
 

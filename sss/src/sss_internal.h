@@ -78,6 +78,9 @@ struct sss_backend_ops {
 extern const sss_backend_ops sss_backend_se05x_ops; /* be_se05x*.c */
 extern const sss_backend_ops sss_backend_host_ops;  /* be_host*.c */
 
+/* libcrypto digest of an sss_hash (NULL for SSS_HASH_NONE / unknown). */
+const EVP_MD *sss_hash_md(sss_hash h);
+
 /* printf-style message into s->err (core and backends). */
 void sss_seterr(sss_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

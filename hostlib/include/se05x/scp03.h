@@ -25,6 +25,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <openssl/types.h>
+
 #include "se05x/status.h"
 
 #define SE05X_SCP03_KEY_LEN 16
@@ -174,5 +176,52 @@ se05x_status se05x_sesswrap_parse(const uint8_t *data, size_t len, uint8_t id[8]
  * inside the wrapper: same header and data, no Le, Lc short unless >= 255. */
 se05x_status se05x_sesswrap_inner(const uint8_t *capdu, size_t len, uint8_t *out, size_t cap,
                                   size_t *olen);
+
+/* ---- ECKey sessions (spec §2.8, docs/secure-channels.md "ECKey sessions") */
+
+/* Sizes of the ECKey handshake values. */
+#define SE05X_ECKEY_POINT_LEN 65   /* uncompressed P-256 point 04||X||Y */
+#define SE05X_ECKEY_DRSE_LEN 16    /* card random DR.SE (response tag 85) */
+#define SE05X_ECKEY_RECEIPT_LEN 16 /* receipt (response tag 86) */
+/* Response tags of INTERNAL AUTHENTICATE. */
+#define SE05X_ECKEY_TAG_DRSE 0x85u
+#define SE05X_ECKEY_TAG_RECEIPT 0x86u
+
+/* Whether the master-key input starts with 00 00 00 01 (applet >= 3.5). */
+bool se05x_eckey_counter_prefix(uint8_t major, uint8_t minor);
+
+/* Master key = first 16 bytes of SHA-256([00 00 00 01] || z || DR.SE ||
+ * 01 33 88 10); prefix as given by se05x_eckey_counter_prefix. */
+se05x_status se05x_eckey_master(const uint8_t *z, size_t zlen,
+                                const uint8_t drse[SE05X_ECKEY_DRSE_LEN], bool prefix,
+                                uint8_t out[16]);
+/* Receipt = AES-CMAC(master key, A6 TLV || 7F49 TLV as sent). */
+se05x_status se05x_eckey_receipt(const uint8_t master[16], const uint8_t *signed_part,
+                                 size_t len, uint8_t out[SE05X_ECKEY_RECEIPT_LEN]);
+/* Reset ctx to an open session channel keyed from the master key: S-ENC,
+ * S-MAC, S-RMAC and the initial MCV with KDF constants 04/06/07/08 and an
+ * empty context, counter 1, counter rule 7.x. Used by both ends. */
+se05x_status se05x_eckey_channel(se05x_scp03_ctx *ctx, const uint8_t master[16]);
+
+/* Host: INTERNAL AUTHENTICATE data without the signature:
+ * A6 { 4F 10 <applet AID>, 90 03 AB 01 33, 80 01 88, 81 01 10 } ||
+ * 7F49 { B0 41 <host ephemeral point>, F0 01 03 }. This is what the host
+ * signs and what the receipt covers. */
+se05x_status se05x_eckey_auth_body(const uint8_t point[SE05X_ECKEY_POINT_LEN], uint8_t *out,
+                                   size_t cap, size_t *olen);
+/* Host: append 5F37 <signature> to the body in buf (*len updated). */
+se05x_status se05x_eckey_auth_add_sig(uint8_t *buf, size_t cap, size_t *len,
+                                      const uint8_t *sig, size_t siglen);
+/* Card: parse INTERNAL AUTHENTICATE data strictly (the layout above, every
+ * fixed value checked). *signed_len = length of A6 || 7F49; point and sig
+ * point into data. SE05X_ERR_TLV_* / SE05X_ERR_APDU when malformed. */
+se05x_status se05x_eckey_auth_parse(const uint8_t *data, size_t len, size_t *signed_len,
+                                    const uint8_t **point, const uint8_t **sig, size_t *siglen);
+
+/* P-256 public key from an uncompressed point (NULL if not on the curve). */
+EVP_PKEY *se05x_eckey_point_pkey(const uint8_t point[SE05X_ECKEY_POINT_LEN]);
+/* ECDH: z (32 bytes) = x-coordinate of priv * peer point. */
+se05x_status se05x_eckey_ecdh(EVP_PKEY *priv, const uint8_t peer[SE05X_ECKEY_POINT_LEN],
+                              uint8_t z[32]);
 
 #endif

@@ -520,6 +520,246 @@ se05x_status se05x_sesswrap_inner(const uint8_t *capdu, size_t len, uint8_t *out
     return se05x_apdu_encode(&a, out, cap, olen);
 }
 
+/* ---- ECKey sessions ------------------------------------------------- */
+
+/* IoT applet AID (spec §1.1), carried in A6 / 4F. */
+static const uint8_t ECKEY_AID[16] = {0xA0, 0x00, 0x00, 0x03, 0x96, 0x54, 0x53, 0x00,
+                                      0x00, 0x00, 0x01, 0x03, 0x00, 0x00, 0x00, 0x00};
+/* A6 / 90: SCP identifier and parameters as chosen in docs/secure-channels.md. */
+static const uint8_t ECKEY_SCP_PARAM[3] = {0xAB, 0x01, 0x33};
+/* Key-derivation "shared info" appended to the master-key input. */
+static const uint8_t ECKEY_SHARED_INFO[4] = {0x01, 0x33, 0x88, 0x10};
+#define ECKEY_KEY_TYPE 0x88u  /* A6 / 80: AES */
+#define ECKEY_KEY_LEN 0x10u   /* A6 / 81: 16 bytes */
+#define ECKEY_CURVE_P256 0x03u /* 7F49 / F0: ECCurve NIST P-256 */
+#define ECKEY_DD_MCV 0x08u    /* KDF constant of the initial MCV */
+
+bool se05x_eckey_counter_prefix(uint8_t major, uint8_t minor)
+{
+    return major > 3 || (major == 3 && minor >= 5);
+}
+
+se05x_status se05x_eckey_master(const uint8_t *z, size_t zlen,
+                                const uint8_t drse[SE05X_ECKEY_DRSE_LEN], bool prefix,
+                                uint8_t out[16])
+{
+    static const uint8_t ctr1[4] = {0x00, 0x00, 0x00, 0x01};
+    uint8_t md[32];
+    unsigned int mdlen = 0;
+    if (!z || !drse || !out)
+        return SE05X_ERR_ARG;
+    EVP_MD_CTX *mc = EVP_MD_CTX_new();
+    se05x_status st = SE05X_ERR_CRYPTO;
+    if (mc && EVP_DigestInit_ex2(mc, EVP_sha256(), NULL) &&
+        (!prefix || EVP_DigestUpdate(mc, ctr1, sizeof(ctr1))) && EVP_DigestUpdate(mc, z, zlen) &&
+        EVP_DigestUpdate(mc, drse, SE05X_ECKEY_DRSE_LEN) &&
+        EVP_DigestUpdate(mc, ECKEY_SHARED_INFO, sizeof(ECKEY_SHARED_INFO)) &&
+        EVP_DigestFinal_ex(mc, md, &mdlen) && mdlen == 32) {
+        memcpy(out, md, 16);
+        st = SE05X_OK;
+    }
+    EVP_MD_CTX_free(mc);
+    OPENSSL_cleanse(md, sizeof(md));
+    return st;
+}
+
+se05x_status se05x_eckey_receipt(const uint8_t master[16], const uint8_t *signed_part,
+                                 size_t len, uint8_t out[SE05X_ECKEY_RECEIPT_LEN])
+{
+    if (!master || !signed_part || !out)
+        return SE05X_ERR_ARG;
+    return se05x_scp03_cmac(master, signed_part, len, out);
+}
+
+se05x_status se05x_eckey_channel(se05x_scp03_ctx *ctx, const uint8_t master[16])
+{
+    if (!ctx || !master)
+        return SE05X_ERR_ARG;
+    se05x_scp03_ctx_wipe(ctx);
+    se05x_status st = se05x_scp03_kdf(master, SE05X_SCP03_DD_S_ENC, 128, NULL, 0, ctx->s_enc);
+    if (st == SE05X_OK)
+        st = se05x_scp03_kdf(master, SE05X_SCP03_DD_S_MAC, 128, NULL, 0, ctx->s_mac);
+    if (st == SE05X_OK)
+        st = se05x_scp03_kdf(master, SE05X_SCP03_DD_S_RMAC, 128, NULL, 0, ctx->s_rmac);
+    if (st == SE05X_OK)
+        st = se05x_scp03_kdf(master, ECKEY_DD_MCV, 128, NULL, 0, ctx->mcv);
+    if (st != SE05X_OK) {
+        se05x_scp03_ctx_wipe(ctx);
+        return st;
+    }
+    ctx->rule = SE05X_SCP03_RULE_7X;
+    ctx->derived = true;
+    memset(ctx->ctr, 0, 16);
+    ctx->ctr[15] = 1;
+    ctx->open = true;
+    ctx->pending = false;
+    return SE05X_OK;
+}
+
+/* A two-byte tag (first byte t1) written with the shared TLV writer. */
+static void tlvw_tag2(se05x_tlvw *w, uint8_t t1, uint8_t t2, const uint8_t *val, size_t len)
+{
+    se05x_tlvw_raw(w, &t1, 1);
+    se05x_tlvw_bytes(w, t2, val, len);
+}
+
+se05x_status se05x_eckey_auth_body(const uint8_t point[SE05X_ECKEY_POINT_LEN], uint8_t *out,
+                                   size_t cap, size_t *olen)
+{
+    uint8_t a6[64], pk[96];
+    se05x_tlvw w;
+    if (!point || !out || !olen)
+        return SE05X_ERR_ARG;
+    se05x_tlvw_init(&w, a6, sizeof(a6));
+    se05x_tlvw_bytes(&w, 0x4F, ECKEY_AID, sizeof(ECKEY_AID));
+    se05x_tlvw_bytes(&w, 0x90, ECKEY_SCP_PARAM, sizeof(ECKEY_SCP_PARAM));
+    se05x_tlvw_u8(&w, 0x80, ECKEY_KEY_TYPE);
+    se05x_tlvw_u8(&w, 0x81, ECKEY_KEY_LEN);
+    size_t a6len = w.len;
+    se05x_tlvw_init(&w, pk, sizeof(pk));
+    se05x_tlvw_bytes(&w, 0xB0, point, SE05X_ECKEY_POINT_LEN);
+    se05x_tlvw_u8(&w, 0xF0, ECKEY_CURVE_P256);
+    size_t pklen = w.len;
+    se05x_tlvw_init(&w, out, cap);
+    se05x_tlvw_bytes(&w, 0xA6, a6, a6len);
+    tlvw_tag2(&w, 0x7F, 0x49, pk, pklen);
+    if (se05x_tlvw_status(&w) != SE05X_OK)
+        return se05x_tlvw_status(&w);
+    *olen = w.len;
+    return SE05X_OK;
+}
+
+se05x_status se05x_eckey_auth_add_sig(uint8_t *buf, size_t cap, size_t *len,
+                                      const uint8_t *sig, size_t siglen)
+{
+    se05x_tlvw w;
+    if (!buf || !len || !sig || *len > cap)
+        return SE05X_ERR_ARG;
+    se05x_tlvw_init(&w, buf, cap);
+    w.len = *len;
+    tlvw_tag2(&w, 0x5F, 0x37, sig, siglen);
+    if (se05x_tlvw_status(&w) != SE05X_OK)
+        return se05x_tlvw_status(&w);
+    *len = w.len;
+    return SE05X_OK;
+}
+
+/* Read a TLV with a two-byte tag t1 t2 at *pos. */
+static se05x_status tlv_next_tag2(const uint8_t *buf, size_t len, size_t *pos, uint8_t t1,
+                                  uint8_t t2, const uint8_t **val, size_t *vlen)
+{
+    uint8_t tag = 0;
+    if (*pos >= len)
+        return SE05X_ERR_TLV_MISSING;
+    if (buf[*pos] != t1)
+        return SE05X_ERR_TLV_UNEXPECTED;
+    (*pos)++;
+    se05x_status st = se05x_tlv_next(buf, len, pos, &tag, val, vlen);
+    if (st == SE05X_OK && tag != t2)
+        st = SE05X_ERR_TLV_UNEXPECTED;
+    return st;
+}
+
+/* The A6 control reference template: every value must be ours. */
+static se05x_status parse_a6(const uint8_t *v, size_t len)
+{
+    static const se05x_tlv_expect_t exp[] = {
+        {0x4F, 0, 16, 16}, {0x90, 0, 3, 3}, {0x80, 0, 1, 1}, {0x81, 0, 1, 1}};
+    se05x_tlv_item it[4];
+    se05x_status st = se05x_tlv_expect(v, len, exp, 4, it);
+    if (st != SE05X_OK)
+        return st;
+    if (memcmp(it[0].val, ECKEY_AID, 16) != 0 || memcmp(it[1].val, ECKEY_SCP_PARAM, 3) != 0 ||
+        it[2].val[0] != ECKEY_KEY_TYPE || it[3].val[0] != ECKEY_KEY_LEN)
+        return SE05X_ERR_APDU;
+    return SE05X_OK;
+}
+
+se05x_status se05x_eckey_auth_parse(const uint8_t *data, size_t len, size_t *signed_len,
+                                    const uint8_t **point, const uint8_t **sig, size_t *siglen)
+{
+    static const se05x_tlv_expect_t pexp[] = {{0xB0, 0, SE05X_ECKEY_POINT_LEN,
+                                               SE05X_ECKEY_POINT_LEN},
+                                              {0xF0, 0, 1, 1}};
+    se05x_tlv_item it[2];
+    const uint8_t *v = NULL;
+    size_t vlen = 0, pos = 0;
+    uint8_t tag = 0;
+    if (!data || !signed_len || !point || !sig || !siglen)
+        return SE05X_ERR_ARG;
+    se05x_status st = se05x_tlv_next(data, len, &pos, &tag, &v, &vlen);
+    if (st != SE05X_OK)
+        return st;
+    if (tag != 0xA6)
+        return SE05X_ERR_TLV_UNEXPECTED;
+    if ((st = parse_a6(v, vlen)) != SE05X_OK)
+        return st;
+    if ((st = tlv_next_tag2(data, len, &pos, 0x7F, 0x49, &v, &vlen)) != SE05X_OK)
+        return st;
+    if ((st = se05x_tlv_expect(v, vlen, pexp, 2, it)) != SE05X_OK)
+        return st;
+    if (it[0].val[0] != 0x04 || it[1].val[0] != ECKEY_CURVE_P256)
+        return SE05X_ERR_APDU;
+    *signed_len = pos;
+    *point = it[0].val;
+    if ((st = tlv_next_tag2(data, len, &pos, 0x5F, 0x37, sig, siglen)) != SE05X_OK)
+        return st;
+    if (pos != len)
+        return SE05X_ERR_TLV_TRAILING;
+    if (*siglen == 0)
+        return SE05X_ERR_TLV_LENGTH;
+    return SE05X_OK;
+}
+
+EVP_PKEY *se05x_eckey_point_pkey(const uint8_t point[SE05X_ECKEY_POINT_LEN])
+{
+    char group[] = "prime256v1";
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, group, 0),
+        OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, (void *)point,
+                                          SE05X_ECKEY_POINT_LEN),
+        OSSL_PARAM_construct_end(),
+    };
+    EVP_PKEY *pk = NULL;
+    if (!point || point[0] != 0x04)
+        return NULL;
+    EVP_PKEY_CTX *pc = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+    if (!pc || EVP_PKEY_fromdata_init(pc) <= 0 ||
+        EVP_PKEY_fromdata(pc, &pk, EVP_PKEY_PUBLIC_KEY, params) <= 0)
+        pk = NULL;
+    EVP_PKEY_CTX_free(pc);
+    if (!pk)
+        return NULL;
+    /* fromdata does not insist on the point being on the curve */
+    EVP_PKEY_CTX *cc = EVP_PKEY_CTX_new_from_pkey(NULL, pk, NULL);
+    int ok = cc && EVP_PKEY_public_check(cc) == 1;
+    EVP_PKEY_CTX_free(cc);
+    if (!ok) {
+        EVP_PKEY_free(pk);
+        return NULL;
+    }
+    return pk;
+}
+
+se05x_status se05x_eckey_ecdh(EVP_PKEY *priv, const uint8_t peer[SE05X_ECKEY_POINT_LEN],
+                              uint8_t z[32])
+{
+    if (!priv || !peer || !z)
+        return SE05X_ERR_ARG;
+    EVP_PKEY *pub = se05x_eckey_point_pkey(peer);
+    if (!pub)
+        return SE05X_ERR_ARG;
+    se05x_status st = SE05X_ERR_CRYPTO;
+    size_t zlen = 32;
+    EVP_PKEY_CTX *dc = EVP_PKEY_CTX_new_from_pkey(NULL, priv, NULL);
+    if (dc && EVP_PKEY_derive_init(dc) > 0 && EVP_PKEY_derive_set_peer(dc, pub) > 0 &&
+        EVP_PKEY_derive(dc, z, &zlen) > 0 && zlen == 32)
+        st = SE05X_OK;
+    EVP_PKEY_CTX_free(dc);
+    EVP_PKEY_free(pub);
+    return st;
+}
+
 /* ---- platform key file ---------------------------------------------- */
 
 static void kerr(char *err, size_t errlen, const char *fmt, ...)
