@@ -1,37 +1,19 @@
-/* Reference keys in files: the private part of an SE key is written as a
- * PEM "SE05X KEY REFERENCE" (or its DER) that holds only the key's URI,
- *   SE05xKeyReference ::= SEQUENCE { version INTEGER (0), uri UTF8String }
- * so that `openssl pkey -in se05x:0x...` (and any private key encoding of
- * an SE key) yields a harmless reference instead of failing silently.
- * Reading it back needs a decoder (not yet: with OpenSSL 3.0 the file:
- * store hands a decoder's object reference to the default provider's
- * keymgmt, so references must not flow through it; see docs/provider.md). */
-#include <stdio.h>
+/* Reference keys in files: the private part of an SE key is encoded as our
+ * "SE05X KEY REFERENCE" (PEM or DER, format of sss/refkey.h and
+ * docs/refkey.md: the key's URI and its public key), so that
+ * `openssl pkey -in se05x:0x...` and `genpkey -out` write a harmless file
+ * naming the SE key instead of failing silently. Reading such files back
+ * needs a decoder (not yet: with OpenSSL 3.0 the file: store hands a
+ * decoder's object reference to the default provider's keymgmt, so a
+ * reference must not flow through it; see docs/provider.md). */
 #include <stdlib.h>
-#include <string.h>
 
 #include <openssl/bio.h>
-#include <openssl/pem.h>
+#include <openssl/crypto.h>
+#include <openssl/x509.h>
 
 #include "prov.h"
-
-#define REF_PEM_LABEL "SE05X KEY REFERENCE"
-
-/* DER of the reference for id into der (>= 64 bytes); returns its length. */
-static size_t ref_der(uint32_t id, uint8_t *der)
-{
-    char uri[32];
-    se05x_uri_format(id, uri, sizeof(uri));
-    size_t ul = strlen(uri);
-    der[0] = 0x30;
-    der[1] = (uint8_t)(3 + 2 + ul);
-    der[2] = 0x02, der[3] = 0x01, der[4] = 0x00;
-    der[5] = 0x0C, der[6] = (uint8_t)ul;
-    memcpy(der + 7, uri, ul);
-    return 7 + ul;
-}
-
-/* ---- encoders ----------------------------------------------------------------- */
+#include "sss/refkey.h"
 
 static void *ref_newctx(void *provctx) { return provctx; }
 static void ref_freectx(void *ctx) { (void)ctx; }
@@ -45,18 +27,32 @@ static int ref_encode(void *ctx, OSSL_CORE_BIO *cout, const void *obj_raw, bool 
 {
     se05x_prov *pc = ctx;
     const se05x_key *k = obj_raw;
-    if (k == NULL || !k->priv) {
+    if (k == NULL || !k->priv || k->pub == NULL) {
         SE05X_ERR(pc, SE05X_R_NO_PRIVATE,
                   "only references to SE private keys can be written (use -pubout for the public key)");
         return 0;
     }
-    uint8_t der[64];
-    size_t len = ref_der(k->id, der);
-    BIO *out = BIO_new_from_core_bio(pc->libctx, cout);
-    int ok = out != NULL &&
-             (pem ? PEM_write_bio(out, REF_PEM_LABEL, "", der, (long)len) > 0
-                  : BIO_write(out, der, (int)len) == (int)len);
-    BIO_free(out);
+    unsigned char *spki = NULL;
+    int spki_len = i2d_PUBKEY(k->pub, &spki);
+    if (spki_len <= 0)
+        return 0;
+    uint8_t *der = NULL;
+    char *text = NULL;
+    size_t len = 0;
+    sss_status st = pem ? sss_refkey_encode_pem(k->id, spki, (size_t)spki_len, &text, &len)
+                        : sss_refkey_encode_der(k->id, spki, (size_t)spki_len, &der, &len);
+    OPENSSL_free(spki);
+    int ok = 0;
+    if (st != SSS_OK) {
+        SE05X_ERR(pc, SE05X_R_INTERNAL, "cannot encode the reference to 0x%08X: %s",
+                  (unsigned)k->id, sss_strerror(st));
+    } else {
+        BIO *out = BIO_new_from_core_bio(pc->libctx, cout);
+        ok = out != NULL && BIO_write(out, pem ? (void *)text : (void *)der, (int)len) == (int)len;
+        BIO_free(out);
+    }
+    free(der);
+    free(text);
     return ok;
 }
 
