@@ -5,6 +5,7 @@
  * (OSSL_OBJECT_PARAM_REFERENCE) and OpenSSL may duplicate it. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <openssl/x509.h>
 
@@ -133,4 +134,10 @@ void se05x_key_unref(se05x_key *k)
         sss_key_close(k->sk); /* sss serialises this against other users */
     EVP_PKEY_free(k->pub);
     free(k);
+}
+
+void se05x_keyref_set(se05x_keyref *r, se05x_key *k)
+{
+    memcpy(r->magic, SE05X_KEYREF_MAGIC, sizeof(r->magic));
+    r->key = k;
 }

@@ -24,13 +24,14 @@ static void km_free(void *keydata) { se05x_key_unref(keydata); }
 
 static void *km_load(se05x_key_kind kind, const void *ref, size_t ref_sz)
 {
-    se05x_key *k;
-    if (ref == NULL || ref_sz != sizeof(k))
+    se05x_keyref r;
+    if (ref == NULL || ref_sz != sizeof(r))
         return NULL;
-    memcpy(&k, ref, sizeof(k));
-    if (k == NULL || k->kind != kind)
+    memcpy(&r, ref, sizeof(r));
+    if (memcmp(r.magic, SE05X_KEYREF_MAGIC, sizeof(r.magic)) != 0 || r.key == NULL ||
+        r.key->kind != kind)
         return NULL;
-    return se05x_key_ref(k);
+    return se05x_key_ref(r.key);
 }
 static void *ec_load(const void *ref, size_t sz) { return km_load(SE05X_KEY_EC, ref, sz); }
 static void *rsa_load(const void *ref, size_t sz) { return km_load(SE05X_KEY_RSA, ref, sz); }

@@ -94,6 +94,18 @@ typedef struct se05x_key {
     EVP_PKEY *pub;        /* public key in pc->libctx */
 } se05x_key;
 
+/* What our store and decoder hand to our keymgmt's load(): a magic and
+ * the key. Its size differs from a pointer's on purpose, so that another
+ * provider's keymgmt, if OpenSSL ever hands it this reference (the 3.0
+ * file: store passes a decoder's reference to the store provider's
+ * keymgmt), rejects it instead of misreading it. */
+#define SE05X_KEYREF_MAGIC "SE05XREF"
+typedef struct {
+    char magic[8];
+    se05x_key *key;
+} se05x_keyref;
+void se05x_keyref_set(se05x_keyref *r, se05x_key *k);
+
 /* Open the SE key at id; raises an error and returns NULL on failure. */
 se05x_key *se05x_key_open(se05x_prov *pc, uint32_t id);
 /* A public-only key of the given kind (pub: reference taken over). */

@@ -95,10 +95,12 @@ static int pass_key(store_ctx *c, uint32_t id, OSSL_CALLBACK *cb, void *cbarg)
     if (c->expect == OSSL_STORE_INFO_PUBKEY)
         k->priv = false;
     int type = OSSL_OBJECT_PKEY;
+    se05x_keyref ref;
+    se05x_keyref_set(&ref, k);
     OSSL_PARAM params[] = {
         OSSL_PARAM_int(OSSL_OBJECT_PARAM_TYPE, &type),
         OSSL_PARAM_utf8_string(OSSL_OBJECT_PARAM_DATA_TYPE, (char *)se05x_kind_name(k->kind), 0),
-        OSSL_PARAM_octet_string(OSSL_OBJECT_PARAM_REFERENCE, &k, sizeof(k)),
+        OSSL_PARAM_octet_string(OSSL_OBJECT_PARAM_REFERENCE, &ref, sizeof(ref)),
         OSSL_PARAM_END,
     };
     int ok = cb(params, cbarg);
