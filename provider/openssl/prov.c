@@ -317,6 +317,19 @@ static const OSSL_ALGORITHM encoder_algs[] = {
     {NULL, NULL, NULL, NULL},
 };
 
+/* PEM and DER: OpenSSL's PEM decoder drops PEM labels it does not know */
+static const OSSL_ALGORITHM decoder_algs[] = {
+    {"EC", SE05X_PROV_PROPS ",input=pem", se05x_ec_ref_decoder_functions,
+     "SE05X KEY REFERENCE (EC, PEM)"},
+    {"EC", SE05X_PROV_PROPS ",input=der", se05x_ec_ref_decoder_functions,
+     "SE05X KEY REFERENCE (EC, DER)"},
+    {"RSA", SE05X_PROV_PROPS ",input=pem", se05x_rsa_ref_decoder_functions,
+     "SE05X KEY REFERENCE (RSA, PEM)"},
+    {"RSA", SE05X_PROV_PROPS ",input=der", se05x_rsa_ref_decoder_functions,
+     "SE05X KEY REFERENCE (RSA, DER)"},
+    {NULL, NULL, NULL, NULL},
+};
+
 static const OSSL_ALGORITHM *prov_query(void *provctx, int operation_id, int *no_cache)
 {
     *no_cache = 0;
@@ -328,6 +341,7 @@ static const OSSL_ALGORITHM *prov_query(void *provctx, int operation_id, int *no
     case OSSL_OP_RAND: return rand_algs;
     case OSSL_OP_STORE: return store_algs;
     case OSSL_OP_ENCODER: return encoder_algs;
+    case OSSL_OP_DECODER: return decoder_algs;
     default: return NULL;
     }
 }

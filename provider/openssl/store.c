@@ -99,7 +99,8 @@ static int pass_key(store_ctx *c, uint32_t id, OSSL_CALLBACK *cb, void *cbarg)
     se05x_keyref_set(&ref, k);
     OSSL_PARAM params[] = {
         OSSL_PARAM_int(OSSL_OBJECT_PARAM_TYPE, &type),
-        OSSL_PARAM_utf8_string(OSSL_OBJECT_PARAM_DATA_TYPE, (char *)se05x_kind_name(k->kind), 0),
+        OSSL_PARAM_utf8_string(OSSL_OBJECT_PARAM_DATA_TYPE, (char *)se05x_kind_name(k->kind),
+                               strlen(se05x_kind_name(k->kind))),
         OSSL_PARAM_octet_string(OSSL_OBJECT_PARAM_REFERENCE, &ref, sizeof(ref)),
         OSSL_PARAM_END,
     };
@@ -135,7 +136,8 @@ static int pass_cert(store_ctx *c, const sss_object_info *info, bool quiet, OSSL
         int type = OSSL_OBJECT_CERT;
         OSSL_PARAM params[] = {
             OSSL_PARAM_int(OSSL_OBJECT_PARAM_TYPE, &type),
-            OSSL_PARAM_utf8_string(OSSL_OBJECT_PARAM_DATA_STRUCTURE, "Certificate", 0),
+            OSSL_PARAM_utf8_string(OSSL_OBJECT_PARAM_DATA_STRUCTURE, "Certificate",
+                                   strlen("Certificate")),
             OSSL_PARAM_octet_string(OSSL_OBJECT_PARAM_DATA, der, len),
             OSSL_PARAM_END,
         };
@@ -159,8 +161,8 @@ static int pass_name(const sss_object_info *info, OSSL_CALLBACK *cb, void *cbarg
     int type = OSSL_OBJECT_NAME;
     OSSL_PARAM params[] = {
         OSSL_PARAM_int(OSSL_OBJECT_PARAM_TYPE, &type),
-        OSSL_PARAM_utf8_string(OSSL_OBJECT_PARAM_DATA, uri, 0),
-        OSSL_PARAM_utf8_string(OSSL_OBJECT_PARAM_DESC, desc, 0),
+        OSSL_PARAM_utf8_string(OSSL_OBJECT_PARAM_DATA, uri, strlen(uri)),
+        OSSL_PARAM_utf8_string(OSSL_OBJECT_PARAM_DESC, desc, strlen(desc)),
         OSSL_PARAM_END,
     };
     return cb(params, cbarg);

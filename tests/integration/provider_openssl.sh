@@ -24,6 +24,7 @@ bad() { echo "FAIL - $*"; fails=$((fails + 1)); }
 expect_rc() { # expect_rc WANT DESCRIPTION COMMAND...
     local want=$1 d=$2; shift 2
     "$@" >"$T/out" 2>"$T/err"; local rc=$?
+    if [ "$want" = nonzero ] && [ "$rc" -ge 128 ]; then bad "$d: killed by a signal (exit $rc)"; return; fi
     if [ "$want" = nonzero ] && [ "$rc" -ne 0 ]; then ok "$d (exit $rc)"; return; fi
     if [ "$rc" = "$want" ]; then ok "$d (exit $rc)"; else
         bad "$d: exit $rc, expected $want"; sed 's/^/     /' "$T/out" "$T/err" | head -20; fi
@@ -231,6 +232,24 @@ tls "mutual TLS 1.3, client key and certificate from the SE" "$DF" "-key se05x:0
 has "$T/srv.log" "subject=O = se05x-sim EdgeLock 2GO client" "server saw the SE's client certificate"
 tls "mutual TLS 1.2, client key and certificate from the SE" "$DF" "-key se05x:0xF0000004 -cert self.pem $MT" "-tls1_2 -CAfile self.pem -key se05x:0xF0000000 -cert se05x:0xF0000001"
 tls "mutual TLS 1.3, se05x listed first" "$SF" "-key se05x:0xF0000004 -cert self.pem $MT" "-tls1_3 -CAfile self.pem -key se05x:0xF0000000 -cert se05x:0xF0000001"
+
+# ---- key reference files: unmodified Python ssl through OPENSSL_CONF ---------------------
+sed -e "s|^module = se05x.so|module = $MOD/se05x.so|" "$SRC_DIR/examples/openssl/openssl.cnf" >app.cnf
+expect_rc 0 "write a reference to the EC key" openssl pkey "${P[@]}" -in se05x:0xF0000000 -out ecref.pem
+expect_rc 0 "write a reference to the RSA key" openssl pkey "${P[@]}" -in se05x:0xF0000004 -out rsaref.pem
+V req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout hostkey.pem -subj /CN=host -days 1 -out hostcert.pem 2>/dev/null
+if command -v python3 >/dev/null; then
+    PY="$SRC_DIR/tests/integration/provider/py_ssl_refkey.py"
+    OPENSSL_CONF=$T/app.cnf expect_rc 0 "Python ssl server with an EC key reference file" python3 "$PY" ecsrv.pem ecref.pem
+    has "$T/out" "^echo: hello TLSv1" "Python TLS handshake with the SE EC key"
+    OPENSSL_CONF=$T/app.cnf expect_rc 0 "Python ssl server with an RSA key reference file" python3 "$PY" self.pem rsaref.pem
+    has "$T/out" "^echo: hello TLSv1" "Python TLS handshake with the SE RSA key"
+    OPENSSL_CONF=$T/app.cnf expect_rc 0 "Python ssl with a host key file and the provider loaded" python3 "$PY" hostcert.pem hostkey.pem
+    OPENSSL_CONF=$T/app.cnf expect_rc nonzero "Python ssl: reference whose key does not match the certificate" python3 "$PY" self.pem ecref.pem
+else
+    echo "ok   - SKIP Python ssl checks: no python3"
+fi
+expect_rc nonzero "openssl CLI -in ref.pem (file: store) fails cleanly: use the se05x: URI" openssl pkey "${P[@]}" -in ecref.pem -pubout
 
 # ---- configuration through openssl.cnf -------------------------------------------
 sed -e "s|^module = se05x.so|module = $MOD/se05x.so|" \

@@ -3,7 +3,8 @@
  * with no SE (succeeds; first use fails with a clear error), and, against
  * the se05x-sim daemon over JRCP: key parameters, public-only export,
  * match in both directions, refusal of private key imports, bad signing
- * input (digest length, digest, padding, MGF1), dupctx in mid-stream, and a
+ * input (digest length, digest, padding, MGF1), dupctx in mid-stream, key
+ * reference files written and read back (and a mismatching one refused), and a
  * key signing from several threads at once and on both sides of a fork(),
  * every signature verified by the default provider alone. The module is build/provider/se05x.so; if
  * it has not been built this program says so and skips the module tests. */
@@ -22,6 +23,7 @@
 #include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/provider.h>
 #include <openssl/store.h>
 #include <openssl/x509.h>
@@ -29,6 +31,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "sss/refkey.h"
 #include "testutil.h"
 
 /* The provider's URI parser is a pure function: test it directly. */
@@ -408,6 +411,47 @@ static void test_dupctx_mid_stream(void **state)
     EVP_MD_CTX_free(copy);
 }
 
+/* An SE key written as a reference file and read back through OpenSSL's
+ * decoders (the path SSL_CTX_use_PrivateKey_file takes) is the same key
+ * and signs; a reference whose public key is not the SE key's is refused. */
+static void test_reference_round_trip(void **state)
+{
+    if (!g_have_module)
+        skip();
+    BIO *mem = BIO_new(BIO_s_mem());
+    assert_int_equal(PEM_write_bio_PrivateKey_ex(mem, g_sim.ec, NULL, NULL, 0, NULL, NULL,
+                                                 g_sim.pc.lc, NULL), 1);
+    char *text = NULL;
+    long len = BIO_get_mem_data(mem, &text);
+    assert_true(len > 0 && strstr(text, "-----BEGIN SE05X KEY REFERENCE-----") != NULL);
+    EVP_PKEY *back = PEM_read_bio_PrivateKey_ex(mem, NULL, NULL, NULL, g_sim.pc.lc, NULL);
+    BIO_free(mem);
+    assert_non_null(back);
+    assert_int_equal(EVP_PKEY_eq(back, g_sim.ec_pub), 1);
+    assert_int_equal(sign_and_verify(back, g_sim.ec_pub, 1), 1);
+    EVP_PKEY_free(back);
+
+    /* id of another key, public key of this one */
+    unsigned char *spki = NULL;
+    int spki_len = i2d_PUBKEY(g_sim.ec_pub, &spki);
+    char *pem = NULL;
+    size_t pem_len = 0;
+    assert_int_equal(sss_refkey_encode_pem(0xF0000012u, spki, (size_t)spki_len, &pem, &pem_len),
+                     SSS_OK);
+    OPENSSL_free(spki);
+    mem = BIO_new_mem_buf(pem, (int)pem_len);
+    ERR_clear_error();
+    back = PEM_read_bio_PrivateKey_ex(mem, NULL, NULL, NULL, g_sim.pc.lc, NULL);
+    assert_null(back);
+    bool seen = false;
+    const char *data = NULL;
+    while (ERR_get_error_all(NULL, NULL, NULL, &data, NULL) != 0)
+        seen = seen || (data != NULL && strstr(data, "is not that key's") != NULL);
+    assert_true(seen);
+    BIO_free(mem);
+    free(pem);
+}
+
 static void test_threads_and_fork(void **state)
 {
     if (!g_have_module)
@@ -462,6 +506,7 @@ int main(void)
         cmocka_unit_test(test_import_refuses_private),
         cmocka_unit_test(test_sign_bad_input),
         cmocka_unit_test(test_dupctx_mid_stream),
+        cmocka_unit_test(test_reference_round_trip),
         cmocka_unit_test(test_threads_and_fork),
     };
     int fails = cmocka_run_group_tests_name("offline", offline, NULL, NULL);
