@@ -249,6 +249,20 @@ if command -v python3 >/dev/null; then
 else
     echo "ok   - SKIP Python ssl checks: no python3"
 fi
+if command -v curl >/dev/null; then
+    port=$(freeport); rm -f "$T/srv.log"
+    timeout 8 openssl s_server "${PD[@]}" -accept 127.0.0.1:$port -naccept 1 -www \
+        -key se05x:0xF0000004 -cert self.pem -Verify 1 -verify_return_error -partial_chain \
+        -CAfile devcert.pem >"$T/srv.log" 2>&1 < <(sleep 8 2>/dev/null) &
+    spid=$!
+    for _ in $(seq 1 50); do grep -q '^ACCEPT' "$T/srv.log" 2>/dev/null && break; sleep 0.1; done
+    OPENSSL_CONF=$T/app.cnf expect_rc 0 "curl client certificate with a key reference file (mutual TLS)" \
+        curl -sS -k --max-time 6 --cert devcert.pem --key ecref.pem -o curl.html "https://127.0.0.1:$port/"
+    has curl.html "s_server" "curl got the page from the server that required its certificate"
+    wait "$spid" 2>/dev/null
+else
+    echo "ok   - SKIP curl check: no curl"
+fi
 expect_rc nonzero "openssl CLI -in ref.pem (file: store) fails cleanly: use the se05x: URI" openssl pkey "${P[@]}" -in ecref.pem -pubout
 
 # ---- configuration through openssl.cnf -------------------------------------------
