@@ -447,6 +447,9 @@ static el2go_status handshake_failed(el2go_tls *t, const char *host, el2go_tls_f
         return failf(why, EL2GO_TLS_UNTRUSTED, err, errlen,
                      "untrusted server certificate: %s (check the trusted roots)",
                      X509_verify_cert_error_string(vr));
+    if (sslerr == SSL_ERROR_WANT_READ || sslerr == SSL_ERROR_WANT_WRITE)
+        return failf(why, EL2GO_TLS_HANDSHAKE, err, errlen, "TLS handshake with %s: timed out",
+                     host); /* SO_RCVTIMEO / SO_SNDTIMEO expired */
     if (sslerr == SSL_ERROR_SYSCALL && ERR_peek_error() == 0)
         return failf(why, EL2GO_TLS_HANDSHAKE, err, errlen, "TLS handshake with %s: %s", host,
                      sys == EAGAIN || sys == EWOULDBLOCK ? "timed out"
@@ -503,8 +506,11 @@ el2go_status el2go_tls_connect(el2go_tls *t, const char *host, uint16_t port,
 static void note_io(el2go_tls *t, const char *what, int rc)
 {
     int sys = errno;
+    int e = SSL_get_error(t->ssl, rc);
     char m[200];
-    if (ERR_peek_error() == 0)
+    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
+        snprintf(t->ioerr, sizeof(t->ioerr), "TLS %s: timed out", what);
+    else if (ERR_peek_error() == 0)
         snprintf(t->ioerr, sizeof(t->ioerr), "TLS %s: %s", what,
                  sys == EAGAIN || sys == EWOULDBLOCK ? "timed out"
                  : sys                               ? strerror(sys)
