@@ -5,7 +5,8 @@
  * than GENERATION_COMPLETED skipped (warning except PROVISIONING_COMPLETED);
  * empty and unknown devices get DONE and nothing; bad files (malformed JSON,
  * bad base64) reported and skipped, nothing of them sent; -o and -f; a
- * create the SE refuses lands in the failed list; clients that disconnect,
+ * create the SE refuses and a curve that cannot be installed land in the
+ * failed list; clients that disconnect,
  * stay silent or send oversized frames end their session with a clear
  * error and the next session works; the client refuses oversized frames
  * and ignores unknown tags. */
@@ -398,6 +399,33 @@ static void test_optimize_force_failed(void **state)
     assert_true(has_obj(f, 0x83000051));
 }
 
+static void test_curve_install_fails(void **state)
+{
+    fx *f = *state;
+    uint8_t d[4] = {7};
+    /* BN_P256: not installed and no parameters known -> failed, nothing sent
+     * for that object; the next object is provisioned */
+    se05x_conn *c;
+    se05x_recorder *r;
+    assert_int_equal(se05x_recorder_open(7, 2, &c, &r), SE05X_OK);
+    assert_int_equal(se05x_write_binary(c, NULL, 0x83000070, d, 4, false), SE05X_OK);
+    char *bn = prov_json(r, "GENERATION_COMPLETED", "KEYPAIR", "BN_P256", 0x83000070);
+    se05x_conn_close(c);
+    write_file(f, "c.json", f->devid, bn,
+               binary_prov("GENERATION_COMPLETED", 0x83000071, d, 4), NULL);
+    session x;
+    run_session(f, &x, false, false);
+    assert_int_equal(x.cst, SE05X_OK);
+    assert_int_equal(x.c.failed.n, 1);
+    assert_int_equal(x.c.failed.ids[0], 0x83000070);
+    assert_int_equal(x.c.provisioned.n, 1);
+    assert_int_equal(x.c.apdus, 4 + 1);
+    log_has(&x.s, "cannot install curve BN_P256");
+    end_session(&x);
+    assert_false(has_obj(f, 0x83000070));
+    assert_true(has_obj(f, 0x83000071));
+}
+
 /* A fake client: answers START, then misbehaves as told. */
 typedef enum { FAKE_CLOSE_AFTER_START, FAKE_SILENT, FAKE_OVERSIZED } fake_kind;
 
@@ -505,6 +533,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_empty_and_unknown, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_files, setup, teardown),
         cmocka_unit_test_setup_teardown(test_optimize_force_failed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_curve_install_fails, setup, teardown),
         cmocka_unit_test_setup_teardown(test_misbehaving_clients, setup, teardown),
         cmocka_unit_test_setup_teardown(test_client_oversized_and_unknown_tag, setup, teardown),
     };
