@@ -14,7 +14,8 @@ deps:
 	@bash scripts/deps.sh
 
 configure: deps
-	@cmake -S . -B $(BUILD) $(CMAKE_FLAGS) >/dev/null
+	@cmake -S . -B $(BUILD) $(CMAKE_FLAGS) \
+	  -DSE05X_MBEDTLS_PREFIX="$$(bash scripts/mbedtls.sh --print-prefix)" >/dev/null
 
 build: configure
 	@cmake --build $(BUILD) -j $(JOBS)

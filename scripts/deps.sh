@@ -2,13 +2,17 @@
 # Installs the Debian packages se05x-stack needs to build, test and demo.
 # Idempotent: checks what is present first and only calls apt-get for what is
 # missing. Works as root or through sudo. Used by `make demo`, `make test`
-# and CI; nothing else in the project installs system packages.
+# and CI; nothing else in the project installs system packages. At the end it
+# runs scripts/mbedtls.sh (mbedTLS 3.6 from Debian's source package, cached).
 set -euo pipefail
 
 PKGS=(
   build-essential cmake pkg-config clang libclang-rt-14-dev
   libssl-dev openssl libcmocka-dev
+  libjson-c-dev
   python3 procps
+  protobuf-c-compiler libprotobuf-c-dev
+  bzip2 debian-archive-keyring
 )
 
 missing=()
@@ -18,22 +22,23 @@ for p in "${PKGS[@]}"; do
   fi
 done
 
-if [ ${#missing[@]} -eq 0 ]; then
-  exit 0
-fi
-
-echo "deps: installing ${missing[*]}" >&2
-SUDO=""
-if [ "$(id -u)" -ne 0 ]; then
-  if command -v sudo >/dev/null 2>&1; then
-    SUDO="sudo"
-  else
-    echo "deps: missing packages (${missing[*]}) and neither root nor sudo is available" >&2
-    exit 1
+install_missing() {
+  echo "deps: installing ${missing[*]}" >&2
+  SUDO=""
+  if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null 2>&1; then
+      SUDO="sudo"
+    else
+      echo "deps: missing packages (${missing[*]}) and neither root nor sudo is available" >&2
+      exit 1
+    fi
   fi
-fi
-export DEBIAN_FRONTEND=noninteractive
-if ! $SUDO apt-get install -y --no-install-recommends "${missing[@]}"; then
-  $SUDO apt-get update
-  $SUDO apt-get install -y --no-install-recommends "${missing[@]}"
-fi
+  export DEBIAN_FRONTEND=noninteractive
+  if ! $SUDO apt-get install -y --no-install-recommends "${missing[@]}"; then
+    $SUDO apt-get update
+    $SUDO apt-get install -y --no-install-recommends "${missing[@]}"
+  fi
+}
+[ ${#missing[@]} -eq 0 ] || install_missing
+
+bash "$(dirname "$0")/mbedtls.sh" >/dev/null || true

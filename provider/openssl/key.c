@@ -1,8 +1,9 @@
-/* The provider's key object: a reference to an EC or RSA key held in the
+/* The provider's key object: a reference to an EC, RSA or Ed25519 key held in the
  * SE (an open sss_key plus its public key as an EVP_PKEY in the provider's
  * private library context), or a public key imported from elsewhere.
  * Reference-counted because the store hands the same object to keymgmt
- * (OSSL_OBJECT_PARAM_REFERENCE) and OpenSSL may duplicate it. */
+ * (OSSL_OBJECT_PARAM_REFERENCE, as a magic-tagged se05x_keyref) and OpenSSL
+ * may duplicate it. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,7 +1,9 @@
 /* Internals of the se05x OpenSSL 3 provider (architecture: provider/openssl).
  * prov.c holds the provider context (configuration, lazy sss session, lock,
- * private OSSL_LIB_CTX, logging, errors); key.c the key object shared by
- * keymgmt, signature, encoders and the store; uri.c the se05x:/nxp: URI
+ * private OSSL_LIB_CTX, logging, errors) and the algorithm tables; key.c
+ * the key object shared by keymgmt (keymgmt.c, keygen.c), signatures
+ * (signature.c, eddsa.c), keyexch.c, asym_cipher.c, encoders (encoder.c,
+ * refkey.c), rand.c and the store (store.c); uri.c the se05x:/nxp: URI
  * syntax. The provider never builds APDUs: everything goes through sss. */
 #ifndef SE05X_PROV_H
 #define SE05X_PROV_H

@@ -1,6 +1,6 @@
-/* Store loader for "se05x:0xID" (alias "nxp:0xID") URIs: an EC or RSA key
- * is handed to our keymgmt by reference (OSSL_OBJECT_PARAM_REFERENCE to a
- * se05x_key), a binary object holding a DER or PEM certificate is returned
+/* Store loader for "se05x:0xID" (alias "nxp:0xID") URIs: an EC, RSA or Ed25519
+ * key is handed to our keymgmt by reference (OSSL_OBJECT_PARAM_REFERENCE,
+ * an se05x_keyref), a binary object holding a DER or PEM certificate is returned
  * as DER certificate data; the bare "se05x:" enumerates every object as a
  * name (its URI) or, when a type is expected, as the keys/certificates
  * themselves. The expected type (OSSL_STORE_expect) is honoured. */

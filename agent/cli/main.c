@@ -1,0 +1,462 @@
+/* el2go-agent: command-line front end of the EdgeLock 2GO agent library
+ * (milestone subset: status, services, settings, claimcode; connect lands
+ * with TLS). Also built as el2go-claimcode-inject with the NXP tool's usage
+ * `el2go-claimcode-inject FILE [CONN] | --delete [CONN]`.
+ *
+ * Exit codes: 0 success; 1 failure; 2 usage error or not implemented;
+ * 3 nothing stored yet (no report, no valid datastore); 4 the server's
+ * (or the last) report status is not SUCCESS; 5 the session ended without a
+ * goodbye (protocol error, connection lost); 6 the CRL check failed. */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "el2go/agent.h"
+#include "el2go/claimcode.h"
+#include "el2go/datastore.h"
+#include "el2go/settings.h"
+#include "se05x/conn.h"
+
+enum { EXIT_USAGE = 2, EXIT_NODATA = 3, EXIT_REPORT = 4, EXIT_SESSION = 5, EXIT_CRL = 6 };
+
+#define REPORT_FILE "el2go-last-report.pb"
+#define CONN_DS_FILE "edgelock2go_datastore.bin"
+#define SERVICES_DS_FILE "datastore.bin"
+
+typedef struct {
+    const char *dir;
+    const char *se;
+} globals;
+
+static void usage(FILE *f)
+{
+    fprintf(
+        f,
+        "usage: el2go-agent [--dir DIR] [--se CONN] COMMAND [ARGS]\n"
+        "  connect [--host H] [--port P]  run a device-link session (not implemented yet)\n"
+        "  status                        print the last update status report\n"
+        "  services [--json]             list the provisioned cloud services\n"
+        "  settings [--host H] [--port P] show the connection settings in effect\n"
+        "  session --stdio [-v]          serve one device-link session on stdin/stdout\n"
+        "                                (no TLS, no CRL gate: for tests and tunnels)\n"
+        "  claimcode inject FILE         store the claim code from FILE in the SE\n"
+        "  claimcode delete              remove the claim code from the SE\n"
+        "options:\n"
+        "  --dir DIR   state directory (datastores, last report); env EL2GO_STATE_DIR, default .\n"
+        "  --se CONN   SE connection string (hostlib syntax; default SE05X_PORT)\n"
+        "exit codes: 0 ok, 1 failure, 2 usage/not implemented, 3 nothing stored,\n"
+        "            4 report status not SUCCESS, 5 session ended without goodbye,\n"
+        "            6 CRL check failed\n");
+}
+
+static char *state_path(const globals *g, const char *name)
+{
+    size_t n = strlen(g->dir) + strlen(name) + 2;
+    char *p = malloc(n);
+    if (p)
+        snprintf(p, n, "%s/%s", g->dir, name);
+    return p;
+}
+
+static int cmd_status(const globals *g)
+{
+    char *path = state_path(g, REPORT_FILE);
+    Nxp__Iot__UpdateStatusReport *r = NULL;
+    el2go_status st = path ? el2go_report_load(path, &r) : EL2GO_ERR_NOMEM;
+    free(path);
+    if (st == EL2GO_ERR_NOT_FOUND) {
+        fprintf(stderr, "el2go-agent: no status report yet (no session has completed)\n");
+        return EXIT_NODATA;
+    }
+    if (st != EL2GO_OK) {
+        fprintf(stderr, "el2go-agent: cannot read the last report: %s\n", el2go_strerror(st));
+        return EXIT_FAILURE;
+    }
+    el2go_report_print(stdout, r);
+    int rc = r->has_status && r->status == NXP__IOT__UPDATE_STATUS_REPORT__UPDATE_STATUS__SUCCESS
+                 ? EXIT_SUCCESS
+                 : EXIT_REPORT;
+    el2go_report_free(r);
+    return rc;
+}
+
+static void json_str(const char *key, const char *v, bool *first)
+{
+    if (!v)
+        return;
+    printf("%s\"%s\": \"", *first ? "" : ", ", key);
+    for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            printf("\\%c", *p);
+        else if (*p < 0x20 || *p >= 0x7F)
+            printf("\\u%04x", *p);
+        else
+            putchar(*p);
+    }
+    putchar('"');
+    *first = false;
+}
+
+static void json_ref(const char *key, const Nxp__Iot__SssObjectReference *r, bool *first)
+{
+    if (!r)
+        return;
+    printf("%s\"%s\": {\"endpoint_id\": %u, \"object_id\": %u}", *first ? "" : ", ", key,
+           r->endpoint_id, r->object_id);
+    *first = false;
+}
+
+static void print_service(const Nxp__Iot__ServiceDescriptor *sd, bool json, bool last)
+{
+    const char *type = sd->has_service_type ? el2go_service_type_name(sd->service_type) : "aws";
+    if (!json) {
+        printf("service %llu: type %s, protocol %s, host %s:%u", (unsigned long long)sd->identifier,
+               type, el2go_service_protocol_name(sd), sd->hostname ? sd->hostname : "-",
+               sd->has_port ? sd->port : 0);
+        if (sd->client_key_sss_ref)
+            printf(", key 0x%08x", sd->client_key_sss_ref->object_id);
+        if (sd->client_certificate_sss_ref)
+            printf(", cert 0x%08x", sd->client_certificate_sss_ref->object_id);
+        printf("\n");
+        return;
+    }
+    bool first = false;
+    printf("  {\"identifier\": %llu", (unsigned long long)sd->identifier);
+    json_str("type", type, &first);
+    json_str("protocol", el2go_service_protocol_name(sd), &first);
+    json_str("hostname", sd->hostname, &first);
+    if (sd->has_port)
+        printf(", \"port\": %u", sd->port);
+    if (sd->has_timeout_ms)
+        printf(", \"timeout_ms\": %u", sd->timeout_ms);
+    json_str("client_id", sd->client_id, &first);
+    json_str("username", sd->username, &first);
+    json_ref("client_key_ref", sd->client_key_sss_ref, &first);
+    json_ref("client_certificate_ref", sd->client_certificate_sss_ref, &first);
+    json_str("customer_metadata_json", sd->customer_metadata_json, &first);
+    json_str("azure_id_scope", sd->azure_id_scope, &first);
+    json_str("azure_registration_id", sd->azure_registration_id, &first);
+    json_str("azure_global_device_endpoint", sd->azure_global_device_endpoint, &first);
+    printf("}%s\n", last ? "" : ",");
+}
+
+static int cmd_services(const globals *g, int argc, char **argv)
+{
+    bool json = argc > 1 && strcmp(argv[1], "--json") == 0;
+    if (argc > (json ? 2 : 1)) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    char *base = state_path(g, SERVICES_DS_FILE);
+    el2go_datastore *ds = NULL;
+    el2go_status st =
+        base ? el2go_ds_fs_open(0, base, el2go_dscontent_valid, &ds) : EL2GO_ERR_NOMEM;
+    free(base);
+    if (st != EL2GO_OK) {
+        fprintf(stderr, "el2go-agent: cannot open the service datastore: %s\n", el2go_strerror(st));
+        return EXIT_FAILURE;
+    }
+    size_t len, n = 0;
+    const uint8_t *data = el2go_ds_data(ds, &len);
+    if (el2go_services_count(data, len, &n) != EL2GO_OK) {
+        el2go_ds_free(ds);
+        if (json)
+            printf("[]\n");
+        fprintf(stderr, "el2go-agent: no valid service datastore in %s\n", g->dir);
+        return EXIT_NODATA;
+    }
+    int rc = EXIT_SUCCESS;
+    if (json)
+        printf("[\n");
+    for (size_t i = 0; i < n; i++) {
+        Nxp__Iot__ServiceDescriptor *sd;
+        if (el2go_service_by_index(data, len, i, &sd) != EL2GO_OK) {
+            fprintf(stderr, "el2go-agent: service %zu is corrupt\n", i);
+            rc = EXIT_FAILURE;
+            break;
+        }
+        print_service(sd, json, i + 1 == n);
+        el2go_service_free(sd);
+    }
+    if (json)
+        printf("]\n");
+    el2go_ds_free(ds);
+    return rc;
+}
+
+static int parse_host_port(int argc, char **argv, const char **host, const char **port)
+{
+    static const struct option opts[] = {{"host", required_argument, NULL, 'H'},
+                                         {"port", required_argument, NULL, 'P'},
+                                         {NULL, 0, NULL, 0}};
+    optind = 1;
+    int c;
+    while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+        if (c == 'H')
+            *host = optarg;
+        else if (c == 'P')
+            *port = optarg;
+        else
+            return -1;
+    }
+    return optind == argc ? 0 : -1;
+}
+
+static int cmd_settings(const globals *g, int argc, char **argv)
+{
+    const char *host = NULL, *port = NULL;
+    if (parse_host_port(argc, argv, &host, &port) != 0) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    char *base = state_path(g, CONN_DS_FILE);
+    el2go_datastore *ds = NULL;
+    /* No validator: a corrupted file is still read so it can be reported. */
+    el2go_status st =
+        base ? el2go_ds_fs_open(EL2GO_DATASTORE_ID, base, NULL, &ds) : EL2GO_ERR_NOMEM;
+    free(base);
+    if (st != EL2GO_OK) {
+        fprintf(stderr, "el2go-agent: %s\n", el2go_strerror(st));
+        return EXIT_FAILURE;
+    }
+    size_t len;
+    const uint8_t *data = el2go_ds_data(ds, &len);
+    el2go_settings s;
+    char warn[256];
+    st = el2go_settings_resolve(host, port, data, len, &s, warn, sizeof(warn));
+    el2go_ds_free(ds);
+    if (warn[0])
+        fprintf(stderr, "el2go-agent: warning: %s\n", warn);
+    if (st != EL2GO_OK) {
+        fprintf(stderr, "el2go-agent: invalid host or port\n");
+        return EXIT_USAGE;
+    }
+    printf(
+        "hostname: %s\nport: %u\nsource: %s\nkeystore: 0x%08x\nkey: 0x%08x\ncertificate: 0x%08x\n"
+        "trusted roots: %s\n",
+        s.hostname[0] ? s.hostname : "(not configured)", s.port,
+        el2go_settings_source_name(s.source), s.keystore_id, s.key_id, s.cert_id,
+        s.roots ? "from the datastore" : "configured defaults");
+    el2go_settings_clear(&s);
+    return EXIT_SUCCESS;
+}
+
+static int open_se(const char *conn, se05x_conn **c)
+{
+    char err[256] = "";
+    se05x_status st = se05x_conn_open_err(conn, NULL, c, err, sizeof(err));
+    if (st != SE05X_OK) {
+        fprintf(stderr, "el2go-agent: cannot open the SE: %s\n", err[0] ? err : se05x_strerror(st));
+        return EXIT_FAILURE;
+    }
+    return EXIT_SUCCESS;
+}
+
+static int claim_inject(const char *conn, const char *file)
+{
+    char code[EL2GO_CLAIMCODE_MAX + 1];
+    size_t len;
+    el2go_status st = el2go_claimcode_read_file(file, code, sizeof(code), &len);
+    if (st != EL2GO_OK) {
+        fprintf(stderr, "el2go-agent: claim code file %s: %s\n", file,
+                st == EL2GO_ERR_INVALID ? "empty or not printable ASCII" : el2go_strerror(st));
+        return EXIT_FAILURE;
+    }
+    se05x_conn *c;
+    int rc = open_se(conn, &c);
+    if (rc == EXIT_SUCCESS) {
+        char err[256];
+        st = el2go_claimcode_inject(c, code, len, err, sizeof(err));
+        if (st == EL2GO_OK)
+            printf("Injecting new claim code successful!\n");
+        else
+            fprintf(stderr, "el2go-agent: %s\n", err);
+        rc = st == EL2GO_OK ? EXIT_SUCCESS : EXIT_FAILURE;
+        se05x_conn_close(c);
+    }
+    OPENSSL_cleanse(code, sizeof(code));
+    return rc;
+}
+
+static int claim_delete(const char *conn)
+{
+    se05x_conn *c;
+    int rc = open_se(conn, &c);
+    if (rc != EXIT_SUCCESS)
+        return rc;
+    char err[256];
+    el2go_status st = el2go_claimcode_delete(c, err, sizeof(err));
+    if (st == EL2GO_OK)
+        printf("Deleting claim code successful!\n");
+    else
+        fprintf(stderr, "el2go-agent: %s\n", err);
+    se05x_conn_close(c);
+    return st == EL2GO_OK ? EXIT_SUCCESS : st == EL2GO_ERR_NOT_FOUND ? EXIT_NODATA : EXIT_FAILURE;
+}
+
+/* Datastores of the state directory, as the reference demo lays them out. */
+static el2go_status open_datastores(const globals *g, el2go_datastore **conn, el2go_datastore **svc)
+{
+    char *b1 = state_path(g, CONN_DS_FILE), *b2 = state_path(g, SERVICES_DS_FILE);
+    el2go_status st = b1 && b2 ? EL2GO_OK : EL2GO_ERR_NOMEM;
+    *conn = *svc = NULL;
+    if (st == EL2GO_OK)
+        st = el2go_ds_fs_open(EL2GO_DATASTORE_ID, b1, el2go_dscontent_valid, conn);
+    if (st == EL2GO_OK)
+        st = el2go_ds_fs_open(0, b2, el2go_dscontent_valid, svc);
+    free(b1);
+    free(b2);
+    return st;
+}
+
+static int session_exit(el2go_status st, const el2go_session_result *r)
+{
+    if (st == EL2GO_OK) {
+        el2go_report_print(stderr, r->report);
+        return r->report && r->report->has_status &&
+                       r->report->status == NXP__IOT__UPDATE_STATUS_REPORT__UPDATE_STATUS__SUCCESS
+                   ? EXIT_SUCCESS
+                   : EXIT_REPORT;
+    }
+    fprintf(stderr, "el2go-agent: session failed: %s\n", r->err[0] ? r->err : el2go_strerror(st));
+    return st == EL2GO_ERR_CRL ? EXIT_CRL : EXIT_SESSION;
+}
+
+static int cmd_session(const globals *g, int argc, char **argv)
+{
+    bool stdio = false, verbose = false;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--stdio"))
+            stdio = true;
+        else if (!strcmp(argv[i], "-v"))
+            verbose = true;
+        else
+            stdio = false, i = argc;
+    }
+    if (!stdio) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    el2go_datastore *conn_ds, *svc_ds;
+    if (open_datastores(g, &conn_ds, &svc_ds) != EL2GO_OK) {
+        fprintf(stderr, "el2go-agent: cannot open the datastores in %s\n", g->dir);
+        el2go_ds_free(conn_ds);
+        return EXIT_FAILURE;
+    }
+    se05x_conn *c = NULL;
+    el2go_keystore *ks = NULL;
+    int rc = open_se(g->se, &c);
+    if (rc == EXIT_SUCCESS && el2go_ks_se05x_new(EL2GO_KEYSTORE_ID, c, &ks) != EL2GO_OK)
+        rc = EXIT_FAILURE;
+    if (rc == EXIT_SUCCESS) {
+        signal(SIGPIPE, SIG_IGN); /* a vanished peer is a write error, not a kill */
+        el2go_agent_cfg cfg = {.el2go_ds = conn_ds,
+                               .datastores = {svc_ds},
+                               .n_datastores = 1,
+                               .keystore = ks,
+                               .log = verbose ? stderr : NULL};
+        el2go_fdstream fds;
+        el2go_stream s;
+        el2go_fdstream_init(&fds, 0, 1, &s);
+        el2go_session_result r;
+        el2go_status st = el2go_session_run(&cfg, &s, &r);
+        char *path = state_path(g, REPORT_FILE);
+        if (st == EL2GO_OK && r.report_raw && path &&
+            el2go_report_save(path, r.report_raw, r.report_raw_len) != EL2GO_OK)
+            fprintf(stderr, "el2go-agent: warning: cannot save the report to %s\n", path);
+        free(path);
+        rc = session_exit(st, &r);
+        el2go_session_result_clear(&r);
+    }
+    el2go_ks_free(ks);
+    if (c)
+        se05x_conn_close(c);
+    el2go_ds_free(conn_ds);
+    el2go_ds_free(svc_ds);
+    return rc;
+}
+
+static int cmd_claimcode(const globals *g, int argc, char **argv)
+{
+    if (argc == 3 && strcmp(argv[1], "inject") == 0)
+        return claim_inject(g->se, argv[2]);
+    if (argc == 2 && strcmp(argv[1], "delete") == 0)
+        return claim_delete(g->se);
+    usage(stderr);
+    return EXIT_USAGE;
+}
+
+/* NXP tool usage: FILE [CONN] or --delete [CONN]. */
+static int claimcode_tool(int argc, char **argv)
+{
+    if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+        printf("usage: el2go-claimcode-inject FILE [CONN] | --delete [CONN]\n");
+        return EXIT_SUCCESS;
+    }
+    if (argc < 2 || argc > 3) {
+        fprintf(stderr, "usage: el2go-claimcode-inject FILE [CONN] | --delete [CONN]\n");
+        return EXIT_USAGE;
+    }
+    const char *conn = argc == 3 ? argv[2] : NULL;
+    if (strcmp(argv[1], "--delete") == 0)
+        return claim_delete(conn);
+    return claim_inject(conn, argv[1]);
+}
+
+int main(int argc, char **argv)
+{
+    const char *prog = strrchr(argv[0], '/');
+    prog = prog ? prog + 1 : argv[0];
+    if (strcmp(prog, "el2go-claimcode-inject") == 0)
+        return claimcode_tool(argc, argv);
+
+    globals g = {.dir = getenv("EL2GO_STATE_DIR"), .se = NULL};
+    if (!g.dir || !*g.dir)
+        g.dir = ".";
+    static const struct option opts[] = {{"dir", required_argument, NULL, 'd'},
+                                         {"se", required_argument, NULL, 's'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    int c;
+    while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'd': g.dir = optarg; break;
+        case 's': g.se = optarg; break;
+        case 'h': usage(stdout); return EXIT_SUCCESS;
+        default: usage(stderr); return EXIT_USAGE;
+        }
+    }
+    if (optind >= argc) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    int sub_argc = argc - optind;
+    char **sub = argv + optind;
+    const char *cmd = sub[0];
+    if (!strcmp(cmd, "status") && sub_argc == 1)
+        return cmd_status(&g);
+    if (!strcmp(cmd, "services"))
+        return cmd_services(&g, sub_argc, sub);
+    if (!strcmp(cmd, "settings"))
+        return cmd_settings(&g, sub_argc, sub);
+    if (!strcmp(cmd, "claimcode"))
+        return cmd_claimcode(&g, sub_argc, sub);
+    if (!strcmp(cmd, "session"))
+        return cmd_session(&g, sub_argc, sub);
+    if (!strcmp(cmd, "connect")) {
+        fprintf(stderr, "el2go-agent: connect: not implemented yet (TLS lands with the OpenSSL "
+                        "provider)\n");
+        return EXIT_USAGE;
+    }
+    if (!strcmp(cmd, "help")) {
+        usage(stdout);
+        return EXIT_SUCCESS;
+    }
+    fprintf(stderr, "el2go-agent: unknown command '%s'\n", cmd);
+    usage(stderr);
+    return EXIT_USAGE;
+}
