@@ -226,8 +226,12 @@ static void prov_free(se05x_prov *pc)
 
 static void prov_teardown(void *provctx)
 {
-    se05x_log("unloaded");
-    prov_free(provctx);
+    se05x_prov *pc = provctx;
+    sss_counters n = {0};
+    if (pc->sess != NULL)
+        sss_session_counters(pc->sess, &n);
+    se05x_log("unloaded after %llu APDUs", (unsigned long long)n.apdus);
+    prov_free(pc);
 }
 
 static const OSSL_PARAM *prov_gettable_params(void *provctx)
@@ -237,6 +241,7 @@ static const OSSL_PARAM *prov_gettable_params(void *provctx)
         OSSL_PARAM_DEFN(OSSL_PROV_PARAM_VERSION, OSSL_PARAM_UTF8_PTR, NULL, 0),
         OSSL_PARAM_DEFN(OSSL_PROV_PARAM_BUILDINFO, OSSL_PARAM_UTF8_PTR, NULL, 0),
         OSSL_PARAM_DEFN(OSSL_PROV_PARAM_STATUS, OSSL_PARAM_INTEGER, NULL, 0),
+        OSSL_PARAM_DEFN(SE05X_PROV_PARAM_APDUS, OSSL_PARAM_UNSIGNED_INTEGER, NULL, 0),
         OSSL_PARAM_END,
     };
     return t;
@@ -244,7 +249,19 @@ static const OSSL_PARAM *prov_gettable_params(void *provctx)
 
 static int prov_get_params(void *provctx, OSSL_PARAM params[])
 {
+    se05x_prov *pc = provctx;
     OSSL_PARAM *p;
+    if ((p = OSSL_PARAM_locate(params, SE05X_PROV_PARAM_APDUS)) != NULL) {
+        /* APDUs exchanged so far by this provider instance (0 before the
+         * first use: the session is opened lazily) */
+        sss_counters n = {0};
+        lock_for_this_process(pc);
+        if (pc->sess != NULL)
+            sss_session_counters(pc->sess, &n);
+        pthread_mutex_unlock(&pc->lock);
+        if (!OSSL_PARAM_set_uint64(p, n.apdus))
+            return 0;
+    }
     if ((p = OSSL_PARAM_locate(params, OSSL_PROV_PARAM_NAME)) != NULL &&
         !OSSL_PARAM_set_utf8_ptr(p, "se05x-stack SE05x provider"))
         return 0;

@@ -20,6 +20,8 @@
 
 #define SE05X_PROV_NAME "se05x"
 #define SE05X_PROV_PROPS "provider=se05x"
+/* Provider parameter (OSSL_PROVIDER_get_params): APDUs sent so far. */
+#define SE05X_PROV_PARAM_APDUS "se05x-apdus"
 
 /* Reason codes of our error strings (prov.c: reason table). */
 enum {

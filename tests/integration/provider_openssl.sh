@@ -237,6 +237,24 @@ tls "RSA server key, TLS 1.3 (RSA-PSS)" "$DF" "-key se05x:0xF0000004 -cert self.
 tls "RSA server key, TLS 1.2 ECDHE-RSA-AES128-GCM" "$DF" "-key se05x:0xF0000004 -cert self.pem" "-tls1_2 -cipher ECDHE-RSA-AES128-GCM-SHA256 -CAfile self.pem -verify_return_error"
 tls "Ed25519 server key, TLS 1.3" "$DF" "-key se05x:0x30000004 -cert edcert.pem" "-tls1_3 -CAfile edcert.pem -verify_return_error"
 has "$T/cli.log" "Peer signature type: ed25519" "Ed25519 signed the handshake"
+# APDUs per handshake: the provider logs its APDU count when unloaded; the
+# difference between a server doing 1 and 4 handshakes is 3 handshakes' worth.
+hs_apdus() { # hs_apdus N -> APDUs of an s_server that served N TLS 1.3 handshakes
+    local n=$1 port; port=$(freeport); rm -f "$T/hs.log" "$T/srv.log"
+    SE05X_PROVIDER_LOG=$T/hs.log timeout 15 openssl s_server $DF -accept 127.0.0.1:$port -naccept $n \
+        -key se05x:0xF0000000 -cert ecsrv.pem -www >"$T/srv.log" 2>&1 < <(sleep 15 2>/dev/null) &
+    local spid=$!
+    for _ in $(seq 1 50); do grep -q '^ACCEPT' "$T/srv.log" 2>/dev/null && break; sleep 0.1; done
+    for _ in $(seq 1 "$n"); do
+        echo | timeout 5 openssl s_client -connect 127.0.0.1:$port -tls1_3 >/dev/null 2>&1
+    done
+    wait "$spid" 2>/dev/null
+    sed -n 's/.*unloaded after \([0-9]*\) APDUs.*/\1/p' "$T/hs.log"
+}
+a1=$(hs_apdus 1); a4=$(hs_apdus 4)
+if [ -n "$a1" ] && [ -n "$a4" ] && [ $((a4 - a1)) -eq 3 ]; then
+    ok "one APDU per TLS 1.3 handshake once the key is loaded ($a1 APDUs for 1, $a4 for 4)"
+else bad "APDUs per handshake: '$a1' for 1 handshake, '$a4' for 4"; fi
 MT="-Verify 1 -verify_return_error -partial_chain -CAfile devcert.pem"
 tls "mutual TLS 1.3, client key and certificate from the SE" "$DF" "-key se05x:0xF0000004 -cert self.pem $MT" "-tls1_3 -CAfile self.pem -key se05x:0xF0000000 -cert se05x:0xF0000001"
 has "$T/srv.log" "subject=O = se05x-sim EdgeLock 2GO client" "server saw the SE's client certificate"
