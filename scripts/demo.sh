@@ -65,7 +65,7 @@ P="-provider-path $BUILD/provider -provider default -provider se05x"
 printf 'GET / HTTP/1.0\r\n\r\n' | SE05X_PORT="$JRCP" openssl s_client $P -key se05x:0xF0000000 \
     -cert se05x:0xF0000001 -CAfile "$WORK/server.pem" -connect "127.0.0.1:$TLSPORT" -quiet \
     -verify_return_error >"$WORK/tls-reply.txt" 2>"$WORK/s_client.err" || true
-kill $SRVPID 2>/dev/null; wait $SRVPID 2>/dev/null || true
+kill $SRVPID 2>/dev/null || true; wait $SRVPID 2>/dev/null || true
 # s_server -www answers with its view of the session, including the client's certificate
 if grep -q "^Client certificate" "$WORK/tls-reply.txt"; then
     grep -E "^New, " "$WORK/tls-reply.txt"
