@@ -9,6 +9,7 @@ set -euo pipefail
 PKGS=(
   build-essential cmake pkg-config clang libclang-rt-14-dev
   libssl-dev openssl libcmocka-dev
+  libjson-c-dev
   python3 procps
   protobuf-c-compiler libprotobuf-c-dev
   bzip2 debian-archive-keyring

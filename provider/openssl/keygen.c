@@ -1,5 +1,5 @@
 /* Key generation inside the SE at a caller-chosen object id: keymgmt gen
- * for EC (group P-256/384/521) and RSA (bits 2048/3072/4096), with the
+ * for EC (group P-256/384/521), RSA (bits 2048/3072/4096) and Ed25519, with the
  * parameters "se05x-id" (required: there is no host-key fallback, ever)
  * and "se05x-overwrite" (1 to replace an existing object; otherwise an
  * existing id is an error). E.g.
@@ -152,6 +152,28 @@ void *se05x_rsa_gen_init(void *provctx, int selection, const OSSL_PARAM params[]
 {
     return gen_init(provctx, SE05X_KEY_RSA, selection, params);
 }
+void *se05x_ed25519_gen_init(void *provctx, int selection, const OSSL_PARAM params[])
+{
+    gen_ctx *g = gen_init(provctx, SE05X_KEY_ED25519, selection, NULL);
+    if (g != NULL) {
+        g->curve = SSS_CURVE_ED25519;
+        if (!se05x_gen_set_params(g, params)) {
+            free(g);
+            return NULL;
+        }
+    }
+    return g;
+}
+
+const OSSL_PARAM *se05x_ed25519_gen_settable(void *vctx, void *provctx)
+{
+    static const OSSL_PARAM t[] = {
+        OSSL_PARAM_utf8_string(PARAM_ID, NULL, 0),
+        OSSL_PARAM_int(PARAM_OVERWRITE, NULL),
+        OSSL_PARAM_END,
+    };
+    return t;
+}
 
 void *se05x_gen(void *vctx, OSSL_CALLBACK *cb, void *cbarg)
 {
@@ -164,8 +186,8 @@ void *se05x_gen(void *vctx, OSSL_CALLBACK *cb, void *cbarg)
         return NULL;
     }
     sss_keygen spec = {
-        .type = g->kind == SE05X_KEY_EC ? SSS_KT_EC_PAIR : SSS_KT_RSA_PAIR,
-        .curve = g->kind == SE05X_KEY_EC ? g->curve : SSS_CURVE_NONE,
+        .type = g->kind == SE05X_KEY_RSA ? SSS_KT_RSA_PAIR : SSS_KT_EC_PAIR,
+        .curve = g->kind == SE05X_KEY_RSA ? SSS_CURVE_NONE : g->curve,
         .bits = g->kind == SE05X_KEY_RSA ? (uint16_t)g->bits : 0,
     };
     sss_write_opts opts = {.policy = NULL, .force = g->overwrite != 0};

@@ -1,4 +1,4 @@
-/* Key management for EC (P-256/384/521) and RSA keys of the SE: load by
+/* Key management for EC (P-256/384/521), RSA and Ed25519 keys of the SE: load by
  * reference from our store, has/match on public parts (both directions:
  * OpenSSL exports a foreign key into us, we never export private parts),
  * the parameters TLS and the apps read (delegated to the public key held in
@@ -19,6 +19,7 @@ static se05x_key *km_new(se05x_prov *pc, se05x_key_kind kind)
 }
 static void *ec_new(void *provctx) { return km_new(provctx, SE05X_KEY_EC); }
 static void *rsa_new(void *provctx) { return km_new(provctx, SE05X_KEY_RSA); }
+static void *ed_new(void *provctx) { return km_new(provctx, SE05X_KEY_ED25519); }
 
 static void km_free(void *keydata) { se05x_key_unref(keydata); }
 
@@ -35,6 +36,7 @@ static void *km_load(se05x_key_kind kind, const void *ref, size_t ref_sz)
 }
 static void *ec_load(const void *ref, size_t sz) { return km_load(SE05X_KEY_EC, ref, sz); }
 static void *rsa_load(const void *ref, size_t sz) { return km_load(SE05X_KEY_RSA, ref, sz); }
+static void *ed_load(const void *ref, size_t sz) { return km_load(SE05X_KEY_ED25519, ref, sz); }
 
 static int km_has(const void *keydata, int selection)
 {
@@ -111,7 +113,7 @@ static const OSSL_PARAM *rsa_gettable_params(void *provctx)
 
 static bool has_private_params(se05x_key_kind kind, const OSSL_PARAM params[])
 {
-    if (kind == SE05X_KEY_EC)
+    if (kind != SE05X_KEY_RSA)
         return OSSL_PARAM_locate_const(params, OSSL_PKEY_PARAM_PRIV_KEY) != NULL;
     return OSSL_PARAM_locate_const(params, OSSL_PKEY_PARAM_RSA_D) != NULL;
 }
@@ -142,6 +144,20 @@ static int km_import(void *keydata, int selection, const OSSL_PARAM params[])
     }
     k->pub = pub;
     return 1;
+}
+
+static const OSSL_PARAM *ed_gettable_params(void *provctx)
+{
+    static const OSSL_PARAM t[] = {
+        OSSL_PARAM_int(OSSL_PKEY_PARAM_BITS, NULL),
+        OSSL_PARAM_int(OSSL_PKEY_PARAM_SECURITY_BITS, NULL),
+        OSSL_PARAM_int(OSSL_PKEY_PARAM_MAX_SIZE, NULL),
+        OSSL_PARAM_utf8_string(OSSL_PKEY_PARAM_MANDATORY_DIGEST, NULL, 0),
+        OSSL_PARAM_octet_string(OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, NULL, 0),
+        OSSL_PARAM_octet_string(OSSL_PKEY_PARAM_PUB_KEY, NULL, 0),
+        OSSL_PARAM_END,
+    };
+    return t;
 }
 
 se05x_key *se05x_key_import_params(se05x_prov *pc, se05x_key_kind kind, int selection,
@@ -179,6 +195,15 @@ static const OSSL_PARAM *rsa_import_types(int selection)
     return (selection & OSSL_KEYMGMT_SELECT_PUBLIC_KEY) ? t : NULL;
 }
 
+static const OSSL_PARAM *ed_import_types(int selection)
+{
+    static const OSSL_PARAM t[] = {
+        OSSL_PARAM_octet_string(OSSL_PKEY_PARAM_PUB_KEY, NULL, 0),
+        OSSL_PARAM_END,
+    };
+    return (selection & OSSL_KEYMGMT_SELECT_PUBLIC_KEY) ? t : NULL;
+}
+
 static int km_export(void *keydata, int selection, OSSL_CALLBACK *cb, void *cbarg)
 {
     se05x_key *k = keydata;
@@ -206,6 +231,11 @@ static const char *ec_query_op(int op)
 static const char *rsa_query_op(int op)
 {
     return op == OSSL_OP_SIGNATURE ? "RSA" : NULL;
+}
+
+static const char *ed_query_op(int op)
+{
+    return op == OSSL_OP_SIGNATURE ? "ED25519" : NULL;
 }
 
 static void *km_dup(const void *keydata, int selection)
@@ -255,6 +285,28 @@ const OSSL_DISPATCH se05x_rsa_keymgmt_functions[] = {
     FN(OSSL_FUNC_KEYMGMT_EXPORT, km_export),
     FN(OSSL_FUNC_KEYMGMT_EXPORT_TYPES, rsa_import_types),
     FN(OSSL_FUNC_KEYMGMT_QUERY_OPERATION_NAME, rsa_query_op),
+    FN(OSSL_FUNC_KEYMGMT_DUP, km_dup),
+    {0, NULL},
+};
+
+const OSSL_DISPATCH se05x_ed25519_keymgmt_functions[] = {
+    FN(OSSL_FUNC_KEYMGMT_NEW, ed_new),
+    FN(OSSL_FUNC_KEYMGMT_GEN_INIT, se05x_ed25519_gen_init),
+    FN(OSSL_FUNC_KEYMGMT_GEN_SET_PARAMS, se05x_gen_set_params),
+    FN(OSSL_FUNC_KEYMGMT_GEN_SETTABLE_PARAMS, se05x_ed25519_gen_settable),
+    FN(OSSL_FUNC_KEYMGMT_GEN, se05x_gen),
+    FN(OSSL_FUNC_KEYMGMT_GEN_CLEANUP, se05x_gen_cleanup),
+    FN(OSSL_FUNC_KEYMGMT_FREE, km_free),
+    FN(OSSL_FUNC_KEYMGMT_LOAD, ed_load),
+    FN(OSSL_FUNC_KEYMGMT_HAS, km_has),
+    FN(OSSL_FUNC_KEYMGMT_MATCH, km_match),
+    FN(OSSL_FUNC_KEYMGMT_GET_PARAMS, km_get_params),
+    FN(OSSL_FUNC_KEYMGMT_GETTABLE_PARAMS, ed_gettable_params),
+    FN(OSSL_FUNC_KEYMGMT_IMPORT, km_import),
+    FN(OSSL_FUNC_KEYMGMT_IMPORT_TYPES, ed_import_types),
+    FN(OSSL_FUNC_KEYMGMT_EXPORT, km_export),
+    FN(OSSL_FUNC_KEYMGMT_EXPORT_TYPES, ed_import_types),
+    FN(OSSL_FUNC_KEYMGMT_QUERY_OPERATION_NAME, ed_query_op),
     FN(OSSL_FUNC_KEYMGMT_DUP, km_dup),
     {0, NULL},
 };

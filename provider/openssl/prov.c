@@ -226,8 +226,12 @@ static void prov_free(se05x_prov *pc)
 
 static void prov_teardown(void *provctx)
 {
-    se05x_log("unloaded");
-    prov_free(provctx);
+    se05x_prov *pc = provctx;
+    sss_counters n = {0};
+    if (pc->sess != NULL)
+        sss_session_counters(pc->sess, &n);
+    se05x_log("unloaded after %llu APDUs", (unsigned long long)n.apdus);
+    prov_free(pc);
 }
 
 static const OSSL_PARAM *prov_gettable_params(void *provctx)
@@ -237,6 +241,7 @@ static const OSSL_PARAM *prov_gettable_params(void *provctx)
         OSSL_PARAM_DEFN(OSSL_PROV_PARAM_VERSION, OSSL_PARAM_UTF8_PTR, NULL, 0),
         OSSL_PARAM_DEFN(OSSL_PROV_PARAM_BUILDINFO, OSSL_PARAM_UTF8_PTR, NULL, 0),
         OSSL_PARAM_DEFN(OSSL_PROV_PARAM_STATUS, OSSL_PARAM_INTEGER, NULL, 0),
+        OSSL_PARAM_DEFN(SE05X_PROV_PARAM_APDUS, OSSL_PARAM_UNSIGNED_INTEGER, NULL, 0),
         OSSL_PARAM_END,
     };
     return t;
@@ -244,7 +249,19 @@ static const OSSL_PARAM *prov_gettable_params(void *provctx)
 
 static int prov_get_params(void *provctx, OSSL_PARAM params[])
 {
+    se05x_prov *pc = provctx;
     OSSL_PARAM *p;
+    if ((p = OSSL_PARAM_locate(params, SE05X_PROV_PARAM_APDUS)) != NULL) {
+        /* APDUs exchanged so far by this provider instance (0 before the
+         * first use: the session is opened lazily) */
+        sss_counters n = {0};
+        lock_for_this_process(pc);
+        if (pc->sess != NULL)
+            sss_session_counters(pc->sess, &n);
+        pthread_mutex_unlock(&pc->lock);
+        if (!OSSL_PARAM_set_uint64(p, n.apdus))
+            return 0;
+    }
     if ((p = OSSL_PARAM_locate(params, OSSL_PROV_PARAM_NAME)) != NULL &&
         !OSSL_PARAM_set_utf8_ptr(p, "se05x-stack SE05x provider"))
         return 0;
@@ -265,6 +282,8 @@ static const OSSL_ALGORITHM keymgmt_algs[] = {
      "SE05x EC keys"},
     {"RSA:rsaEncryption:1.2.840.113549.1.1.1", SE05X_PROV_PROPS, se05x_rsa_keymgmt_functions,
      "SE05x RSA keys"},
+    {"ED25519:1.3.101.112", SE05X_PROV_PROPS, se05x_ed25519_keymgmt_functions,
+     "SE05x Ed25519 keys"},
     {NULL, NULL, NULL, NULL},
 };
 
@@ -272,6 +291,8 @@ static const OSSL_ALGORITHM signature_algs[] = {
     {"ECDSA", SE05X_PROV_PROPS, se05x_ecdsa_signature_functions, "ECDSA in the SE05x"},
     {"RSA:rsaEncryption:1.2.840.113549.1.1.1", SE05X_PROV_PROPS, se05x_rsa_signature_functions,
      "RSA PKCS#1 v1.5 / PSS in the SE05x"},
+    {"ED25519:1.3.101.112", SE05X_PROV_PROPS, se05x_ed25519_signature_functions,
+     "Ed25519 in the SE05x"},
     {NULL, NULL, NULL, NULL},
 };
 
@@ -309,6 +330,12 @@ static const OSSL_ALGORITHM encoder_algs[] = {
     {"RSA", SPKI_PROPS("der"), se05x_rsa_spki_der_encoder_functions, "RSA SPKI DER"},
     {"RSA", SPKI_PROPS("pem"), se05x_rsa_spki_pem_encoder_functions, "RSA SPKI PEM"},
     {"RSA", SE05X_PROV_PROPS ",output=text", se05x_rsa_text_encoder_functions, "RSA text"},
+    {"ED25519", SPKI_PROPS("der"), se05x_ed25519_spki_der_encoder_functions, "Ed25519 SPKI DER"},
+    {"ED25519", SPKI_PROPS("pem"), se05x_ed25519_spki_pem_encoder_functions, "Ed25519 SPKI PEM"},
+    {"ED25519", SE05X_PROV_PROPS ",output=text", se05x_ed25519_text_encoder_functions,
+     "Ed25519 text"},
+    {"ED25519", REF_PROPS("pem"), se05x_ref_pem_encoder_functions, "Ed25519 key reference PEM"},
+    {"ED25519", REF_PROPS("der"), se05x_ref_der_encoder_functions, "Ed25519 key reference DER"},
     /* the "private key" of an SE key: a reference naming it (refkey.c) */
     {"EC", REF_PROPS("pem"), se05x_ref_pem_encoder_functions, "EC SE key reference PEM"},
     {"EC", REF_PROPS("der"), se05x_ref_der_encoder_functions, "EC SE key reference DER"},
@@ -323,6 +350,10 @@ static const OSSL_ALGORITHM decoder_algs[] = {
      "SE05X KEY REFERENCE (EC, PEM)"},
     {"EC", SE05X_PROV_PROPS ",input=der", se05x_ec_ref_decoder_functions,
      "SE05X KEY REFERENCE (EC, DER)"},
+    {"ED25519", SE05X_PROV_PROPS ",input=pem", se05x_ed25519_ref_decoder_functions,
+     "SE05X KEY REFERENCE (Ed25519, PEM)"},
+    {"ED25519", SE05X_PROV_PROPS ",input=der", se05x_ed25519_ref_decoder_functions,
+     "SE05X KEY REFERENCE (Ed25519, DER)"},
     {"RSA", SE05X_PROV_PROPS ",input=pem", se05x_rsa_ref_decoder_functions,
      "SE05X KEY REFERENCE (RSA, PEM)"},
     {"RSA", SE05X_PROV_PROPS ",input=der", se05x_rsa_ref_decoder_functions,

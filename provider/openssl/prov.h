@@ -1,7 +1,9 @@
 /* Internals of the se05x OpenSSL 3 provider (architecture: provider/openssl).
  * prov.c holds the provider context (configuration, lazy sss session, lock,
- * private OSSL_LIB_CTX, logging, errors); key.c the key object shared by
- * keymgmt, signature, encoders and the store; uri.c the se05x:/nxp: URI
+ * private OSSL_LIB_CTX, logging, errors) and the algorithm tables; key.c
+ * the key object shared by keymgmt (keymgmt.c, keygen.c), signatures
+ * (signature.c, eddsa.c), keyexch.c, asym_cipher.c, encoders (encoder.c,
+ * refkey.c), rand.c and the store (store.c); uri.c the se05x:/nxp: URI
  * syntax. The provider never builds APDUs: everything goes through sss. */
 #ifndef SE05X_PROV_H
 #define SE05X_PROV_H
@@ -18,6 +20,8 @@
 
 #define SE05X_PROV_NAME "se05x"
 #define SE05X_PROV_PROPS "provider=se05x"
+/* Provider parameter (OSSL_PROVIDER_get_params): APDUs sent so far. */
+#define SE05X_PROV_PARAM_APDUS "se05x-apdus"
 
 /* Reason codes of our error strings (prov.c: reason table). */
 enum {
@@ -82,7 +86,7 @@ void se05x_uri_format(uint32_t id, char *buf, size_t len);
 
 /* ---- key.c ----------------------------------------------------------- */
 
-typedef enum { SE05X_KEY_EC = 1, SE05X_KEY_RSA } se05x_key_kind;
+typedef enum { SE05X_KEY_EC = 1, SE05X_KEY_RSA, SE05X_KEY_ED25519 } se05x_key_kind;
 
 typedef struct se05x_key {
     se05x_prov *pc;
@@ -112,15 +116,21 @@ se05x_key *se05x_key_open(se05x_prov *pc, uint32_t id);
 se05x_key *se05x_key_from_pub(se05x_prov *pc, se05x_key_kind kind, EVP_PKEY *pub);
 se05x_key *se05x_key_ref(se05x_key *k);
 void se05x_key_unref(se05x_key *k);
-/* Kind of an sss key type, 0 if not an EC/RSA key. */
-se05x_key_kind se05x_kind_of(sss_key_type t);
+/* Kind of an SE object (type and curve), 0 if not an EC/RSA/Ed25519 key. */
+se05x_key_kind se05x_kind_of(sss_key_type t, uint8_t curve);
 bool se05x_type_has_private(sss_key_type t);
-const char *se05x_kind_name(se05x_key_kind kind); /* "EC" / "RSA" */
+const char *se05x_kind_name(se05x_key_kind kind); /* "EC" / "RSA" / "ED25519" */
 
 /* ---- algorithm tables (one file each) -------------------------------- */
 
 extern const OSSL_DISPATCH se05x_ec_keymgmt_functions[];
 extern const OSSL_DISPATCH se05x_rsa_keymgmt_functions[];
+extern const OSSL_DISPATCH se05x_ed25519_keymgmt_functions[];
+extern const OSSL_DISPATCH se05x_ed25519_signature_functions[];
+extern const OSSL_DISPATCH se05x_ed25519_spki_der_encoder_functions[];
+extern const OSSL_DISPATCH se05x_ed25519_spki_pem_encoder_functions[];
+extern const OSSL_DISPATCH se05x_ed25519_text_encoder_functions[];
+extern const OSSL_DISPATCH se05x_ed25519_ref_decoder_functions[];
 extern const OSSL_DISPATCH se05x_ecdsa_signature_functions[];
 extern const OSSL_DISPATCH se05x_rsa_signature_functions[];
 extern const OSSL_DISPATCH se05x_ecdh_keyexch_functions[];
@@ -141,6 +151,8 @@ extern const OSSL_DISPATCH se05x_rsa_ref_decoder_functions[];
 /* keygen.c: keymgmt gen functions (generation in the SE at an object id) */
 void *se05x_ec_gen_init(void *provctx, int selection, const OSSL_PARAM params[]);
 void *se05x_rsa_gen_init(void *provctx, int selection, const OSSL_PARAM params[]);
+void *se05x_ed25519_gen_init(void *provctx, int selection, const OSSL_PARAM params[]);
+const OSSL_PARAM *se05x_ed25519_gen_settable(void *genctx, void *provctx);
 int se05x_gen_set_params(void *genctx, const OSSL_PARAM params[]);
 const OSSL_PARAM *se05x_ec_gen_settable(void *genctx, void *provctx);
 const OSSL_PARAM *se05x_rsa_gen_settable(void *genctx, void *provctx);

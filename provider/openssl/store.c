@@ -1,6 +1,6 @@
-/* Store loader for "se05x:0xID" (alias "nxp:0xID") URIs: an EC or RSA key
- * is handed to our keymgmt by reference (OSSL_OBJECT_PARAM_REFERENCE to a
- * se05x_key), a binary object holding a DER or PEM certificate is returned
+/* Store loader for "se05x:0xID" (alias "nxp:0xID") URIs: an EC, RSA or Ed25519
+ * key is handed to our keymgmt by reference (OSSL_OBJECT_PARAM_REFERENCE,
+ * an se05x_keyref), a binary object holding a DER or PEM certificate is returned
  * as DER certificate data; the bare "se05x:" enumerates every object as a
  * name (its URI) or, when a type is expected, as the keys/certificates
  * themselves. The expected type (OSSL_STORE_expect) is honoured. */
@@ -185,7 +185,7 @@ static int load_one(store_ctx *c, OSSL_CALLBACK *cb, void *cbarg)
     se05x_session_release(c->pc);
     if (st != SSS_OK)
         return 0;
-    if (se05x_kind_of(info.type) != 0) {
+    if (se05x_kind_of(info.type, info.curve) != 0) {
         if (!wants_key(c->expect))
             return 0; /* not what the caller looks for: no object */
         return pass_key(c, c->id, cb, cbarg);
@@ -196,7 +196,7 @@ static int load_one(store_ctx *c, OSSL_CALLBACK *cb, void *cbarg)
         return pass_cert(c, &info, false, cb, cbarg);
     }
     SE05X_ERR(c->pc, SE05X_R_KEY_TYPE,
-              "object 0x%08X is a %s; only EC/RSA keys and certificates load", (unsigned)c->id,
+              "object 0x%08X is a %s; only EC/RSA/Ed25519 keys and certificates load", (unsigned)c->id,
               sss_key_type_name(info.type));
     return 0;
 }
@@ -225,7 +225,7 @@ static int load_next(store_ctx *c, OSSL_CALLBACK *cb, void *cbarg)
         c->eof = c->pos >= c->n;
         if (c->expect == 0 || c->expect == OSSL_STORE_INFO_NAME)
             return pass_name(info, cb, cbarg);
-        if (se05x_kind_of(info->type) != 0 && wants_key(c->expect))
+        if (se05x_kind_of(info->type, info->curve) != 0 && wants_key(c->expect))
             return pass_key(c, info->id, cb, cbarg);
         if (info->type == SSS_KT_BINARY && c->expect == OSSL_STORE_INFO_CERT) {
             int r = pass_cert(c, info, true, cb, cbarg);

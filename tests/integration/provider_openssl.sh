@@ -188,6 +188,14 @@ expect_rc nonzero "generation without se05x-id is refused (no host key)" openssl
 has "$T/err" "never makes host keys" "missing id explained"
 [ -s gen3.pem ] && bad "no key file written without an id" || ok "no key file written without an id"
 expect_rc nonzero "unsupported curve is refused" openssl genpkey "${G[@]}" -algorithm EC -pkeyopt group:secp256k1 -pkeyopt se05x-id:0x30000003 -out gen4.pem
+expect_rc 0 "genpkey Ed25519 in the SE" openssl genpkey "${G[@]}" -algorithm ED25519 -pkeyopt se05x-id:0x30000004 -out gened.pem
+expect_rc 0 "Ed25519 public part" openssl pkey "${P[@]}" -in se05x:0x30000004 -pubout -out edpub.pem
+expect_rc 0 "Ed25519 public key parses in the default provider" V pkey -pubin -in edpub.pem -text -noout
+has "$T/out" "ED25519 Public-Key" "key type Ed25519"
+expect_rc 0 "Ed25519 sign (-rawin)" openssl pkeyutl "${P[@]}" -sign -rawin -inkey se05x:0x30000004 -in msg -out ed.sig
+expect_rc 0 "default provider verifies the Ed25519 signature" V pkeyutl -verify -rawin -pubin -inkey edpub.pem -in msg -sigfile ed.sig
+expect_rc 0 "self-signed Ed25519 certificate" openssl req "${P[@]}" -x509 -new -key se05x:0x30000004 -subj /CN=ed25519 -days 1 -out edcert.pem
+expect_rc 0 "default provider verifies it" V verify -CAfile edcert.pem edcert.pem
 expect_rc 0 "genpkey RSA 2048 in the SE" openssl genpkey "${G[@]}" -algorithm RSA -pkeyopt bits:2048 -pkeyopt se05x-id:0x30000002 -out gen5.pem
 expect_rc 0 "generated RSA key signs (PSS)" openssl dgst "${P[@]}" -sha256 -sign se05x:0x30000002 -sigopt rsa_padding_mode:pss -out gen5.sig msg
 openssl pkey "${P[@]}" -in se05x:0x30000002 -pubout -out gen5pub.pem 2>/dev/null
@@ -227,6 +235,26 @@ tls "EC server key, TLS 1.2 ECDHE-ECDSA-AES128-GCM" "$DF" "-key se05x:0xF0000000
 tls "EC server key, TLS 1.2 ECDHE-ECDSA-AES256-GCM" "$DF" "-key se05x:0xF0000000 -cert ecsrv.pem" "-tls1_2 -cipher ECDHE-ECDSA-AES256-GCM-SHA384 -CAfile ecsrv.pem -verify_return_error"
 tls "RSA server key, TLS 1.3 (RSA-PSS)" "$DF" "-key se05x:0xF0000004 -cert self.pem" "-tls1_3 -CAfile self.pem -verify_return_error"
 tls "RSA server key, TLS 1.2 ECDHE-RSA-AES128-GCM" "$DF" "-key se05x:0xF0000004 -cert self.pem" "-tls1_2 -cipher ECDHE-RSA-AES128-GCM-SHA256 -CAfile self.pem -verify_return_error"
+tls "Ed25519 server key, TLS 1.3" "$DF" "-key se05x:0x30000004 -cert edcert.pem" "-tls1_3 -CAfile edcert.pem -verify_return_error"
+has "$T/cli.log" "Peer signature type: ed25519" "Ed25519 signed the handshake"
+# APDUs per handshake: the provider logs its APDU count when unloaded; the
+# difference between a server doing 1 and 4 handshakes is 3 handshakes' worth.
+hs_apdus() { # hs_apdus N -> APDUs of an s_server that served N TLS 1.3 handshakes
+    local n=$1 port; port=$(freeport); rm -f "$T/hs.log" "$T/srv.log"
+    SE05X_PROVIDER_LOG=$T/hs.log timeout 15 openssl s_server $DF -accept 127.0.0.1:$port -naccept $n \
+        -key se05x:0xF0000000 -cert ecsrv.pem -www >"$T/srv.log" 2>&1 < <(sleep 15 2>/dev/null) &
+    local spid=$!
+    for _ in $(seq 1 50); do grep -q '^ACCEPT' "$T/srv.log" 2>/dev/null && break; sleep 0.1; done
+    for _ in $(seq 1 "$n"); do
+        echo | timeout 5 openssl s_client -connect 127.0.0.1:$port -tls1_3 >/dev/null 2>&1
+    done
+    wait "$spid" 2>/dev/null
+    sed -n 's/.*unloaded after \([0-9]*\) APDUs.*/\1/p' "$T/hs.log"
+}
+a1=$(hs_apdus 1); a4=$(hs_apdus 4)
+if [ -n "$a1" ] && [ -n "$a4" ] && [ $((a4 - a1)) -eq 3 ]; then
+    ok "one APDU per TLS 1.3 handshake once the key is loaded ($a1 APDUs for 1, $a4 for 4)"
+else bad "APDUs per handshake: '$a1' for 1 handshake, '$a4' for 4"; fi
 MT="-Verify 1 -verify_return_error -partial_chain -CAfile devcert.pem"
 tls "mutual TLS 1.3, client key and certificate from the SE" "$DF" "-key se05x:0xF0000004 -cert self.pem $MT" "-tls1_3 -CAfile self.pem -key se05x:0xF0000000 -cert se05x:0xF0000001"
 has "$T/srv.log" "subject=O = se05x-sim EdgeLock 2GO client" "server saw the SE's client certificate"
