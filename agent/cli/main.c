@@ -26,9 +26,11 @@
 #include "el2go/claimcode.h"
 #include "el2go/datastore.h"
 #include "el2go/crl.h"
+#include "el2go/export.h"
 #include "el2go/settings.h"
 #include "el2go/tls.h"
 #include "se05x/conn.h"
+#include "sss/sss.h"
 
 enum {
     EXIT_USAGE = 2,
@@ -67,6 +69,8 @@ static void usage(FILE *f)
         "  settings [--host H] [--port P] show the connection settings in effect\n"
         "  session --stdio [-v]          serve one device-link session on stdin/stdout\n"
         "                                (no TLS, no CRL gate: for tests and tunnels)\n"
+        "  export DIR                    write the provisioned services for other apps:\n"
+        "                                key reference / certificate PEMs, services.json\n"
         "  claimcode inject FILE         store the claim code from FILE in the SE\n"
         "  claimcode delete              remove the claim code from the SE\n"
         "options:\n"
@@ -702,6 +706,48 @@ static int cmd_connect(globals *g, int argc, char **argv)
     }
 }
 
+static int cmd_export(const globals *g, int argc, char **argv)
+{
+    if (argc != 2) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    char *base = state_path(g, SERVICES_DS_FILE);
+    el2go_datastore *ds = NULL;
+    el2go_status st =
+        base ? el2go_ds_fs_open(0, base, el2go_dscontent_valid, &ds) : EL2GO_ERR_NOMEM;
+    free(base);
+    if (st != EL2GO_OK) {
+        fprintf(stderr, "el2go-agent: cannot open the service datastore: %s\n", el2go_strerror(st));
+        return EXIT_FAILURE;
+    }
+    size_t len, n = 0;
+    const uint8_t *data = el2go_ds_data(ds, &len);
+    if (el2go_services_count(data, len, &n) != EL2GO_OK) {
+        el2go_ds_free(ds);
+        fprintf(stderr, "el2go-agent: no valid service datastore in %s\n", g->dir);
+        return EXIT_NODATA;
+    }
+    sss_session_cfg cfg = {.backend = SSS_BACKEND_SE05X, .connstr = g->se};
+    sss_session *s = NULL;
+    char err[300] = "";
+    if (sss_session_open(&cfg, &s, err, sizeof(err)) != SSS_OK) {
+        fprintf(stderr, "el2go-agent: cannot open the SE: %s\n", err);
+        el2go_ds_free(ds);
+        return EXIT_SE;
+    }
+    size_t count = 0;
+    st = el2go_export(data, len, s, argv[1], &count, err, sizeof(err));
+    sss_session_close(s);
+    el2go_ds_free(ds);
+    if (st != EL2GO_OK) {
+        fprintf(stderr, "el2go-agent: export: %s\n", err);
+        return EXIT_FAILURE;
+    }
+    printf("exported %zu service%s to %s\n", count, count == 1 ? "" : "s", argv[1]);
+    return EXIT_SUCCESS;
+}
+
 static int cmd_claimcode(const globals *g, int argc, char **argv)
 {
     if (argc == 3 && strcmp(argv[1], "inject") == 0)
@@ -769,6 +815,8 @@ int main(int argc, char **argv)
         return cmd_claimcode(&g, sub_argc, sub);
     if (!strcmp(cmd, "session"))
         return cmd_session(&g, sub_argc, sub);
+    if (!strcmp(cmd, "export"))
+        return cmd_export(&g, sub_argc, sub);
     if (!strcmp(cmd, "connect"))
         return cmd_connect(&g, sub_argc, sub);
     if (!strcmp(cmd, "help")) {

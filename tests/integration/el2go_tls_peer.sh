@@ -13,7 +13,8 @@
 # mismatch, client certificate refused, nothing listening, SE unreachable,
 # not configured; the connection datastore rewritten from --host and from
 # the environment and then used alone (RSA pair from a datastore); TLS 1.2
-# and 1.3; --daemon retries with backoff. Env: BUILD_DIR.
+# and 1.3; --daemon retries with backoff; `export DIR` of the provisioned
+# service (key reference PEM, certificates, services.json). Env: BUILD_DIR.
 set -u
 BUILD_DIR=${BUILD_DIR:-build}
 AG="$BUILD_DIR/agent/el2go-agent"
@@ -224,7 +225,11 @@ def run(chain, script, *args, sessions=None, **kw):
 def ds_ok(a): return dict(fields(a[1])).get(1) == 1
 
 # 1. full session ---------------------------------------------------------------
-svc = store([fx64(1, 101) + vi(2, 0) + ld(10, b'a1.iot.example') + vi(11, 8883) + vi(13, 2)])
+def ref(obj): return vi(1, 11) + vi(2, 0x70000010) + vi(3, obj)
+rootder = root.public_bytes(serialization.Encoding.DER)
+svc = store([fx64(1, 101) + vi(2, 0) + ld(10, b'a1.iot.example') + vi(11, 8883) + vi(13, 2)
+             + ld(14, b'device-1') + ld(16, b'not-exported') + ld(20, rootder) + ld(21, rootder)
+             + ld(52, ref(0xEF000020))])
 half = len(svc) // 2
 script = [(msg(HELLO), True), (msg(CRL(CRL_GOOD)), True),
           (msg(apdu('80016100094104ef00002042 0103'), apdu('80020000064104ef00002000'),
@@ -268,6 +273,28 @@ p = subprocess.run([AG, '--dir', STATE, 'settings'], capture_output=True, text=T
 check('hostname: localhost' in p.stdout and 'source: datastore' in p.stdout
       and 'from the datastore' in p.stdout,
       'connection datastore rewritten from --host (host, port, roots)')
+
+# export of the provisioned service --------------------------------------------------
+import base64, json
+EX = T + '/export'
+p = subprocess.run([AG, '--dir', STATE, '--se', SE, 'export', EX], capture_output=True, text=True)
+check(p.returncode == 0 and 'exported 1 service' in p.stdout, 'export DIR: exit 0 (%d %s)' % (p.returncode, p.stderr))
+try:
+    js = json.load(open(EX + '/services.json'))
+    kp = open(EX + '/service-101-key.pem').read()
+    check(js[0]['key_uri'] == 'se05x:0xEF000020' and js[0]['key_file'] == 'service-101-key.pem'
+          and js[0]['client_id'] == 'device-1' and js[0]['has_password'] is True,
+          'services.json: URI, files, settings')
+    check('not-exported' not in open(EX + '/services.json').read(), 'password not exported')
+    der = base64.b64decode(''.join(l for l in kp.splitlines() if not l.startswith('-----')))
+    check('BEGIN SE05X KEY REFERENCE' in kp and len(a) == 5 and a[2] and
+          [dict(fields(r[1]))[100] for r in a[2]][1][2:67] in der,
+          'key reference PEM holds the SE public key of 0xEF000020')
+    check(open(EX + '/service-101-cert.pem', 'rb').read() == pem(root)
+          and open(EX + '/service-101-ca.pem', 'rb').read() == pem(root),
+          'certificate and CA PEMs exported')
+except Exception as e:
+    check(False, 'export files readable: %r' % e)
 
 # 2. TLS 1.2 only server --------------------------------------------------------------
 rc, err, peer = run(CHAIN_GOOD, [(msg(HELLO), True), (msg(CRL(CRL_GOOD)), True), (msg(GOODBYE(1)), False)],
@@ -322,9 +349,7 @@ check(rc == 0, 'settings from the environment: exit 0 (%d %s)' % (rc, err.strip(
 p = subprocess.run([AG, '--dir', STATE, 'settings'], capture_output=True, text=True)
 check('port: %d' % peer.port in p.stdout and 'key: 0xf0000000' in p.stdout,
       'connection datastore rewritten from the environment')
-def ref(obj): return vi(1, 11) + vi(2, 0x70000010) + vi(3, obj)
 peer = Peer(CHAIN_GOOD, [[(msg(HELLO), True), (msg(CRL(CRL_GOOD)), True), (msg(GOODBYE(1)), False)]])
-rootder = x509.load_pem_x509_certificate(open(CA, 'rb').read()).public_bytes(serialization.Encoding.DER)
 rsa_ds = store([fx64(1, 0) + ld(10, b'localhost') + vi(11, peer.port) + ld(21, rootder)
                 + ld(50, ref(0xF0000005)) + ld(52, ref(0xF0000004))])
 for i in (0, 1):
