@@ -25,8 +25,14 @@ if [ ! -f "$BUILD_DIR/provider/se05x.so" ]; then
     echo "FAIL: $BUILD_DIR/provider/se05x.so not built"; exit 1
 fi
 T=$(mktemp -d "${SE05X_TEST_TMP:-/tmp}/el2go_tls.XXXXXX")
-trap 'rm -rf "$T"' EXIT
-mkdir -p "$T/state" "$T/se" "$T/pki"
+SIMPID=
+trap '[ -n "$SIMPID" ] && kill "$SIMPID" 2>/dev/null; wait 2>/dev/null; rm -rf "$T"' EXIT
+mkdir -p "$T/state" "$T/se" "$T/pki" "$T/jse"
+# the se05x-sim daemon too (JRCP: the agent and the provider each connect)
+"$BUILD_DIR/sim/se05x-sim" --dir "$T/jse" --port 0 --port-file "$T/jse.port" --quiet &
+SIMPID=$!
+for _ in $(seq 100); do [ -s "$T/jse.port" ] && break; sleep 0.1; done
+export JRCP="127.0.0.1:$(cat "$T/jse.port" 2>/dev/null)"
 unset EDGELOCK2GO_HOSTNAME EDGELOCK2GO_PORT EL2GO_STATE_DIR SE05X_PORT EX_SSS_BOOT_SSS_PORT
 export EL2GO_PROVIDER_DIR="$BUILD_DIR/provider"
 # first start of the simulator: factory objects and factory-ca.pem
@@ -381,6 +387,20 @@ check(rc == 0 and err.count('retrying in') == 2 and '0.200 s' in err,
       'daemon: two failed sessions, then SUCCESS, backoff doubling (%d %s)' % (rc, err.strip()[-300:]))
 rc, err = agent('--daemon', '--max-tries', '2', '--backoff', '0', port=dead)
 check(rc == 7 and err.count('retrying in') == 1, 'daemon: --max-tries bounds the retries (%d)' % rc)
+# 9. the se05x-sim daemon over JRCP -------------------------------------------------------
+JRCP = os.environ['JRCP']
+rc, err, peer = run(CHAIN_GOOD, [(msg(HELLO), True), (msg(CRL(CRL_GOOD)), True),
+                                 (msg(apdu('80 02 00 00 00 00 06 41 04 7f ff 02 06 00 00')), True),
+                                 (msg(GOODBYE(1)), False)],
+                    client_ca=T + '/jse/factory-ca.pem', se=JRCP)
+check(rc == 0, 'session with the SE on the se05x-sim daemon (%s): exit 0 (%d %s)' % (JRCP, rc, err.strip()[-200:]))
+if len(peer.answers[0]) == 3 and peer.certs[0]:
+    r = dict(fields(peer.answers[0][2][0][1]))[100]
+    cn = x509.load_der_x509_certificate(peer.certs[0]).subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value
+    check(r[2:20].hex().upper() == cn and cn != uid, 'JRCP: client certificate CN is that card\'s UID')
+else:
+    check(False, 'JRCP: answers and certificate (%s)' % peer.errors)
+
 os.mkdir(T + '/empty')
 p = subprocess.run([AG, '--dir', T + '/empty', 'connect', '--se', SE], capture_output=True, text=True)
 check(p.returncode == 13 and 'no EdgeLock 2GO host name' in p.stderr, 'no host configured: exit 13')
