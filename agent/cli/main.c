@@ -513,9 +513,33 @@ static int report_exit(const Nxp__Iot__UpdateStatusReport *r)
     return EXIT_REPORT;
 }
 
-/* Roots: --ca FILE wins, else the settings' (connection datastore). */
-static int connect_roots(const connect_opts *o, const el2go_settings *s, uint8_t **roots,
-                         size_t *len)
+/* server_certificate of the first descriptor of a valid connection
+ * datastore that has one (malloc'ed), for host/port given elsewhere. */
+static uint8_t *datastore_roots(const uint8_t *ds, size_t ds_len, size_t *len)
+{
+    size_t n = 0;
+    uint8_t *out = NULL;
+    if (!ds || el2go_dscontent_check(ds, ds_len, NULL, 0) != EL2GO_OK ||
+        el2go_services_count(ds, ds_len, &n) != EL2GO_OK)
+        return NULL;
+    for (size_t i = 0; !out && i < n; i++) {
+        Nxp__Iot__ServiceDescriptor *sd = NULL;
+        if (el2go_service_by_index(ds, ds_len, i, &sd) != EL2GO_OK)
+            break;
+        if (sd->has_server_certificate && sd->server_certificate.len &&
+            (out = malloc(sd->server_certificate.len))) {
+            memcpy(out, sd->server_certificate.data, sd->server_certificate.len);
+            *len = sd->server_certificate.len;
+        }
+        el2go_service_free(sd);
+    }
+    return out;
+}
+
+/* Roots: --ca FILE wins, else the settings' (connection datastore), else
+ * those of the connection datastore when host/port came from elsewhere. */
+static int connect_roots(const connect_opts *o, const el2go_settings *s, const uint8_t *ds,
+                         size_t ds_len, uint8_t **roots, size_t *len)
 {
     char err[300];
     if (o->ca) {
@@ -530,6 +554,8 @@ static int connect_roots(const connect_opts *o, const el2go_settings *s, uint8_t
         *len = s->roots_len;
         return EXIT_SUCCESS;
     }
+    if ((*roots = datastore_roots(ds, ds_len, len)) != NULL)
+        return EXIT_SUCCESS;
     fprintf(stderr, "el2go-agent: no trusted root certificates: the connection datastore has "
                     "none; give --ca FILE (PEM)\n");
     return EXIT_NOTCONF;
@@ -622,7 +648,7 @@ static int connect_once(const globals *g, const connect_opts *o)
     uint8_t *roots = NULL;
     size_t roots_len = 0;
     if (rc == EXIT_SUCCESS)
-        rc = connect_roots(o, &s, &roots, &roots_len);
+        rc = connect_roots(o, &s, data, dlen, &roots, &roots_len);
     se05x_conn *c = NULL;
     el2go_keystore *ks = NULL;
     if (rc == EXIT_SUCCESS && open_se(g->se, &c) != EXIT_SUCCESS)

@@ -165,6 +165,8 @@ class Peer:
         self.ctx.verify_mode = ssl.CERT_REQUIRED
         self.ctx.load_verify_locations(client_ca)
         if maxver: self.ctx.maximum_version = maxver
+        self.sni = []
+        self.ctx.sni_callback = lambda so, nm, cx: self.sni.append(nm)
         self.sock = socket.socket(); self.sock.bind(('127.0.0.1', 0)); self.sock.listen(4)
         self.sock.settimeout(60)
         self.port = self.sock.getsockname()[1]
@@ -269,6 +271,7 @@ if cc is not None:
     cn = cc.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value
     check(uid is not None and cn == uid, 'client certificate subject CN is the SE UID (%s / %s)' % (cn, uid))
     check(isinstance(cc.public_key(), ec.EllipticCurvePublicKey), 'EC client pair 0xF0000000/01 used')
+check(peer.sni == ['localhost'], 'SNI carries the configured host (%s)' % peer.sni)
 check('Overall status: 0x0001: SUCCESS' in err, 'report printed')
 check('TLSv1.3' in err, 'TLS 1.3 negotiated by default')
 p = subprocess.run([AG, '--dir', STATE, 'status'], capture_output=True, text=True)
@@ -302,9 +305,9 @@ try:
 except Exception as e:
     check(False, 'export files readable: %r' % e)
 
-# 2. TLS 1.2 only server --------------------------------------------------------------
+# 2. TLS 1.2 only server; --host without --ca: roots from the connection datastore ----
 rc, err, peer = run(CHAIN_GOOD, [(msg(HELLO), True), (msg(CRL(CRL_GOOD)), True), (msg(GOODBYE(1)), False)],
-                    '-v', maxver=ssl.TLSVersion.TLSv1_2)
+                    '-v', maxver=ssl.TLSVersion.TLSv1_2, ca=None)
 check(rc == 0 and 'TLSv1.2' in err, 'TLS 1.2 session exits 0 (%d %s)' % (rc, err[-200:]))
 
 # 3. CRL gate ---------------------------------------------------------------------
