@@ -62,7 +62,8 @@ static void usage(FILE *f)
         f,
         "usage: el2go-agent [--dir DIR] [--se CONN] COMMAND [ARGS]\n"
         "  connect [--host H] [--port P] [--ca FILE] [--se CONN] [--daemon [--max-tries N]]\n"
-        "          [--backoff SECS] [--timeout SECS] [--provider-dir DIR] [-v]\n"
+        "          [--backoff SECS] [--timeout SECS] [--connect-timeout SECS]\n"
+        "          [--provider-dir DIR] [-v]\n"
         "                                run a device-link session over TLS\n"
         "  status                        print the last update status report\n"
         "  services [--json]             list the provisioned cloud services\n"

@@ -4,7 +4,8 @@
  * errors (no roots, garbage roots, no provider module, bad connection
  * string), PEM roots files, the SE key/certificate through the se05x
  * provider on the in-process simulator (EC pair by default, explicit RSA
- * pair, missing key, mismatched pair, SE unreachable), connect errors
+ * pair, RSA fallback when the EC key is absent, neither pair, missing key,
+ * mismatched pair, SE unreachable), connect errors
  * (no host, nothing listening, handshake timeout, untrusted server, host
  * name mismatch), and a session: frames both ways over el2go_stream, the
  * server sees the SE's certificate, the peer chain copy (leaf first)
@@ -353,6 +354,23 @@ static void test_client_pairs(void **state)
     c.cert_id = EL2GO_KEY_RSA; /* a key, not a certificate */
     assert_int_not_equal(el2go_tls_new(&c, &t, &why, err, sizeof(err)), EL2GO_OK);
     assert_int_equal(why, EL2GO_TLS_NO_KEY);
+
+    /* the EC key gone (a simulator store file removed): the RSA pair */
+    char obj[700];
+    snprintf(obj, sizeof(obj), "%s/objects/F0000000.obj", f->dir);
+    assert_int_equal(unlink(obj), 0);
+    c = base_cfg(f);
+    assert_int_equal(el2go_tls_new(&c, &t, &why, err, sizeof(err)), EL2GO_OK);
+    el2go_tls_client_ids(t, &k, &ce);
+    assert_int_equal(k, EL2GO_KEY_RSA);
+    assert_int_equal(ce, EL2GO_CERT_RSA);
+    el2go_tls_free(t);
+    /* neither pair */
+    snprintf(obj, sizeof(obj), "%s/objects/F0000004.obj", f->dir);
+    assert_int_equal(unlink(obj), 0);
+    assert_int_not_equal(el2go_tls_new(&c, &t, &why, err, sizeof(err)), EL2GO_OK);
+    assert_int_equal(why, EL2GO_TLS_NO_KEY);
+    assert_non_null(strstr(err, "RSA fallback"));
 
     c = base_cfg(f);
     c.se = "127.0.0.1:1";
