@@ -165,7 +165,7 @@ class Peer:
         self.ctx.verify_mode = ssl.CERT_REQUIRED
         self.ctx.load_verify_locations(client_ca)
         if maxver: self.ctx.maximum_version = maxver
-        self.sni = []
+        self.sni, self.clean = [], []
         self.ctx.sni_callback = lambda so, nm, cx: self.sni.append(nm)
         self.sock = socket.socket(); self.sock.bind(('127.0.0.1', 0)); self.sock.listen(4)
         self.sock.settimeout(60)
@@ -193,7 +193,7 @@ class Peer:
                 raw, _ = self.sock.accept()
                 if raw is None: raise OSError('closed')
                 raw.settimeout(30)
-                c = self.ctx.wrap_socket(raw, server_side=True)
+                c = self.ctx.wrap_socket(raw, server_side=True, suppress_ragged_eofs=False)
             except Exception as e:
                 self.errors.append(repr(e)); self.certs.append(None); continue
             self.certs.append(c.getpeercert(binary_form=True)); self.versions.append(c.version())
@@ -204,8 +204,9 @@ class Peer:
                     c.sendall(m)
                     if answered: got.append(self.read_msg(c))
                 else:
-                    try: c.recv(1)         # wait for the agent's close_notify / EOF
-                    except Exception: pass
+                    try:                   # wait for the agent's close_notify
+                        self.clean.append(c.recv(1) == b'')
+                    except Exception: self.clean.append(False)
             except Exception as e:
                 self.errors.append(repr(e))
             try: c.close()
@@ -272,6 +273,7 @@ if cc is not None:
     check(uid is not None and cn == uid, 'client certificate subject CN is the SE UID (%s / %s)' % (cn, uid))
     check(isinstance(cc.public_key(), ec.EllipticCurvePublicKey), 'EC client pair 0xF0000000/01 used')
 check(peer.sni == ['localhost'], 'SNI carries the configured host (%s)' % peer.sni)
+check(peer.clean == [True], 'the agent sent close_notify after the goodbye')
 check('Overall status: 0x0001: SUCCESS' in err, 'report printed')
 check('TLSv1.3' in err, 'TLS 1.3 negotiated by default')
 p = subprocess.run([AG, '--dir', STATE, 'status'], capture_output=True, text=True)
