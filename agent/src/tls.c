@@ -127,6 +127,8 @@ static el2go_status load_providers(el2go_tls *t, const el2go_tls_cfg *cfg, el2go
     if (!dir || !*dir)
         dir = getenv("EL2GO_PROVIDER_DIR");
     if (!dir || !*dir)
+        dir = getenv("OPENSSL_MODULES");
+    if (!dir || !*dir)
         dir = EL2GO_PROVIDER_DEFAULT_DIR;
     char module[PATH_MAX + 16], absdir[PATH_MAX];
     /* the configuration module resolves relative paths elsewhere */

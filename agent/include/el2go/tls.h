@@ -39,8 +39,8 @@ typedef struct {
     /* SE connection string handed to the provider (its `se05x_port`);
      * NULL: the provider's default (SE05X_PORT, else 127.0.0.1:8050). */
     const char *se;
-    /* Directory holding se05x.so; NULL: env EL2GO_PROVIDER_DIR, then the
-     * build-time default EL2GO_PROVIDER_DEFAULT_DIR. */
+    /* Directory holding se05x.so; NULL: env EL2GO_PROVIDER_DIR, env
+     * OPENSSL_MODULES, then the build-time EL2GO_PROVIDER_DEFAULT_DIR. */
     const char *provider_dir;
     /* Client key / certificate object ids; 0/0: the EC pair 0xF0000000/01,
      * falling back to the RSA pair 0xF0000004/05 when the EC key is absent. */
