@@ -10,7 +10,7 @@ PKGS=(
   build-essential cmake pkg-config clang libclang-rt-14-dev
   libssl-dev openssl libcmocka-dev
   libjson-c-dev
-  python3 procps
+  python3 python3-cryptography procps
   protobuf-c-compiler libprotobuf-c-dev
   bzip2 debian-archive-keyring
 )

@@ -19,7 +19,7 @@ set -u
 BUILD_DIR=${BUILD_DIR:-build}
 AG="$BUILD_DIR/agent/el2go-agent"
 if ! python3 -c 'import cryptography' 2>/dev/null; then
-    echo "SKIP: python3 cryptography not installed"; exit 0
+    echo "FAIL: python3-cryptography missing (scripts/deps.sh installs it)"; exit 1
 fi
 if [ ! -f "$BUILD_DIR/provider/se05x.so" ]; then
     echo "FAIL: $BUILD_DIR/provider/se05x.so not built"; exit 1
