@@ -51,6 +51,29 @@ openssl verify -CAfile "$STATE/card/factory-ca.pem" "$WORK/rsa-cert.pem"
 openssl x509 -in "$WORK/rsa-cert.pem" -pubkey -noout > "$WORK/rsa-pub.pem"
 openssl dgst -sha256 -sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:-1 -verify "$WORK/rsa-pub.pem" \
     -signature "$WORK/rsa.sig" "$WORK/msg.txt"
+say "mutual TLS: openssl s_client authenticates with the SE key 0xF0000000 and the certificate read from the SE (0xF0000001)"
+# a throw-away server identity; the server trusts the simulator's factory CA for clients
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=localhost \
+    -keyout "$WORK/server-key.pem" -out "$WORK/server.pem" 2>/dev/null
+TLSPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+openssl s_server -accept "127.0.0.1:$TLSPORT" -key "$WORK/server-key.pem" -cert "$WORK/server.pem" \
+    -Verify 1 -CAfile "$STATE/card/factory-ca.pem" -verify_return_error -naccept 1 -www \
+    >"$WORK/s_server.log" 2>&1 &
+SRVPID=$!
+for _ in $(seq 1 50); do grep -q ACCEPT "$WORK/s_server.log" 2>/dev/null && break; sleep 0.1; done
+P="-provider-path $BUILD/provider -provider default -provider se05x"
+printf 'GET / HTTP/1.0\r\n\r\n' | SE05X_PORT="$JRCP" openssl s_client $P -key se05x:0xF0000000 \
+    -cert se05x:0xF0000001 -CAfile "$WORK/server.pem" -connect "127.0.0.1:$TLSPORT" -quiet \
+    -verify_return_error >"$WORK/tls-reply.txt" 2>"$WORK/s_client.err" || true
+kill $SRVPID 2>/dev/null || true; wait $SRVPID 2>/dev/null || true
+# s_server -www answers with its view of the session, including the client's certificate
+if grep -q "^Client certificate" "$WORK/tls-reply.txt"; then
+    grep -E "^New, " "$WORK/tls-reply.txt"
+    echo "server verified the client certificate:"
+    grep -E "^ +(Issuer|Subject):" "$WORK/tls-reply.txt" | sed 's/^ */    /'
+else
+    echo "demo: mutual TLS failed:" >&2; cat "$WORK/s_client.err" "$WORK/s_server.log" >&2; exit 1
+fi
 say "se05x --port sim:$STATE/card uid    (in-process simulator on the same directory; the lock on it serialises both)"
 "$CLI" --port "sim:$STATE/card" uid
 say "demo done"

@@ -8,8 +8,9 @@ set -euo pipefail
 
 PKGS=(
   build-essential cmake pkg-config clang libclang-rt-14-dev
-  libssl-dev openssl libcmocka-dev
-  python3 procps
+  libssl-dev openssl libcmocka-dev curl
+  libjson-c-dev
+  python3 python3-cryptography procps
   protobuf-c-compiler libprotobuf-c-dev
   libsqlite3-dev
   bzip2 debian-archive-keyring

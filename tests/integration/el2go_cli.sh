@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Integration test of the el2go-agent CLI (milestone subset) and of
-# el2go-claimcode-inject: usage and exit codes (0 ok, 1 failure, 2 usage /
-# not implemented, 3 nothing stored, 4 last report not SUCCESS), `status`
+# el2go-claimcode-inject: usage and exit codes (0 ok, 1 failure, 2 usage,
+# 13 not configured, 3 nothing stored, 4 last report not SUCCESS), `status`
 # on stored reports, `services [--json]` on a datastore written here in the
 # spec §4 format (python3 computes the SHA-256 header), `settings`
 # precedence and the corrupted-datastore warning, claim code inject/delete
@@ -31,8 +31,9 @@ expect_rc 0 "--help" "$AG" --help
 has "$T/out" "claimcode inject FILE" "usage lists claimcode"
 expect_rc 2 "no command" "$AG"
 expect_rc 2 "unknown command" "$AG" frobnicate
-expect_rc 2 "connect not implemented yet" "$AG" --dir "$S" connect
-has "$T/err" "not implemented yet" "connect says why"
+expect_rc 13 "connect with no host configured" "$AG" --dir "$S" connect
+has "$T/err" "no EdgeLock 2GO host name configured" "connect says why"
+expect_rc 2 "connect with a bad option" "$AG" --dir "$S" connect --frobnicate
 expect_rc 3 "status without a report" "$AG" --dir "$S" status
 expect_rc 3 "services without a datastore" "$AG" --dir "$S" services
 

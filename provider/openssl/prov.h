@@ -1,0 +1,166 @@
+/* Internals of the se05x OpenSSL 3 provider (architecture: provider/openssl).
+ * prov.c holds the provider context (configuration, lazy sss session, lock,
+ * private OSSL_LIB_CTX, logging, errors) and the algorithm tables; key.c
+ * the key object shared by keymgmt (keymgmt.c, keygen.c), signatures
+ * (signature.c, eddsa.c), keyexch.c, asym_cipher.c, encoders (encoder.c,
+ * refkey.c), rand.c and the store (store.c); uri.c the se05x:/nxp: URI
+ * syntax. The provider never builds APDUs: everything goes through sss. */
+#ifndef SE05X_PROV_H
+#define SE05X_PROV_H
+
+#include <openssl/core.h>
+#include <openssl/core_dispatch.h>
+#include <openssl/evp.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "sss/sss.h"
+
+#define SE05X_PROV_NAME "se05x"
+#define SE05X_PROV_PROPS "provider=se05x"
+/* Provider parameter (OSSL_PROVIDER_get_params): APDUs sent so far. */
+#define SE05X_PROV_PARAM_APDUS "se05x-apdus"
+
+/* Reason codes of our error strings (prov.c: reason table). */
+enum {
+    SE05X_R_CONNECT = 1,  /* cannot open the SE session */
+    SE05X_R_NOT_FOUND,    /* no such object */
+    SE05X_R_BAD_URI,      /* malformed se05x: URI */
+    SE05X_R_SSS,          /* an sss call failed (message from sss) */
+    SE05X_R_KEY_TYPE,     /* object type not usable here */
+    SE05X_R_NO_PRIVATE,   /* operation needs the SE private key */
+    SE05X_R_UNSUPPORTED,  /* parameter or mode not supported */
+    SE05X_R_BAD_PARAM,    /* malformed parameter */
+    SE05X_R_CONFIG,       /* invalid provider configuration */
+    SE05X_R_INTERNAL,     /* allocation or libcrypto failure */
+};
+
+typedef struct se05x_prov {
+    const OSSL_CORE_HANDLE *handle;
+    OSSL_LIB_CTX *libctx; /* private: our own libcrypto use (default provider) */
+    OSSL_FUNC_core_new_error_fn *c_new_error;
+    OSSL_FUNC_core_set_error_debug_fn *c_set_error_debug;
+    OSSL_FUNC_core_vset_error_fn *c_vset_error;
+
+    /* configuration (strings owned) */
+    char *connstr;        /* NULL: SE05X_PORT / EX_SSS_BOOT_SSS_PORT / default */
+    sss_auth auth;
+    char *scp03_keyfile;
+    char config_err[160]; /* invalid configuration: reported on first use */
+
+    pthread_mutex_t lock; /* guards sess and every sss call */
+    pid_t lock_pid;       /* process that initialised lock (fork detection) */
+    sss_session *sess;    /* opened on first use */
+} se05x_prov;
+
+/* ---- prov.c ---------------------------------------------------------- */
+
+/* Raise an OpenSSL error with our provider as library and a formatted
+ * detail line. */
+void se05x_err(const se05x_prov *pc, int reason, const char *file, int line, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+#define SE05X_ERR(pc, r, ...) se05x_err((pc), (r), __FILE__, __LINE__, __VA_ARGS__)
+
+/* Log a line to SE05X_PROVIDER_LOG ("stderr" or a file); silent if unset. */
+void se05x_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Take the lock and make sure the session is open (connecting on first
+ * use). On success the lock is held and *s is the session; on failure an
+ * error is raised, the lock is released and 0 is returned. */
+int se05x_session_acquire(se05x_prov *pc, sss_session **s);
+void se05x_session_release(se05x_prov *pc);
+/* Raise the sss error of the last failed call (lock held). */
+void se05x_err_sss(se05x_prov *pc, sss_status st, const char *file, int line, const char *what);
+#define SE05X_ERR_SSS(pc, st, what) se05x_err_sss((pc), (st), __FILE__, __LINE__, (what))
+
+/* ---- uri.c ----------------------------------------------------------- */
+
+/* Parse "se05x:0xID" / "nxp:0xID" (also without 0x; 1..8 hex digits), or
+ * "se05x:" / "nxp:" alone for enumeration (*all = true). Returns 0 on a
+ * malformed URI or another scheme. */
+int se05x_uri_parse(const char *uri, bool *all, uint32_t *id);
+/* "se05x:0x%08X" into buf (at least 17 bytes). */
+void se05x_uri_format(uint32_t id, char *buf, size_t len);
+
+/* ---- key.c ----------------------------------------------------------- */
+
+typedef enum { SE05X_KEY_EC = 1, SE05X_KEY_RSA, SE05X_KEY_ED25519 } se05x_key_kind;
+
+typedef struct se05x_key {
+    se05x_prov *pc;
+    int refs;             /* atomic */
+    se05x_key_kind kind;
+    uint32_t id;          /* SE object id (0 for imported public keys) */
+    bool priv;            /* the SE holds the private key */
+    sss_key *sk;          /* open SE handle (NULL for imported public keys) */
+    EVP_PKEY *pub;        /* public key in pc->libctx */
+} se05x_key;
+
+/* What our store and decoder hand to our keymgmt's load(): a magic and
+ * the key. Its size differs from a pointer's on purpose, so that another
+ * provider's keymgmt, if OpenSSL ever hands it this reference (the 3.0
+ * file: store passes a decoder's reference to the store provider's
+ * keymgmt), rejects it instead of misreading it. */
+#define SE05X_KEYREF_MAGIC "SE05XREF"
+typedef struct {
+    char magic[8];
+    se05x_key *key;
+} se05x_keyref;
+void se05x_keyref_set(se05x_keyref *r, se05x_key *k);
+
+/* Open the SE key at id; raises an error and returns NULL on failure. */
+se05x_key *se05x_key_open(se05x_prov *pc, uint32_t id);
+/* A public-only key of the given kind (pub: reference taken over). */
+se05x_key *se05x_key_from_pub(se05x_prov *pc, se05x_key_kind kind, EVP_PKEY *pub);
+se05x_key *se05x_key_ref(se05x_key *k);
+void se05x_key_unref(se05x_key *k);
+/* Kind of an SE object (type and curve), 0 if not an EC/RSA/Ed25519 key. */
+se05x_key_kind se05x_kind_of(sss_key_type t, uint8_t curve);
+bool se05x_type_has_private(sss_key_type t);
+const char *se05x_kind_name(se05x_key_kind kind); /* "EC" / "RSA" / "ED25519" */
+
+/* ---- algorithm tables (one file each) -------------------------------- */
+
+extern const OSSL_DISPATCH se05x_ec_keymgmt_functions[];
+extern const OSSL_DISPATCH se05x_rsa_keymgmt_functions[];
+extern const OSSL_DISPATCH se05x_ed25519_keymgmt_functions[];
+extern const OSSL_DISPATCH se05x_ed25519_signature_functions[];
+extern const OSSL_DISPATCH se05x_ed25519_spki_der_encoder_functions[];
+extern const OSSL_DISPATCH se05x_ed25519_spki_pem_encoder_functions[];
+extern const OSSL_DISPATCH se05x_ed25519_text_encoder_functions[];
+extern const OSSL_DISPATCH se05x_ed25519_ref_decoder_functions[];
+extern const OSSL_DISPATCH se05x_ecdsa_signature_functions[];
+extern const OSSL_DISPATCH se05x_rsa_signature_functions[];
+extern const OSSL_DISPATCH se05x_ecdh_keyexch_functions[];
+extern const OSSL_DISPATCH se05x_rsa_asym_cipher_functions[];
+extern const OSSL_DISPATCH se05x_store_functions[];
+extern const OSSL_DISPATCH se05x_trng_functions[];
+extern const OSSL_DISPATCH se05x_ec_spki_der_encoder_functions[];
+extern const OSSL_DISPATCH se05x_ec_spki_pem_encoder_functions[];
+extern const OSSL_DISPATCH se05x_ec_text_encoder_functions[];
+extern const OSSL_DISPATCH se05x_rsa_spki_der_encoder_functions[];
+extern const OSSL_DISPATCH se05x_rsa_spki_pem_encoder_functions[];
+extern const OSSL_DISPATCH se05x_rsa_text_encoder_functions[];
+extern const OSSL_DISPATCH se05x_ref_pem_encoder_functions[];
+extern const OSSL_DISPATCH se05x_ref_der_encoder_functions[];
+extern const OSSL_DISPATCH se05x_ec_ref_decoder_functions[];
+extern const OSSL_DISPATCH se05x_rsa_ref_decoder_functions[];
+
+/* keygen.c: keymgmt gen functions (generation in the SE at an object id) */
+void *se05x_ec_gen_init(void *provctx, int selection, const OSSL_PARAM params[]);
+void *se05x_rsa_gen_init(void *provctx, int selection, const OSSL_PARAM params[]);
+void *se05x_ed25519_gen_init(void *provctx, int selection, const OSSL_PARAM params[]);
+const OSSL_PARAM *se05x_ed25519_gen_settable(void *genctx, void *provctx);
+int se05x_gen_set_params(void *genctx, const OSSL_PARAM params[]);
+const OSSL_PARAM *se05x_ec_gen_settable(void *genctx, void *provctx);
+const OSSL_PARAM *se05x_rsa_gen_settable(void *genctx, void *provctx);
+void *se05x_gen(void *genctx, OSSL_CALLBACK *cb, void *cbarg);
+void se05x_gen_cleanup(void *genctx);
+
+/* keymgmt.c: import public key params into a new key (used by encoders). */
+se05x_key *se05x_key_import_params(se05x_prov *pc, se05x_key_kind kind, int selection,
+                                   const OSSL_PARAM params[]);
+
+#endif
