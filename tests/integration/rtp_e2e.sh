@@ -16,8 +16,8 @@ BUILD_DIR=${BUILD_DIR:-build}
 SIM="$BUILD_DIR/sim/se05x-sim"
 CLI="$BUILD_DIR/cli/se05x"
 MAKE="$BUILD_DIR/rtp/rtp-make"
-SRV="$BUILD_DIR/rtp/rtp-server"
-CLT="$BUILD_DIR/rtp/rtp-client"
+SRV="$BUILD_DIR/server/rtp/rtp-server"
+CLT="$BUILD_DIR/agent/rtp-client"
 mkdir -p "${SE05X_TEST_TMP:-/tmp}"
 T=$(mktemp -d "${SE05X_TEST_TMP:-/tmp}/rtp_e2e.XXXXXX")
 PIDS=()
