@@ -2,7 +2,8 @@
  * EdDSA / RSA sign and verify, ECDH, RSA encrypt/decrypt (raw, PKCS#1 v1.5,
  * OAEP), one-shot digest, cipher and MAC, HKDF and PBKDF2, and crypto
  * objects (per-channel multi-step digest / cipher / MAC contexts). Every
- * handler loads its key with sesim_store_load, checks the key type (6985
+ * handler loads its key with sesim_store_load (and its EVP_PKEY with
+ * sesim_store_pkey, cached with the object), checks the key type (6985
  * when the object cannot do the operation), asks sesim_policy_check for
  * the access rule, validates its inputs (6A80 when malformed) and answers
  * exactly the TLVs of the spec. All cryptography is OpenSSL 3 EVP. */
@@ -114,7 +115,7 @@ static uint16_t key_prologue(sesim_req *r, const sesim_obj *o, bool type_ok, uin
     uint16_t sw = sesim_policy_check(r, o, ar);
     if (sw != SE05X_SW_OK)
         return sw;
-    *pkey = sesim_obj_to_pkey(o);
+    *pkey = sesim_store_pkey(r->sim, o); /* cached with the object (objcache.c) */
     return *pkey ? SE05X_SW_OK : SE05X_SW_CONDITIONS;
 }
 
