@@ -181,13 +181,17 @@ static uint16_t ecdsa_sign(sesim_req *r, const sesim_obj *o, const hash_algo *h)
         return sw;
     sw = SE05X_SW_WRONG_DATA;
     if (d->present && d->len == h->dlen) {
-        EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
+        /* the cached key's context when there is one (saves a costly
+         * EVP_PKEY_CTX_new per sign), else our own */
+        EVP_PKEY_CTX *cached = sesim_store_sign_ctx(r->sim, o);
+        EVP_PKEY_CTX *ctx = cached ? cached : EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
         if (ctx && EVP_PKEY_sign_init(ctx) == 1 &&
             EVP_PKEY_sign(ctx, sig, &siglen, d->val, d->len) == 1)
             sw = reply(r, SE05X_TAG_1, sig, siglen);
         else
             sw = SE05X_SW_NO_DIAGNOSIS;
-        EVP_PKEY_CTX_free(ctx);
+        if (!cached)
+            EVP_PKEY_CTX_free(ctx);
     }
     EVP_PKEY_free(pkey);
     return sw;

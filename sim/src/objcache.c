@@ -18,6 +18,10 @@
  * parsed object and key are kept when they are equal. Writes and deletes
  * through the store drop the entry at once.
  *
+ * The EVP_PKEY (and an EVP_PKEY_CTX for signing, re-initialised for every
+ * use) is shared only with an object of identical key material, under the
+ * card lock, so one handle never uses it from two threads at once.
+ *
  * Bounded: OC_MAX_ENTRIES entries (least recently used evicted), files
  * larger than OC_MAX_RAW are not cached. Eviction, replacement and close
  * wipe the cached image and components and free the EVP_PKEY. */
@@ -42,6 +46,7 @@ typedef struct {
     size_t rawlen;
     sesim_obj obj;
     EVP_PKEY *pkey;      /* built lazily by sesim_objcache_pkey */
+    EVP_PKEY_CTX *sctx;  /* signing context on pkey, see sesim_objcache_sign_ctx */
 } oc_entry;
 
 struct sesim_objcache {
@@ -81,6 +86,7 @@ static void entry_clear(oc_entry *e)
 {
     if (!e->used)
         return;
+    EVP_PKEY_CTX_free(e->sctx);
     EVP_PKEY_free(e->pkey);
     if (e->raw)
         OPENSSL_clear_free(e->raw, e->rawlen);
@@ -228,6 +234,16 @@ EVP_PKEY *sesim_objcache_pkey(sesim_objcache *c, const sesim_obj *o)
         c->stats.pkey_hits++;
     }
     return EVP_PKEY_up_ref(e->pkey) == 1 ? e->pkey : NULL;
+}
+
+EVP_PKEY_CTX *sesim_objcache_sign_ctx(sesim_objcache *c, const sesim_obj *o)
+{
+    oc_entry *e = c && !o->transient ? find(c, o->id) : NULL;
+    if (!e || !e->pkey || !same_key(&e->obj, o))
+        return NULL;
+    if (!e->sctx)
+        e->sctx = EVP_PKEY_CTX_new_from_pkey(NULL, e->pkey, NULL);
+    return e->sctx;
 }
 
 void sesim_objcache_get_stats(const sesim_objcache *c, sesim_objcache_stats *out)

@@ -98,6 +98,10 @@ void sesim_store_drop_transient(sesim *s);
  * cached entry for o->id (as after sesim_store_load in the same APDU), else
  * a freshly built one (sesim_obj_to_pkey). Free with EVP_PKEY_free. */
 EVP_PKEY *sesim_store_pkey(sesim *s, const sesim_obj *o);
+/* A signing context on that cached key (call EVP_PKEY_sign_init before each
+ * use), owned by the cache and valid until the next store call on s; NULL
+ * when o is not the cached entry's key (make your own context then). */
+EVP_PKEY_CTX *sesim_store_sign_ctx(sesim *s, const sesim_obj *o);
 
 /* ---- object cache (objcache.c) ---------------------------------------- */
 /* Only the store calls these, with the card lock held. */
@@ -141,6 +145,7 @@ const sesim_obj *sesim_objcache_confirm(sesim_objcache *c, uint32_t id, const se
 const sesim_obj *sesim_objcache_put(sesim_objcache *c, const sesim_file_id *fid, int64_t read_ns,
                                     const uint8_t *raw, size_t rawlen, sesim_obj *o);
 EVP_PKEY *sesim_objcache_pkey(sesim_objcache *c, const sesim_obj *o);
+EVP_PKEY_CTX *sesim_objcache_sign_ctx(sesim_objcache *c, const sesim_obj *o);
 void sesim_objcache_get_stats(const sesim_objcache *c, sesim_objcache_stats *out);
 /* store.c: the counters of a card's cache (zeros when closed). */
 void sesim_store_cache_stats(sesim *s, sesim_objcache_stats *out);

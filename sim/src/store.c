@@ -481,6 +481,12 @@ EVP_PKEY *sesim_store_pkey(sesim *s, const sesim_obj *o)
     return sesim_objcache_pkey(ss ? ss->cache : NULL, o);
 }
 
+EVP_PKEY_CTX *sesim_store_sign_ctx(sesim *s, const sesim_obj *o)
+{
+    store_state *ss = st(s);
+    return sesim_objcache_sign_ctx(ss ? ss->cache : NULL, o);
+}
+
 void sesim_store_cache_stats(sesim *s, sesim_objcache_stats *out)
 {
     store_state *ss = s ? st(s) : NULL;
