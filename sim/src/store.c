@@ -489,8 +489,14 @@ EVP_PKEY_CTX *sesim_store_sign_ctx(sesim *s, const sesim_obj *o)
 
 void sesim_store_cache_stats(sesim *s, sesim_objcache_stats *out)
 {
-    store_state *ss = s ? st(s) : NULL;
+    if (!s) {
+        sesim_objcache_get_stats(NULL, out);
+        return;
+    }
+    pthread_mutex_lock(&s->mu); /* the card's process mutex (recursive) */
+    store_state *ss = st(s);
     sesim_objcache_get_stats(ss ? ss->cache : NULL, out);
+    pthread_mutex_unlock(&s->mu);
 }
 
 bool sesim_store_exists(sesim *s, uint32_t id)
