@@ -132,6 +132,8 @@ se05x_status se05x_cmd_xchg(se05x_conn *c, const se05x_cmd_req *r, se05x_tlv_ite
     /* held across the exchange and the error text (recursive mutex) */
     se05x_conn_lock(c);
     se05x_status st = se05x_conn_apdu(c, &a, rsp, cap, &rlen, &sw);
+    if (r->rsp_len)
+        *r->rsp_len = st == SE05X_OK ? rlen : 0; /* nothing is copied on failure */
     if (st == SE05X_OK && sw != SE05X_SW_OK)
         st = SE05X_ERR_SW;
     if (st == SE05X_OK) {

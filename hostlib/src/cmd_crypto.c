@@ -12,15 +12,21 @@ typedef struct {
     uint8_t buf[SE05X_CMD_BUF];
     se05x_tlvw w;
     uint8_t rsp[SE05X_APDU_MAX];
+    size_t rsp_len; /* bytes of rsp written by the exchange */
     se05x_tlv_item it[SE05X_CMD_MAX_RSP_TLVS];
 } op_ctx;
 
-static void op_init(op_ctx *o) { se05x_tlvw_init(&o->w, o->buf, sizeof(o->buf)); }
+static void op_init(op_ctx *o)
+{
+    se05x_tlvw_init(&o->w, o->buf, sizeof(o->buf));
+    o->rsp_len = 0;
+}
 
 static se05x_status op_run(se05x_conn *c, op_ctx *o, se05x_cmd_id cmd, bool has_id, uint32_t id)
 {
     se05x_cmd_req r = {.cmd = cmd, .has_id = has_id, .id = id, .rsp = o->rsp,
-                       .rsp_cap = sizeof(o->rsp), .data = o->buf, .len = o->w.len};
+                       .rsp_cap = sizeof(o->rsp), .data = o->buf, .len = o->w.len,
+                       .rsp_len = &o->rsp_len};
     if (!c)
         return SE05X_ERR_ARG;
     if (o->w.err != SE05X_OK) {
@@ -30,10 +36,12 @@ static se05x_status op_run(se05x_conn *c, op_ctx *o, se05x_cmd_id cmd, bool has_
     return se05x_cmd_xchg(c, &r, o->it);
 }
 
+/* Wipe what was written (the writer never goes past w.len); wiping the
+ * whole buffers cost more than a sign APDU on the in-process simulator. */
 static void op_done(op_ctx *o)
 {
-    OPENSSL_cleanse(o->buf, sizeof(o->buf));
-    OPENSSL_cleanse(o->rsp, sizeof(o->rsp));
+    OPENSSL_cleanse(o->buf, o->w.len);
+    OPENSSL_cleanse(o->rsp, o->rsp_len <= sizeof(o->rsp) ? o->rsp_len : sizeof(o->rsp));
 }
 
 /* Copy TLV 0 of the answer into out/out_len. */

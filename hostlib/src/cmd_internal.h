@@ -87,6 +87,7 @@ typedef struct {
     size_t len;
     uint8_t *rsp;
     size_t rsp_cap;
+    size_t *rsp_len; /* optional: bytes written to rsp (0 if none), for wiping */
 } se05x_cmd_req;
 
 se05x_status se05x_cmd_xchg(se05x_conn *c, const se05x_cmd_req *r, se05x_tlv_item *out);

@@ -291,7 +291,7 @@ se05x_status se05x_conn_apdu(se05x_conn *c, const se05x_apdu *a, uint8_t *rsp, s
                              size_t *rlen, uint16_t *sw)
 {
     uint8_t cmd[SE05X_APDU_MAX], r[SE05X_APDU_MAX];
-    size_t clen, rl, dlen;
+    size_t clen = sizeof(cmd), rl = sizeof(r), dlen; /* wiped lengths unless known */
     if (!c || !a || (!rsp && cap))
         return SE05X_ERR_ARG;
     se05x_conn_lock(c);
@@ -299,14 +299,18 @@ se05x_status se05x_conn_apdu(se05x_conn *c, const se05x_apdu *a, uint8_t *rsp, s
     se05x_status st = se05x_conn_check_fork(c);
     if (st == SE05X_OK) {
         st = se05x_apdu_encode(a, cmd, sizeof(cmd), &clen);
-        if (st != SE05X_OK)
+        if (st != SE05X_OK) {
             se05x_conn_seterr(c, "cannot encode command APDU: %s", se05x_strerror(st));
+            clen = sizeof(cmd);
+        }
     }
     if (st == SE05X_OK) {
         if (c->session.kind != SE05X_SESSION_NONE)
             st = se05x_session_xfer(c, cmd, clen, r, sizeof(r), &rl);
         else
             st = se05x_conn_xfer(c, cmd, clen, r, sizeof(r), &rl);
+        if (st != SE05X_OK || rl > sizeof(r))
+            rl = sizeof(r); /* a failed link may have left anything in r */
     }
     if (st == SE05X_OK) {
         uint16_t s;
@@ -326,8 +330,9 @@ se05x_status se05x_conn_apdu(se05x_conn *c, const se05x_apdu *a, uint8_t *rsp, s
             }
         }
     }
-    OPENSSL_cleanse(cmd, sizeof(cmd));
-    OPENSSL_cleanse(r, sizeof(r));
+    /* only the bytes used: wiping 2 x 4 KiB cost more than the APDU itself */
+    OPENSSL_cleanse(cmd, clen);
+    OPENSSL_cleanse(r, rl);
     se05x_conn_unlock(c);
     return st;
 }

@@ -23,6 +23,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+
 #include "se05x/jrcp.h"
 #include "se05x/sockio.h"
 #include "se05x/transport.h"
@@ -73,16 +75,29 @@ static se05x_status send_all(jrcp_link *j, const uint8_t *b, size_t n)
     return st;
 }
 
+/* A frame up to this size goes out in one send(): header and payload in
+ * two writes meant two TCP segments and two wake-ups of the server per
+ * APDU. Larger frames (rare) are sent in two writes. */
+#define JRCP_ONE_SEND_MAX (SE05X_JRCP_HDR_LEN + 1024u)
+
 static se05x_status send_frame(jrcp_link *j, uint8_t mty, const uint8_t *p, size_t len)
 {
-    uint8_t hdr[SE05X_JRCP_HDR_LEN];
-    if (se05x_jrcp_header(mty, len, hdr) != SE05X_OK) {
+    uint8_t frame[JRCP_ONE_SEND_MAX];
+    if (se05x_jrcp_header(mty, len, frame) != SE05X_OK) {
         jerr(j, "JRCP payload of %zu bytes is too long", len);
         return SE05X_ERR_ARG;
     }
-    se05x_status st = send_all(j, hdr, sizeof hdr);
-    if (st == SE05X_OK && len > 0)
-        st = send_all(j, p, len);
+    se05x_status st;
+    if (len <= sizeof frame - SE05X_JRCP_HDR_LEN) {
+        if (len > 0)
+            memcpy(frame + SE05X_JRCP_HDR_LEN, p, len);
+        st = send_all(j, frame, SE05X_JRCP_HDR_LEN + len);
+        OPENSSL_cleanse(frame, SE05X_JRCP_HDR_LEN + len); /* may hold key material */
+    } else {
+        st = send_all(j, frame, SE05X_JRCP_HDR_LEN);
+        if (st == SE05X_OK)
+            st = send_all(j, p, len);
+    }
     if (st != SE05X_OK)
         mark_broken(j);
     return st;

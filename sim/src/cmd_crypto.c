@@ -2,7 +2,8 @@
  * EdDSA / RSA sign and verify, ECDH, RSA encrypt/decrypt (raw, PKCS#1 v1.5,
  * OAEP), one-shot digest, cipher and MAC, HKDF and PBKDF2, and crypto
  * objects (per-channel multi-step digest / cipher / MAC contexts). Every
- * handler loads its key with sesim_store_load, checks the key type (6985
+ * handler loads its key with sesim_store_load (and its EVP_PKEY with
+ * sesim_store_pkey, cached with the object), checks the key type (6985
  * when the object cannot do the operation), asks sesim_policy_check for
  * the access rule, validates its inputs (6A80 when malformed) and answers
  * exactly the TLVs of the spec. All cryptography is OpenSSL 3 EVP. */
@@ -114,7 +115,7 @@ static uint16_t key_prologue(sesim_req *r, const sesim_obj *o, bool type_ok, uin
     uint16_t sw = sesim_policy_check(r, o, ar);
     if (sw != SE05X_SW_OK)
         return sw;
-    *pkey = sesim_obj_to_pkey(o);
+    *pkey = sesim_store_pkey(r->sim, o); /* cached with the object (objcache.c) */
     return *pkey ? SE05X_SW_OK : SE05X_SW_CONDITIONS;
 }
 
@@ -180,13 +181,17 @@ static uint16_t ecdsa_sign(sesim_req *r, const sesim_obj *o, const hash_algo *h)
         return sw;
     sw = SE05X_SW_WRONG_DATA;
     if (d->present && d->len == h->dlen) {
-        EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
+        /* the cached key's context when there is one (saves a costly
+         * EVP_PKEY_CTX_new per sign), else our own */
+        EVP_PKEY_CTX *cached = sesim_store_sign_ctx(r->sim, o);
+        EVP_PKEY_CTX *ctx = cached ? cached : EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
         if (ctx && EVP_PKEY_sign_init(ctx) == 1 &&
             EVP_PKEY_sign(ctx, sig, &siglen, d->val, d->len) == 1)
             sw = reply(r, SE05X_TAG_1, sig, siglen);
         else
             sw = SE05X_SW_NO_DIAGNOSIS;
-        EVP_PKEY_CTX_free(ctx);
+        if (!cached)
+            EVP_PKEY_CTX_free(ctx);
     }
     EVP_PKEY_free(pkey);
     return sw;

@@ -10,6 +10,7 @@
  *   policy.c     policy parsing and access checks
  *   cmd_*.c      command handlers, each module exporting one table
  *   keys.c       sesim_obj <-> EVP_PKEY conversions
+ *   objcache.c   cache of parsed objects and their EVP_PKEYs (used by store.c)
  * The wire facts are in ../shared/spec/se05x-apdu.md. */
 #ifndef SESIM_INTERNAL_H
 #define SESIM_INTERNAL_H
@@ -19,6 +20,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 #include "se05x/apdu.h"
 #include "se05x/curves.h"
@@ -90,6 +92,63 @@ se05x_status sesim_store_delete(sesim *s, uint32_t id);
 se05x_status sesim_store_list(sesim *s, uint32_t **ids, size_t *n);
 size_t sesim_store_used(sesim *s);
 void sesim_store_drop_transient(sesim *s);
+
+/* Key of an object for key use (sign, verify, ECDH, ...): a new reference
+ * to the EVP_PKEY cached with the object when o has the key material of the
+ * cached entry for o->id (as after sesim_store_load in the same APDU), else
+ * a freshly built one (sesim_obj_to_pkey). Free with EVP_PKEY_free. */
+EVP_PKEY *sesim_store_pkey(sesim *s, const sesim_obj *o);
+/* A signing context on that cached key (call EVP_PKEY_sign_init before each
+ * use), owned by the cache and valid until the next store call on s; NULL
+ * when o is not the cached entry's key (make your own context then). */
+EVP_PKEY_CTX *sesim_store_sign_ctx(sesim *s, const sesim_obj *o);
+
+/* ---- object cache (objcache.c) ---------------------------------------- */
+/* Only the store calls these, with the card lock held. */
+
+/* Identity of an object file: a change of any field means "re-read". */
+typedef struct {
+    uint64_t dev, ino;
+    int64_t size, mtime_ns, ctime_ns;
+} sesim_file_id;
+
+/* Counters, for tests and diagnostics. */
+typedef struct {
+    uint64_t hits;        /* trusted on stat() alone */
+    uint64_t confirms;    /* racy entry re-read and found unchanged */
+    uint64_t fills;       /* parsed and cached */
+    uint64_t stale;       /* entry found outdated and dropped */
+    uint64_t drops;       /* dropped by a write or delete */
+    uint64_t evictions;   /* least recently used entry evicted */
+    uint64_t pkey_builds; /* EVP_PKEY built for a cached entry */
+    uint64_t pkey_hits;   /* cached EVP_PKEY reused */
+} sesim_objcache_stats;
+
+typedef struct sesim_objcache sesim_objcache;
+sesim_objcache *sesim_objcache_new(void);
+void sesim_objcache_free(sesim_objcache *c); /* wipes every entry */
+void sesim_objcache_clear(sesim_objcache *c);
+void sesim_objcache_drop(sesim_objcache *c, uint32_t id);
+int64_t sesim_objcache_now(void); /* CLOCK_REALTIME in ns */
+void sesim_file_id_from_stat(sesim_file_id *f, const struct stat *sb);
+/* The cached object for id if fid matches and the entry is not racy; an
+ * entry whose file identity differs is dropped. */
+const sesim_obj *sesim_objcache_lookup(sesim_objcache *c, uint32_t id, const sesim_file_id *fid);
+/* The file was read (content raw, identity fid, clock read_ns taken before
+ * the read): the cached object if its image is byte-identical (the entry is
+ * refreshed), else NULL (a differing entry is dropped). */
+const sesim_obj *sesim_objcache_confirm(sesim_objcache *c, uint32_t id, const sesim_file_id *fid,
+                                        int64_t read_ns, const uint8_t *raw, size_t rawlen);
+/* Cache the parsed object *o (its components are taken over and *o is
+ * reset), returning the cached copy; NULL when not cached (too big,
+ * transient, no memory), in which case *o is left to the caller. */
+const sesim_obj *sesim_objcache_put(sesim_objcache *c, const sesim_file_id *fid, int64_t read_ns,
+                                    const uint8_t *raw, size_t rawlen, sesim_obj *o);
+EVP_PKEY *sesim_objcache_pkey(sesim_objcache *c, const sesim_obj *o);
+EVP_PKEY_CTX *sesim_objcache_sign_ctx(sesim_objcache *c, const sesim_obj *o);
+void sesim_objcache_get_stats(const sesim_objcache *c, sesim_objcache_stats *out);
+/* store.c: the counters of a card's cache (zeros when closed). */
+void sesim_store_cache_stats(sesim *s, sesim_objcache_stats *out);
 
 /* ---- card and channel ------------------------------------------------- */
 

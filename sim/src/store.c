@@ -6,9 +6,11 @@
  * so a crash at any instant leaves either the old or the new object, never
  * a mix; the command is acknowledged only after that. Stale temporary
  * files are removed and corrupt files quarantined (*.corrupt) when the card
- * opens; a file that is corrupt at load time is treated as absent. Nothing
- * is cached: every call reads the directory, so several processes sharing
- * DIR (serialised by the flock in sim.c) always see the same state.
+ * opens; a file that is corrupt at load time is treated as absent. Parsed
+ * objects and their EVP_PKEYs are cached (objcache.c), but a load always
+ * stat()s the object file first and trusts the cache only while the file
+ * is unchanged, so several processes sharing DIR (serialised by the flock
+ * in sim.c) always see the same state; writes and deletes drop the entry.
  * Transient objects live in memory only and do not count against the
  * persistent memory limit. Also the sesim_obj helpers. */
 #include <dirent.h>
@@ -33,6 +35,7 @@ typedef struct {
     char *objdir;
     sesim_obj *trans; /* transient objects */
     size_t ntrans;
+    sesim_objcache *cache; /* persistent objects, see objcache.c */
 } store_state;
 
 /* ---- sesim_obj helpers ------------------------------------------------ */
@@ -220,8 +223,9 @@ static se05x_status write_all(int fd, const uint8_t *b, size_t n)
     return SE05X_OK;
 }
 
-/* Read a whole file (bounded) into a malloc'ed buffer. */
-static se05x_status read_file(const char *path, uint8_t **out, size_t *outlen)
+/* Read a whole file (bounded) into a malloc'ed buffer; its identity (from
+ * the open descriptor) into *fid when fid is not NULL. */
+static se05x_status read_file(const char *path, uint8_t **out, size_t *outlen, sesim_file_id *fid)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
@@ -231,6 +235,8 @@ static se05x_status read_file(const char *path, uint8_t **out, size_t *outlen)
         close(fd);
         return SE05X_ERR_IO;
     }
+    if (fid)
+        sesim_file_id_from_stat(fid, &sb);
     size_t n = (size_t)sb.st_size, got = 0;
     uint8_t *b = malloc(n ? n : 1);
     if (!b) {
@@ -255,21 +261,72 @@ static se05x_status read_file(const char *path, uint8_t **out, size_t *outlen)
     return SE05X_OK;
 }
 
-static se05x_status load_file(sesim *s, const char *path, uint32_t id, sesim_obj *out)
+/* Parse a file image of object id; logs a corrupt one. */
+static se05x_status parse_image(sesim *s, const char *path, uint32_t id, const uint8_t *b,
+                                size_t n, sesim_obj *out)
 {
-    uint8_t *b;
-    size_t n;
-    se05x_status rc = read_file(path, &b, &n);
-    if (rc != SE05X_OK)
-        return rc;
-    rc = obj_parse(b, n, out);
-    OPENSSL_clear_free(b, n);
+    se05x_status rc = obj_parse(b, n, out);
     if (rc == SE05X_OK && out->id != id) {
         sesim_obj_free(out);
         rc = SE05X_ERR_IO;
     }
     if (rc != SE05X_OK)
         sesim_log(s, "store: ignoring corrupt object file %s", path);
+    return rc;
+}
+
+/* Read and parse without the cache (open-time scan). */
+static se05x_status load_file(sesim *s, const char *path, uint32_t id, sesim_obj *out)
+{
+    uint8_t *b;
+    size_t n;
+    se05x_status rc = read_file(path, &b, &n, NULL);
+    if (rc != SE05X_OK)
+        return rc;
+    rc = parse_image(s, path, id, b, n, out);
+    OPENSSL_clear_free(b, n);
+    return rc;
+}
+
+/* Load a persistent object through the cache: stat() the file, trust an
+ * unchanged non-racy entry, else read the file and confirm or (re)fill
+ * the entry (objcache.c explains the rules). */
+static se05x_status load_cached(sesim *s, const char *path, uint32_t id, sesim_obj *out)
+{
+    store_state *ss = st(s);
+    struct stat sb;
+    sesim_file_id fid;
+    if (stat(path, &sb) != 0) {
+        sesim_objcache_drop(ss->cache, id);
+        return errno == ENOENT ? SE05X_ERR_NOT_FOUND : SE05X_ERR_IO;
+    }
+    sesim_file_id_from_stat(&fid, &sb);
+    const sesim_obj *c = sesim_objcache_lookup(ss->cache, id, &fid);
+    if (c)
+        return obj_copy(out, c);
+    int64_t t0 = sesim_objcache_now(); /* before the read: see objcache.c */
+    uint8_t *b;
+    size_t n;
+    se05x_status rc = read_file(path, &b, &n, &fid);
+    if (rc != SE05X_OK) {
+        sesim_objcache_drop(ss->cache, id);
+        return rc;
+    }
+    c = sesim_objcache_confirm(ss->cache, id, &fid, t0, b, n);
+    if (c) {
+        OPENSSL_clear_free(b, n);
+        return obj_copy(out, c);
+    }
+    sesim_obj o;
+    rc = parse_image(s, path, id, b, n, &o);
+    if (rc == SE05X_OK) {
+        c = sesim_objcache_put(ss->cache, &fid, t0, b, n, &o);
+        if (c)
+            rc = obj_copy(out, c);
+        else
+            *out = o; /* not cached: hand the parsed object over */
+    }
+    OPENSSL_clear_free(b, n);
     return rc;
 }
 
@@ -332,8 +389,15 @@ se05x_status sesim_store_open(sesim *s)
         return SE05X_ERR_NOMEM;
     }
     snprintf(ss->objdir, n, "%s/objects", s->dir);
+    ss->cache = sesim_objcache_new();
+    if (!ss->cache) {
+        free(ss->objdir);
+        free(ss);
+        return SE05X_ERR_NOMEM;
+    }
     if (mkdir(ss->objdir, 0700) != 0 && errno != EEXIST) {
         sesim_log(s, "store: cannot create %s: %s", ss->objdir, strerror(errno));
+        sesim_objcache_free(ss->cache);
         free(ss->objdir);
         free(ss);
         return SE05X_ERR_IO;
@@ -349,6 +413,7 @@ void sesim_store_close(sesim *s)
     if (!ss)
         return;
     sesim_store_drop_transient(s);
+    sesim_objcache_free(ss->cache);
     free(ss->objdir);
     free(ss);
     s->store = NULL;
@@ -406,8 +471,32 @@ se05x_status sesim_store_load(sesim *s, uint32_t id, sesim_obj *out)
         return obj_copy(out, t);
     char path[4096];
     obj_path(ss, id, path, sizeof(path));
-    se05x_status rc = load_file(s, path, id, out);
+    se05x_status rc = load_cached(s, path, id, out);
     return rc == SE05X_OK ? SE05X_OK : SE05X_ERR_NOT_FOUND;
+}
+
+EVP_PKEY *sesim_store_pkey(sesim *s, const sesim_obj *o)
+{
+    store_state *ss = st(s);
+    return sesim_objcache_pkey(ss ? ss->cache : NULL, o);
+}
+
+EVP_PKEY_CTX *sesim_store_sign_ctx(sesim *s, const sesim_obj *o)
+{
+    store_state *ss = st(s);
+    return sesim_objcache_sign_ctx(ss ? ss->cache : NULL, o);
+}
+
+void sesim_store_cache_stats(sesim *s, sesim_objcache_stats *out)
+{
+    if (!s) {
+        sesim_objcache_get_stats(NULL, out);
+        return;
+    }
+    pthread_mutex_lock(&s->mu); /* the card's process mutex (recursive) */
+    store_state *ss = st(s);
+    sesim_objcache_get_stats(ss ? ss->cache : NULL, out);
+    pthread_mutex_unlock(&s->mu);
 }
 
 bool sesim_store_exists(sesim *s, uint32_t id)
@@ -432,6 +521,7 @@ se05x_status sesim_store_save(sesim *s, const sesim_obj *o)
         return trans_save(ss, o);
     char path[4096], tmp[4200];
     obj_path(ss, o->id, path, sizeof(path));
+    sesim_objcache_drop(ss->cache, o->id); /* whatever happens below */
     size_t n;
     size_t used = sesim_store_used(s) - file_size(path);
     if (used + sesim_obj_footprint(o) > s->opts.persistent_mem)
@@ -472,6 +562,7 @@ se05x_status sesim_store_delete(sesim *s, uint32_t id)
     }
     char path[4096];
     obj_path(ss, id, path, sizeof(path));
+    sesim_objcache_drop(ss->cache, id);
     if (unlink(path) != 0)
         return errno == ENOENT ? SE05X_ERR_NOT_FOUND : SE05X_ERR_IO;
     return fsync_dir(ss->objdir);
