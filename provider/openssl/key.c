@@ -145,3 +145,24 @@ void se05x_keyref_set(se05x_keyref *r, se05x_key *k)
     memcpy(r->magic, SE05X_KEYREF_MAGIC, sizeof(r->magic));
     r->key = k;
 }
+
+int se05x_key_sign(se05x_key *k, const sss_sig_params *sp, const unsigned char *tbs,
+                   size_t tbslen, unsigned char *sig, size_t *siglen, size_t sigsize,
+                   const char *what)
+{
+    sss_session *s;
+    if (!se05x_session_acquire(k->pc, &s))
+        return 0;
+    size_t len = sigsize;
+    sss_status st = sss_sign(k->sk, sp, tbs, tbslen, sig, &len);
+    if (st != SSS_OK) {
+        char msg[80];
+        snprintf(msg, sizeof(msg), "%s with 0x%08X", what, (unsigned)k->id);
+        SE05X_ERR_SSS(k->pc, st, msg);
+    }
+    se05x_session_release(k->pc);
+    if (st != SSS_OK)
+        return 0;
+    *siglen = len;
+    return 1;
+}

@@ -120,6 +120,12 @@ void se05x_key_unref(se05x_key *k);
 se05x_key_kind se05x_kind_of(sss_key_type t, uint8_t curve);
 bool se05x_type_has_private(sss_key_type t);
 const char *se05x_kind_name(se05x_key_kind kind); /* "EC" / "RSA" / "ED25519" */
+/* Sign tbs with the SE key (one APDU through sss) into sig[sigsize];
+ * *siglen receives the length. On failure raises an error naming `what`
+ * and the key id, returns 0. */
+int se05x_key_sign(se05x_key *k, const sss_sig_params *sp, const unsigned char *tbs,
+                   size_t tbslen, unsigned char *sig, size_t *siglen, size_t sigsize,
+                   const char *what);
 
 /* ---- algorithm tables (one file each) -------------------------------- */
 

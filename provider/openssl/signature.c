@@ -357,21 +357,7 @@ static int sig_sign(void *vctx, unsigned char *sig, size_t *siglen, size_t sigsi
     sss_sig_params sp;
     if (!sss_params(c, tbslen, &sp))
         return 0;
-    sss_session *s;
-    if (!se05x_session_acquire(c->pc, &s))
-        return 0;
-    size_t len = sigsize;
-    sss_status st = sss_sign(c->key->sk, &sp, tbs, tbslen, sig, &len);
-    if (st != SSS_OK) {
-        char what[64];
-        snprintf(what, sizeof(what), "signing with 0x%08X", (unsigned)c->key->id);
-        SE05X_ERR_SSS(c->pc, st, what);
-    }
-    se05x_session_release(c->pc);
-    if (st != SSS_OK)
-        return 0;
-    *siglen = len;
-    return 1;
+    return se05x_key_sign(c->key, &sp, tbs, tbslen, sig, siglen, sigsize, "signing");
 }
 
 static int sig_verify(void *vctx, const unsigned char *sig, size_t siglen,
