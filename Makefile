@@ -24,7 +24,8 @@ test: build
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
 demo: configure
-	@cmake --build $(BUILD) -j $(JOBS) --target se05x-sim se05x-cli
+	@cmake --build $(BUILD) -j $(JOBS) --target se05x-sim se05x-cli se05x_provider \
+	  el2go-server el2go-agent se05x-paho-pub
 	@bash scripts/demo.sh $(BUILD)
 
 bench: build

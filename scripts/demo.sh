@@ -2,7 +2,11 @@
 # `make demo`: starts the se05x-sim daemon (JRCP v1 on an ephemeral loopback
 # port, T=1 over its virtual I2C socket), then shows round trips with the
 # `se05x` CLI over each transport: applet info, the chip UID, the factory
-# objects, a raw APDU. Cleans up its processes on exit.
+# objects, a raw APDU, signatures and mutual TLS with SE keys; then the
+# EdgeLock 2GO + MQTT story (scripts/el2go_mqtt.sh): el2go-server provisions a
+# new SE through `el2go-agent connect`, and mosquitto_pub, the Paho example
+# and openssl s_client publish to a mosquitto broker with the provisioned key
+# inside the SE. Cleans up its processes on exit.
 set -euo pipefail
 BUILD=${1:-build}
 SIM="$BUILD/sim/se05x-sim"
@@ -76,4 +80,6 @@ else
 fi
 say "se05x --port sim:$STATE/card uid    (in-process simulator on the same directory; the lock on it serialises both)"
 "$CLI" --port "sim:$STATE/card" uid
+say "EdgeLock 2GO provisioning, then MQTT over mutual TLS with the provisioned key (scripts/el2go_mqtt.sh)"
+bash "$(dirname "$0")/el2go_mqtt.sh" "$BUILD" "$STATE/mqtt"
 say "demo done"

@@ -4,6 +4,8 @@
 # missing. Works as root or through sudo. Used by `make demo`, `make test`
 # and CI; nothing else in the project installs system packages. At the end it
 # runs scripts/mbedtls.sh (mbedTLS 3.6 from Debian's source package, cached).
+# mosquitto may start a system broker on 1883 (systemd); nothing here uses
+# it: the MQTT demo and tests run their own broker on a free loopback port.
 set -euo pipefail
 
 PKGS=(
@@ -14,6 +16,7 @@ PKGS=(
   protobuf-c-compiler libprotobuf-c-dev
   libsqlite3-dev
   bzip2 debian-archive-keyring
+  mosquitto mosquitto-clients libpaho-mqtt-dev
 )
 
 missing=()
