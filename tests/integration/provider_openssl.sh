@@ -206,6 +206,15 @@ expect_rc 0 "req -new with the SE key" openssl req "${P[@]}" -new -key se05x:0xF
 expect_rc 0 "default provider verifies the CSR" V req -in req.pem -verify -noout
 expect_rc 0 "req -x509 with the SE key" openssl req "${P[@]}" -x509 -new -key se05x:0xF0000004 -subj /CN=se05x-rsa -days 1 -out self.pem
 expect_rc 0 "default provider verifies the self-signed certificate" V verify -CAfile self.pem self.pem
+expect_rc 0 "x509 -signkey with the SE key" openssl x509 "${P[@]}" -req -in req.pem -signkey se05x:0xF0000000 -days 1 -out signkey.pem
+expect_rc 0 "default provider verifies the x509 -signkey certificate" V verify -CAfile signkey.pem signkey.pem
+# a small CA whose key is in the SE (0xF0000004) issues a certificate for the CSR
+mkdir -p ca/newcerts && : >ca/index.txt && echo 01 >ca/serial
+printf '%s\n' '[ca]' 'default_ca = ca_sect' '[ca_sect]' 'dir = ca' 'database = ca/index.txt' \
+    'new_certs_dir = ca/newcerts' 'serial = ca/serial' 'default_md = sha256' 'policy = policy_sect' \
+    'default_days = 1' '[policy_sect]' 'commonName = supplied' >ca.cnf
+expect_rc 0 "openssl ca -keyfile se05x:0xF0000004" openssl ca "${P[@]}" -batch -config ca.cnf -keyfile se05x:0xF0000004 -cert self.pem -in req.pem -out issued.pem
+expect_rc 0 "default provider verifies the issued certificate" V verify -CAfile self.pem issued.pem
 
 # ---- TLS with SE keys (s_server / s_client) ---------------------------------------
 freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
