@@ -246,6 +246,11 @@ tls "RSA server key, TLS 1.3 (RSA-PSS)" "$DF" "-key se05x:0xF0000004 -cert self.
 tls "RSA server key, TLS 1.2 ECDHE-RSA-AES128-GCM" "$DF" "-key se05x:0xF0000004 -cert self.pem" "-tls1_2 -cipher ECDHE-RSA-AES128-GCM-SHA256 -CAfile self.pem -verify_return_error"
 tls "Ed25519 server key, TLS 1.3" "$DF" "-key se05x:0x30000004 -cert edcert.pem" "-tls1_3 -CAfile edcert.pem -verify_return_error"
 has "$T/cli.log" "Peer signature type: ed25519" "Ed25519 signed the handshake"
+# a P-384 key made in the SE signs its TLS 1.3 CertificateVerify with SHA-384
+expect_rc 0 "genpkey EC P-384 in the SE at 0x30000005" openssl genpkey "${G[@]}" -algorithm EC -pkeyopt group:P-384 -pkeyopt se05x-id:0x30000005 -out gen384.pem
+expect_rc 0 "req -x509 with the P-384 SE key" openssl req "${P[@]}" -x509 -new -key se05x:0x30000005 -subj /CN=localhost -days 1 -out p384.pem
+tls "P-384 server key, TLS 1.3" "$DF" "-key se05x:0x30000005 -cert p384.pem" "-tls1_3 -CAfile p384.pem -verify_return_error"
+has "$T/cli.log" "Peer signing digest: SHA384" "P-384 key signs with SHA-384 in TLS 1.3"
 # APDUs per handshake: the provider logs its APDU count when unloaded; the
 # difference between a server doing 1 and 4 handshakes is 3 handshakes' worth.
 hs_apdus() { # hs_apdus N -> APDUs of an s_server that served N TLS 1.3 handshakes
