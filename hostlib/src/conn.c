@@ -213,10 +213,33 @@ void se05x_conn_close(se05x_conn *c)
     free(c);
 }
 
+/* The previous exchange failed on the link (peer gone, timeout, framing):
+ * reset the transport (JRCP reconnects, T=1 resynchronises) and bring the
+ * connection back to its state. The failed command itself is not retried. */
+static se05x_status conn_relink(se05x_conn *c)
+{
+    uint8_t atr[64];
+    size_t atrlen = 0;
+    if (!c->t || !c->t->ops->reset) {
+        se05x_conn_seterr(c, "the link to the SE failed and cannot be re-established");
+        return SE05X_ERR_STATE;
+    }
+    c->t->err[0] = 0;
+    se05x_status st = c->t->ops->reset(c->t, atr, sizeof(atr), &atrlen);
+    if (st != SE05X_OK) {
+        se05x_conn_seterr(c, "the link to the SE failed earlier and reconnecting failed: %s",
+                          c->t->err[0] ? c->t->err : se05x_strerror(st));
+        return st;
+    }
+    drop_channels(c); /* the card side of any secure channel is gone */
+    c->link_broken = false;
+    return conn_setup(c, true);
+}
+
 se05x_status se05x_conn_check_fork(se05x_conn *c)
 {
     if (c->pid == getpid())
-        return SE05X_OK;
+        return c->link_broken ? conn_relink(c) : SE05X_OK;
     if (!c->connstr) {
         se05x_conn_seterr(c, "connection built on a caller's transport cannot be re-opened after fork()");
         return SE05X_ERR_STATE;
@@ -251,6 +274,9 @@ static se05x_status link_xfer(se05x_conn *c, const uint8_t *capdu, size_t len, u
     if (st != SE05X_OK) {
         se05x_conn_seterr(c, "%s link: %s", c->t->ops->name,
                           c->t->err[0] ? c->t->err : se05x_strerror(st));
+        if (st == SE05X_ERR_TRANSPORT || st == SE05X_ERR_TIMEOUT || st == SE05X_ERR_PROTOCOL ||
+            st == SE05X_ERR_STATE)
+            c->link_broken = true;
         return st;
     }
     c->ctr.bytes_rx += *rlen;

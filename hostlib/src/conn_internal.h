@@ -63,6 +63,7 @@ struct se05x_conn {
     uint8_t version[7];
     se05x_counters ctr;
     uint16_t last_sw;
+    bool link_broken;   /* the last exchange failed on the link: reconnect before the next */
     char err[256];
     FILE *trace;
     bool trace_owned;
@@ -76,7 +77,9 @@ void se05x_conn_seterr(se05x_conn *c, const char *fmt, ...) __attribute__((forma
 se05x_status se05x_conn_xfer(se05x_conn *c, const uint8_t *capdu, size_t len, uint8_t *rapdu,
                              size_t cap, size_t *rlen);
 
-/* Re-open the link after fork() (called with the lock held). */
+/* Before an exchange (lock held): re-open the link after fork(), and
+ * reconnect a link that failed on the previous exchange (transport reset,
+ * then SELECT, platform SCP03 and the applet session again). */
 se05x_status se05x_conn_check_fork(se05x_conn *c);
 
 /* session.c: exchange one plain command APDU inside the active applet

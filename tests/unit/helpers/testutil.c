@@ -49,15 +49,22 @@ static void msleep(long ms)
 
 int tu_daemon_start(tu_daemon *d, const char *dir, const char *const *extra)
 {
+    return tu_daemon_start_on(d, dir, 0, extra);
+}
+
+int tu_daemon_start_on(tu_daemon *d, const char *dir, uint16_t port, const char *const *extra)
+{
     const char *argv[32];
+    char portarg[8];
     int n = 0;
+    snprintf(portarg, sizeof(portarg), "%u", port);
     snprintf(d->portfile, sizeof(d->portfile), "%s.port", dir);
     unlink(d->portfile);
     argv[n++] = "se05x-sim";
     argv[n++] = "--dir";
     argv[n++] = dir;
     argv[n++] = "--port";
-    argv[n++] = "0";
+    argv[n++] = portarg;
     argv[n++] = "--port-file";
     argv[n++] = d->portfile;
     argv[n++] = "--quiet";

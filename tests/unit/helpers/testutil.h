@@ -25,6 +25,8 @@ typedef struct {
 /* Start se05x-sim --dir dir --port 0 [extra args...] (NULL-terminated) and
  * wait until it listens. Returns 0 on success. */
 int tu_daemon_start(tu_daemon *d, const char *dir, const char *const *extra);
+/* Same on a chosen TCP port (0 = ephemeral). */
+int tu_daemon_start_on(tu_daemon *d, const char *dir, uint16_t port, const char *const *extra);
 /* SIGTERM (or SIGKILL if hard) and reap; returns the exit status from waitpid. */
 int tu_daemon_stop(tu_daemon *d, int hard);
 
