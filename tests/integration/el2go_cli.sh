@@ -13,17 +13,7 @@ CC="$BUILD_DIR/agent/el2go-claimcode-inject"
 T=$(mktemp -d "${SE05X_TEST_TMP:-/tmp}/el2go_cli.XXXXXX")
 fails=0
 trap 'rm -rf "$T"' EXIT
-ok() { echo "ok   - $*"; }
-bad() { echo "FAIL - $*"; fails=$((fails + 1)); }
-expect_rc() { # expect_rc WANT DESCRIPTION COMMAND...
-    local want=$1 d=$2; shift 2
-    "$@" >"$T/out" 2>"$T/err"; local rc=$?
-    if [ "$rc" -eq "$want" ]; then ok "$d (exit $rc)"; else
-        bad "$d: exit $rc, expected $want"; sed 's/^/     /' "$T/out" "$T/err"; fi
-}
-has() { # has FILE PATTERN DESCRIPTION
-    if grep -qE -- "$2" "$1"; then ok "$3"; else bad "$3 (no /$2/ in $(basename "$1"))"; sed 's/^/     /' "$1"; fi
-}
+source "$(dirname "$0")/lib/assert.sh"
 unset EDGELOCK2GO_HOSTNAME EDGELOCK2GO_PORT EL2GO_STATE_DIR
 S="$T/state"; mkdir -p "$S"
 

@@ -27,17 +27,7 @@ cleanup() {
     rm -rf "$T"
 }
 trap cleanup EXIT
-ok() { echo "ok   - $*"; }
-bad() { echo "FAIL - $*"; fails=$((fails + 1)); }
-expect_rc() { # expect_rc WANT DESCRIPTION COMMAND...
-    local want=$1 d=$2; shift 2
-    "$@" >"$T/out" 2>"$T/err"; local rc=$?
-    if [ "$rc" -eq "$want" ]; then ok "$d (exit $rc)"; else
-        bad "$d: exit $rc, expected $want"; sed 's/^/     /' "$T/out" "$T/err"; fi
-}
-has() { # has FILE PATTERN DESCRIPTION
-    if grep -qE -- "$2" "$1"; then ok "$3"; else bad "$3 (no /$2/ in $(basename "$1"))"; sed 's/^/     /' "$1"; fi
-}
+source "$(dirname "$0")/lib/assert.sh"
 hasnot() {
     if grep -qE -- "$2" "$1"; then bad "$3 (/$2/ in $(basename "$1"))"; sed 's/^/     /' "$1"; else ok "$3"; fi
 }
