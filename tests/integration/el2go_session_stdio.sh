@@ -15,6 +15,7 @@ trap 'rm -rf "$T"' EXIT
 mkdir -p "$T/state" "$T/se"
 unset EDGELOCK2GO_HOSTNAME EDGELOCK2GO_PORT EL2GO_STATE_DIR
 export AG T
+export PBWIRE_DIR="$(cd "$(dirname "$0")/lib" && pwd)"
 python3 - <<'PY'
 import hashlib, os, struct, subprocess, sys
 
@@ -28,37 +29,9 @@ def check(cond, what):
     if not cond:
         fails += 1
 
-def v(n):
-    o = b''
-    while True:
-        b = n & 0x7f; n >>= 7
-        if n: o += bytes([b | 0x80])
-        else: return o + bytes([b])
-def ld(f, d): return v(f << 3 | 2) + v(len(d)) + d
-def vi(f, n): return v(f << 3) + v(n)
-def fx64(f, n): return v(f << 3 | 1) + struct.pack('<Q', n)
-def req(t, i, p): return ld(1, vi(1, t) + vi(2, i) + ld(100, p))
-def msg(*r): b = b''.join(r); return v(len(b)) + b
-
-def rd_varint(b, i):
-    r = s = 0
-    while True:
-        c = b[i]; i += 1
-        r |= (c & 0x7f) << s; s += 7
-        if not c & 0x80: return r, i
-def fields(b):
-    i, out = 0, []
-    while i < len(b):
-        k, i = rd_varint(b, i)
-        f, wt = k >> 3, k & 7
-        if wt == 0: val, i = rd_varint(b, i)
-        elif wt == 2:
-            n, i = rd_varint(b, i); val = b[i:i + n]; i += n
-        elif wt == 5: val = b[i:i + 4]; i += 4
-        elif wt == 1: val = b[i:i + 8]; i += 8
-        else: raise ValueError('wire type %d' % wt)
-        out.append((f, val))
-    return out
+import os, sys
+sys.path.insert(0, os.environ['PBWIRE_DIR'])
+from pbwire import v, ld, vi, fx64, req, msg, rd_varint, fields
 def responses(out):
     i, msgs = 0, []
     while i < len(out):

@@ -38,6 +38,7 @@ export EL2GO_PROVIDER_DIR="$BUILD_DIR/provider"
 # first start of the simulator: factory objects and factory-ca.pem
 "$AG" --se "sim:$T/se" claimcode delete >/dev/null 2>&1
 export AG T
+export PBWIRE_DIR="$(cd "$(dirname "$0")/lib" && pwd)"
 timeout 300 python3 - <<'PY'
 import datetime, hashlib, os, socket, ssl, struct, subprocess, sys, threading
 from cryptography import x509
@@ -108,36 +109,9 @@ CRL_WRONG = crl('Test EL2GO Root', root_k)          # not the leaf's issuer
 FACTORY_CA = T + '/se/factory-ca.pem'
 
 # ---- protobuf bits ---------------------------------------------------------
-def v(n):
-    o = b''
-    while True:
-        b = n & 0x7f; n >>= 7
-        if n: o += bytes([b | 0x80])
-        else: return o + bytes([b])
-def ld(f, d): return v(f << 3 | 2) + v(len(d)) + d
-def vi(f, n): return v(f << 3) + v(n)
-def fx64(f, n): return v(f << 3 | 1) + struct.pack('<Q', n)
-def req(t, i, p): return ld(1, vi(1, t) + vi(2, i) + ld(100, p))
-def msg(*r): b = b''.join(r); return v(len(b)) + b
-def rd_varint(b, i):
-    r = s = 0
-    while True:
-        c = b[i]; i += 1
-        r |= (c & 0x7f) << s; s += 7
-        if not c & 0x80: return r, i
-def fields(b):
-    i, out = 0, []
-    while i < len(b):
-        kk, i = rd_varint(b, i)
-        f, wt = kk >> 3, kk & 7
-        if wt == 0: val, i = rd_varint(b, i)
-        elif wt == 2:
-            n, i = rd_varint(b, i); val = b[i:i + n]; i += n
-        elif wt == 5: val = b[i:i + 4]; i += 4
-        elif wt == 1: val = b[i:i + 8]; i += 8
-        else: raise ValueError('wire type %d' % wt)
-        out.append((f, val))
-    return out
+import os, sys
+sys.path.insert(0, os.environ['PBWIRE_DIR'])
+from pbwire import v, ld, vi, fx64, req, msg, rd_varint, fields
 
 AGT, KS, DS = (1, 0), (11, 0x70000010), (50, 0)
 HELLO = req(*AGT, ld(1, bytes.fromhex('0d00000001') + vi(20, 4096)))
