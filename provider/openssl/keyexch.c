@@ -52,7 +52,8 @@ static int ecdh_init(void *vctx, void *provkey, const OSSL_PARAM params[])
 {
     ecdh_ctx *c = vctx;
     se05x_key *k = provkey;
-    if (k == NULL || k->kind != SE05X_KEY_EC || !k->priv || k->sk == NULL) {
+    if (k == NULL || k->kind != SE05X_KEY_EC ||
+        (k->eph ? !se05x_eph_has(k, OSSL_KEYMGMT_SELECT_PRIVATE_KEY) : !k->priv || k->sk == NULL)) {
         SE05X_ERR(c->pc, SE05X_R_NO_PRIVATE, "ECDH needs an EC private key held in the SE");
         return 0;
     }
@@ -79,6 +80,8 @@ static int ecdh_derive(void *vctx, unsigned char *secret, size_t *secretlen, siz
         SE05X_ERR(c->pc, SE05X_R_BAD_PARAM, "ECDH: key and peer key must both be set");
         return 0;
     }
+    if (c->key->eph) /* TLS ephemeral on the host (ephemeral.c) */
+        return se05x_eph_derive(c->key, c->peer, secret, secretlen, outlen);
     size_t field = ((size_t)EVP_PKEY_get_bits(c->key->pub) + 7) / 8;
     if (secret == NULL) {
         *secretlen = field;

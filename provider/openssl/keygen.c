@@ -26,6 +26,9 @@ typedef struct {
     bool have_id;
     uint32_t id;
     int overwrite;
+    int selection;
+    /* a TLS ephemeral (group "se05x-eph-*", ephemeral.c): made on the host */
+    const char *eph_type, *eph_group;
 } gen_ctx;
 
 static const struct {
@@ -76,6 +79,9 @@ int se05x_gen_set_params(void *vctx, const OSSL_PARAM params[])
         if (!OSSL_PARAM_get_utf8_string_ptr(p, &name))
             return 0;
         g->curve = 0;
+        g->eph_type = NULL;
+        if (se05x_eph_group(name, &g->eph_type, &g->eph_group))
+            return 1;
         for (size_t i = 0; i < sizeof(curves) / sizeof(curves[0]); i++)
             if (strcasecmp(name, curves[i].name) == 0)
                 g->curve = curves[i].curve;
@@ -129,8 +135,6 @@ const OSSL_PARAM *se05x_rsa_gen_settable(void *vctx, void *provctx)
 static void *gen_init(se05x_prov *pc, se05x_key_kind kind, int selection,
                       const OSSL_PARAM params[])
 {
-    if (!(selection & OSSL_KEYMGMT_SELECT_KEYPAIR))
-        return NULL; /* parameter-only generation is not offered */
     gen_ctx *g = calloc(1, sizeof(*g));
     if (g == NULL)
         return NULL;
@@ -138,6 +142,7 @@ static void *gen_init(se05x_prov *pc, se05x_key_kind kind, int selection,
     g->kind = kind;
     g->curve = SSS_CURVE_P256;
     g->bits = 2048;
+    g->selection = selection;
     if (!se05x_gen_set_params(g, params)) {
         free(g);
         return NULL;
@@ -175,13 +180,26 @@ const OSSL_PARAM *se05x_ed25519_gen_settable(void *vctx, void *provctx)
     return t;
 }
 
+int se05x_gen_set_template(void *vctx, void *templ)
+{
+    gen_ctx *g = vctx;
+    return se05x_eph_template(templ, &g->eph_type, &g->eph_group);
+}
+
 void *se05x_gen(void *vctx, OSSL_CALLBACK *cb, void *cbarg)
 {
     gen_ctx *g = vctx;
+    if (g->eph_type != NULL)
+        return se05x_eph_generate(g->pc, g->kind, g->eph_type, g->eph_group,
+                                  (g->selection & OSSL_KEYMGMT_SELECT_KEYPAIR) != 0);
+    if (!(g->selection & OSSL_KEYMGMT_SELECT_KEYPAIR)) {
+        SE05X_ERR(g->pc, SE05X_R_UNSUPPORTED, "parameter-only generation is not offered");
+        return NULL;
+    }
     if (!g->have_id) {
         SE05X_ERR(g->pc, SE05X_R_BAD_PARAM,
                   "key generation happens in the SE at an object id: set %s (e.g. -pkeyopt "
-                  "%s:0x30000001); the se05x provider never makes host keys",
+                  "%s:0x30000001); the se05x provider makes long-term keys only in the SE",
                   PARAM_ID, PARAM_ID);
         return NULL;
     }

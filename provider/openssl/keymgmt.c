@@ -43,6 +43,8 @@ static int km_has(const void *keydata, int selection)
     const se05x_key *k = keydata;
     if (k == NULL)
         return 0;
+    if (k->eph)
+        return se05x_eph_has(k, selection);
     int ok = 1;
     if (selection & (OSSL_KEYMGMT_SELECT_PUBLIC_KEY | OSSL_KEYMGMT_SELECT_DOMAIN_PARAMETERS))
         ok = ok && k->pub != NULL;
@@ -74,6 +76,8 @@ static int km_get_params(void *keydata, OSSL_PARAM params[])
     se05x_key *k = keydata;
     if (k == NULL || k->pub == NULL)
         return 0;
+    if (k->eph)
+        return se05x_eph_get_params(k, params);
     /* bits, security-bits, max-size, group-name, encoded-pub-key, pub-key,
      * point-format, default-digest, n, e...: the public key knows them. */
     return EVP_PKEY_get_params(k->pub, params);
@@ -92,6 +96,26 @@ static const OSSL_PARAM *ec_gettable_params(void *provctx)
         OSSL_PARAM_utf8_string(OSSL_PKEY_PARAM_DEFAULT_DIGEST, NULL, 0),
         OSSL_PARAM_BN(OSSL_PKEY_PARAM_EC_PUB_X, NULL, 0),
         OSSL_PARAM_BN(OSSL_PKEY_PARAM_EC_PUB_Y, NULL, 0),
+        OSSL_PARAM_END,
+    };
+    return t;
+}
+
+/* EC keys take a public point only as the peer's share of a TLS ephemeral */
+static int ec_set_params(void *keydata, const OSSL_PARAM params[])
+{
+    se05x_key *k = keydata;
+    if (k == NULL)
+        return 0;
+    if (OSSL_PARAM_locate_const(params, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY) == NULL)
+        return 1;
+    return k->eph && se05x_eph_set_params(k, params);
+}
+
+static const OSSL_PARAM *ec_settable_params(void *provctx)
+{
+    static const OSSL_PARAM t[] = {
+        OSSL_PARAM_octet_string(OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, NULL, 0),
         OSSL_PARAM_END,
     };
     return t;
@@ -209,6 +233,8 @@ static int km_export(void *keydata, int selection, OSSL_CALLBACK *cb, void *cbar
     se05x_key *k = keydata;
     if (k == NULL || k->pub == NULL)
         return 0;
+    if (k->eph)
+        return se05x_eph_export(k, selection, cb, cbarg);
     /* Refusing keeps another provider from taking a public-only copy and
      * then failing (or worse) when asked to sign: operations on SE keys
      * stay in this provider. Public parts alone export freely. */
@@ -240,14 +266,18 @@ static const char *ed_query_op(int op)
 
 static void *km_dup(const void *keydata, int selection)
 {
+    const se05x_key *k = keydata;
+    if (k != NULL && k->eph) /* a TLS peer's share is set into a copy */
+        return se05x_eph_dup(k, selection);
     /* keys are immutable once loaded or imported: share the object */
-    return keydata != NULL ? se05x_key_ref((se05x_key *)keydata) : NULL;
+    return k != NULL ? se05x_key_ref((se05x_key *)k) : NULL;
 }
 
 #define FN(id, f) {id, (void (*)(void))(f)}
 const OSSL_DISPATCH se05x_ec_keymgmt_functions[] = {
     FN(OSSL_FUNC_KEYMGMT_NEW, ec_new),
     FN(OSSL_FUNC_KEYMGMT_GEN_INIT, se05x_ec_gen_init),
+    FN(OSSL_FUNC_KEYMGMT_GEN_SET_TEMPLATE, se05x_gen_set_template),
     FN(OSSL_FUNC_KEYMGMT_GEN_SET_PARAMS, se05x_gen_set_params),
     FN(OSSL_FUNC_KEYMGMT_GEN_SETTABLE_PARAMS, se05x_ec_gen_settable),
     FN(OSSL_FUNC_KEYMGMT_GEN, se05x_gen),
@@ -258,6 +288,8 @@ const OSSL_DISPATCH se05x_ec_keymgmt_functions[] = {
     FN(OSSL_FUNC_KEYMGMT_MATCH, km_match),
     FN(OSSL_FUNC_KEYMGMT_GET_PARAMS, km_get_params),
     FN(OSSL_FUNC_KEYMGMT_GETTABLE_PARAMS, ec_gettable_params),
+    FN(OSSL_FUNC_KEYMGMT_SET_PARAMS, ec_set_params),
+    FN(OSSL_FUNC_KEYMGMT_SETTABLE_PARAMS, ec_settable_params),
     FN(OSSL_FUNC_KEYMGMT_IMPORT, km_import),
     FN(OSSL_FUNC_KEYMGMT_IMPORT_TYPES, ec_import_types),
     FN(OSSL_FUNC_KEYMGMT_EXPORT, km_export),

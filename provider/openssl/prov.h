@@ -96,6 +96,8 @@ typedef struct se05x_key {
     bool priv;            /* the SE holds the private key */
     sss_key *sk;          /* open SE handle (NULL for imported public keys) */
     EVP_PKEY *pub;        /* public key in pc->libctx */
+    bool eph;             /* a host ephemeral for TLS key exchange (ephemeral.c): */
+    int eph_held;         /* pub is then the host key; OSSL_KEYMGMT_SELECT_* held */
 } se05x_key;
 
 /* What our store and decoder hand to our keymgmt's load(): a magic and
@@ -163,7 +165,25 @@ int se05x_gen_set_params(void *genctx, const OSSL_PARAM params[]);
 const OSSL_PARAM *se05x_ec_gen_settable(void *genctx, void *provctx);
 const OSSL_PARAM *se05x_rsa_gen_settable(void *genctx, void *provctx);
 void *se05x_gen(void *genctx, OSSL_CALLBACK *cb, void *cbarg);
+int se05x_gen_set_template(void *genctx, void *templ);
 void se05x_gen_cleanup(void *genctx);
+
+/* ephemeral.c: host (EC)DHE keys for TLS groups "se05x-eph-*" (tls_groups.c) */
+int se05x_get_capabilities(void *provctx, const char *capability, OSSL_CALLBACK *cb, void *arg);
+/* Is name one of our internal TLS group names? type: "EC"/"X25519", group:
+ * the OpenSSL group (NULL for X25519). */
+int se05x_eph_group(const char *name, const char **type, const char **group);
+se05x_key *se05x_eph_generate(se05x_prov *pc, se05x_key_kind kind, const char *type,
+                              const char *group, bool pair);
+/* type/group of an ephemeral template key (keygen from a peer's key) */
+int se05x_eph_template(const se05x_key *t, const char **type, const char **group);
+int se05x_eph_has(const se05x_key *k, int selection);
+int se05x_eph_get_params(se05x_key *k, OSSL_PARAM params[]);
+int se05x_eph_set_params(se05x_key *k, const OSSL_PARAM params[]);
+se05x_key *se05x_eph_dup(const se05x_key *k, int selection);
+int se05x_eph_export(se05x_key *k, int selection, OSSL_CALLBACK *cb, void *cbarg);
+int se05x_eph_derive(se05x_key *k, se05x_key *peer, unsigned char *secret, size_t *secretlen,
+                     size_t outlen);
 
 /* keymgmt.c: import public key params into a new key (used by encoders). */
 se05x_key *se05x_key_import_params(se05x_prov *pc, se05x_key_kind kind, int selection,
