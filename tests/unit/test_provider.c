@@ -553,6 +553,9 @@ static void test_x25519(void **state)
     assert_int_not_equal(EVP_PKEY_fromdata(ic, &imp, EVP_PKEY_KEYPAIR, params), 1);
     assert_int_equal(EVP_PKEY_fromdata(ic, &imp, EVP_PKEY_PUBLIC_KEY, params), 1);
     assert_int_equal(EVP_PKEY_eq(imp, host), 1);
+    unsigned char s0[32];
+    size_t l0 = sizeof(s0);
+    assert_int_equal(x_derive(lc, imp, host, s0, &l0), 0); /* public only: no derive */
     EVP_PKEY_free(imp);
     EVP_PKEY_CTX_free(ic);
     OSSL_PARAM_free(params);
