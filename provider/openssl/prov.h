@@ -2,9 +2,10 @@
  * prov.c holds the provider context (configuration, lazy sss session, lock,
  * private OSSL_LIB_CTX, logging, errors) and the algorithm tables; key.c
  * the key object shared by keymgmt (keymgmt.c, keygen.c), signatures
- * (signature.c, eddsa.c), keyexch.c, asym_cipher.c, encoders (encoder.c,
- * refkey.c), rand.c and the store (store.c); uri.c the se05x:/nxp: URI
- * syntax. The provider never builds APDUs: everything goes through sss. */
+ * (signature.c, eddsa.c), keyexch.c, X25519 keymgmt and keyexch (x25519.c),
+ * asym_cipher.c, encoders (encoder.c, refkey.c), rand.c and the store
+ * (store.c); uri.c the se05x:/nxp: URI syntax. The provider never builds
+ * APDUs: everything goes through sss. */
 #ifndef SE05X_PROV_H
 #define SE05X_PROV_H
 
