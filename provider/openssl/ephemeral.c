@@ -92,20 +92,6 @@ se05x_key *se05x_eph_generate(se05x_prov *pc, se05x_key_kind kind, const char *t
                     pair ? OSSL_KEYMGMT_SELECT_ALL : OSSL_KEYMGMT_SELECT_ALL_PARAMETERS);
 }
 
-int se05x_eph_template(const se05x_key *t, const char **type, const char **group)
-{
-    char name[64] = EPH_PREFIX;
-    size_t n = strlen(name);
-    if (t == NULL || !t->eph || t->pub == NULL)
-        return 0;
-    if (EVP_PKEY_is_a(t->pub, "X25519"))
-        strcpy(name + n, "X25519");
-    else if (!EVP_PKEY_get_utf8_string_param(t->pub, OSSL_PKEY_PARAM_GROUP_NAME, name + n,
-                                             sizeof(name) - n, NULL))
-        return 0;
-    return se05x_eph_group(name, type, group);
-}
-
 int se05x_eph_has(const se05x_key *k, int selection)
 {
     selection &= OSSL_KEYMGMT_SELECT_ALL;
@@ -136,25 +122,47 @@ int se05x_eph_set_params(se05x_key *k, const OSSL_PARAM params[])
     return 1;
 }
 
+/* type and group of an ephemeral (the inverse of se05x_eph_group) */
+static int eph_type_of(const se05x_key *k, const char **type, const char **group)
+{
+    char name[64] = EPH_PREFIX;
+    size_t n = strlen(name);
+    if (k == NULL || !k->eph || k->pub == NULL)
+        return 0;
+    if (EVP_PKEY_is_a(k->pub, "X25519"))
+        strcpy(name + n, "X25519");
+    else if (!EVP_PKEY_get_utf8_string_param(k->pub, OSSL_PKEY_PARAM_GROUP_NAME, name + n,
+                                             sizeof(name) - n, NULL))
+        return 0;
+    return se05x_eph_group(name, type, group);
+}
+
+int se05x_eph_template(const se05x_key *t, const char **type, const char **group)
+{
+    return eph_type_of(t, type, group);
+}
+
 se05x_key *se05x_eph_dup(const se05x_key *k, int selection)
 {
     EVP_PKEY *out = NULL;
+    const char *type, *group;
+    selection &= k->eph_held;
     if (selection & OSSL_KEYMGMT_SELECT_PRIVATE_KEY) {
         out = EVP_PKEY_dup(k->pub);
-    } else {
-        int sel = evp_selection(selection & k->eph_held);
+    } else if (selection & OSSL_KEYMGMT_SELECT_PUBLIC_KEY) {
         OSSL_PARAM *params = NULL;
         EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(k->pc->libctx, k->pub, NULL);
-        if (ctx != NULL && EVP_PKEY_todata(k->pub, sel, &params) == 1 &&
+        if (ctx != NULL && EVP_PKEY_todata(k->pub, EVP_PKEY_PUBLIC_KEY, &params) == 1 &&
             EVP_PKEY_fromdata_init(ctx) == 1)
-            (void)EVP_PKEY_fromdata(ctx, &out, sel, params);
+            (void)EVP_PKEY_fromdata(ctx, &out, EVP_PKEY_PUBLIC_KEY, params);
         OSSL_PARAM_free(params);
         EVP_PKEY_CTX_free(ctx);
+    } else if (eph_type_of(k, &type, &group)) {
+        out = eph_make(k->pc, type, group, false); /* parameters only */
     }
     if (out == NULL)
         return NULL;
-    return eph_wrap(k->pc, k->kind, out,
-                    k->eph_held & (selection | OSSL_KEYMGMT_SELECT_ALL_PARAMETERS));
+    return eph_wrap(k->pc, k->kind, out, selection | OSSL_KEYMGMT_SELECT_ALL_PARAMETERS);
 }
 
 int se05x_eph_export(se05x_key *k, int selection, OSSL_CALLBACK *cb, void *cbarg)

@@ -1,4 +1,4 @@
-/* The provider's key object: a reference to an EC, RSA or Ed25519 key held in the
+/* The provider's key object: a reference to an EC, RSA, Ed25519 or X25519 key held in the
  * SE (an open sss_key plus its public key as an EVP_PKEY in the provider's
  * private library context), or a public key imported from elsewhere.
  * Reference-counted because the store hands the same object to keymgmt
@@ -19,7 +19,7 @@ se05x_key_kind se05x_kind_of(sss_key_type t, uint8_t curve)
     case SSS_KT_EC_PUB:
     case SSS_KT_EC_PRIV:
         return curve == SSS_CURVE_ED25519 ? SE05X_KEY_ED25519
-               : curve == SSS_CURVE_X25519 ? 0
+               : curve == SSS_CURVE_X25519 ? SE05X_KEY_X25519
                                            : SE05X_KEY_EC;
     case SSS_KT_RSA_PAIR:
     case SSS_KT_RSA_PUB:
@@ -36,7 +36,10 @@ bool se05x_type_has_private(sss_key_type t)
 
 const char *se05x_kind_name(se05x_key_kind kind)
 {
-    return kind == SE05X_KEY_EC ? "EC" : kind == SE05X_KEY_RSA ? "RSA" : "ED25519";
+    return kind == SE05X_KEY_EC       ? "EC"
+           : kind == SE05X_KEY_RSA    ? "RSA"
+           : kind == SE05X_KEY_X25519 ? "X25519"
+                                      : "ED25519";
 }
 
 static se05x_key *key_new(se05x_prov *pc, se05x_key_kind kind)
@@ -88,8 +91,9 @@ se05x_key *se05x_key_open(se05x_prov *pc, uint32_t id)
     const sss_object_info *info = sss_key_info(sk);
     se05x_key_kind kind = se05x_kind_of(info->type, info->curve);
     if (kind == 0) {
-        SE05X_ERR(pc, SE05X_R_KEY_TYPE, "object 0x%08X is a %s, not an EC, RSA or Ed25519 key",
-                  (unsigned)id, sss_key_type_name(info->type));
+        SE05X_ERR(pc, SE05X_R_KEY_TYPE,
+                  "object 0x%08X is a %s, not an EC, RSA, Ed25519 or X25519 key", (unsigned)id,
+                  sss_key_type_name(info->type));
         goto out;
     }
     EVP_PKEY *pub = read_public(pc, sk, id);

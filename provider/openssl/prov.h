@@ -2,9 +2,10 @@
  * prov.c holds the provider context (configuration, lazy sss session, lock,
  * private OSSL_LIB_CTX, logging, errors) and the algorithm tables; key.c
  * the key object shared by keymgmt (keymgmt.c, keygen.c), signatures
- * (signature.c, eddsa.c), keyexch.c, asym_cipher.c, encoders (encoder.c,
- * refkey.c), rand.c and the store (store.c); uri.c the se05x:/nxp: URI
- * syntax. The provider never builds APDUs: everything goes through sss. */
+ * (signature.c, eddsa.c), keyexch.c, X25519 keymgmt and keyexch (x25519.c),
+ * asym_cipher.c, encoders (encoder.c, refkey.c), rand.c and the store
+ * (store.c); uri.c the se05x:/nxp: URI syntax. The provider never builds
+ * APDUs: everything goes through sss. */
 #ifndef SE05X_PROV_H
 #define SE05X_PROV_H
 
@@ -86,7 +87,12 @@ void se05x_uri_format(uint32_t id, char *buf, size_t len);
 
 /* ---- key.c ----------------------------------------------------------- */
 
-typedef enum { SE05X_KEY_EC = 1, SE05X_KEY_RSA, SE05X_KEY_ED25519 } se05x_key_kind;
+typedef enum {
+    SE05X_KEY_EC = 1,
+    SE05X_KEY_RSA,
+    SE05X_KEY_ED25519,
+    SE05X_KEY_X25519,
+} se05x_key_kind;
 
 typedef struct se05x_key {
     se05x_prov *pc;
@@ -118,10 +124,10 @@ se05x_key *se05x_key_open(se05x_prov *pc, uint32_t id);
 se05x_key *se05x_key_from_pub(se05x_prov *pc, se05x_key_kind kind, EVP_PKEY *pub);
 se05x_key *se05x_key_ref(se05x_key *k);
 void se05x_key_unref(se05x_key *k);
-/* Kind of an SE object (type and curve), 0 if not an EC/RSA/Ed25519 key. */
+/* Kind of an SE object (type and curve), 0 if not an EC/RSA/Ed25519/X25519 key. */
 se05x_key_kind se05x_kind_of(sss_key_type t, uint8_t curve);
 bool se05x_type_has_private(sss_key_type t);
-const char *se05x_kind_name(se05x_key_kind kind); /* "EC" / "RSA" / "ED25519" */
+const char *se05x_kind_name(se05x_key_kind kind); /* "EC" / "RSA" / "ED25519" / "X25519" */
 /* Sign tbs with the SE key (one APDU through sss) into sig[sigsize];
  * *siglen receives the length. On failure raises an error naming `what`
  * and the key id, returns 0. */
@@ -155,12 +161,19 @@ extern const OSSL_DISPATCH se05x_ref_pem_encoder_functions[];
 extern const OSSL_DISPATCH se05x_ref_der_encoder_functions[];
 extern const OSSL_DISPATCH se05x_ec_ref_decoder_functions[];
 extern const OSSL_DISPATCH se05x_rsa_ref_decoder_functions[];
+extern const OSSL_DISPATCH se05x_x25519_keymgmt_functions[];
+extern const OSSL_DISPATCH se05x_x25519_keyexch_functions[];
+extern const OSSL_DISPATCH se05x_x25519_spki_der_encoder_functions[];
+extern const OSSL_DISPATCH se05x_x25519_spki_pem_encoder_functions[];
+extern const OSSL_DISPATCH se05x_x25519_text_encoder_functions[];
+extern const OSSL_DISPATCH se05x_x25519_ref_decoder_functions[];
 
 /* keygen.c: keymgmt gen functions (generation in the SE at an object id) */
 void *se05x_ec_gen_init(void *provctx, int selection, const OSSL_PARAM params[]);
 void *se05x_rsa_gen_init(void *provctx, int selection, const OSSL_PARAM params[]);
 void *se05x_ed25519_gen_init(void *provctx, int selection, const OSSL_PARAM params[]);
 const OSSL_PARAM *se05x_ed25519_gen_settable(void *genctx, void *provctx);
+void *se05x_x25519_gen_init(void *provctx, int selection, const OSSL_PARAM params[]);
 int se05x_gen_set_params(void *genctx, const OSSL_PARAM params[]);
 const OSSL_PARAM *se05x_ec_gen_settable(void *genctx, void *provctx);
 const OSSL_PARAM *se05x_rsa_gen_settable(void *genctx, void *provctx);
@@ -188,5 +201,29 @@ int se05x_eph_derive(se05x_key *k, se05x_key *peer, unsigned char *secret, size_
 /* keymgmt.c: import public key params into a new key (used by encoders). */
 se05x_key *se05x_key_import_params(se05x_prov *pc, se05x_key_kind kind, int selection,
                                    const OSSL_PARAM params[]);
+/* keymgmt.c: functions shared by every kind's keymgmt (x25519.c too). */
+void se05x_km_free(void *keydata);
+void *se05x_km_load(se05x_key_kind kind, const void *ref, size_t ref_sz);
+int se05x_km_has(const void *keydata, int selection);
+/* the peer's share of a TLS ephemeral (encoded-pub-key), ephemeral keys only */
+int se05x_km_set_params(void *keydata, const OSSL_PARAM params[]);
+const OSSL_PARAM *se05x_km_settable_params(void *provctx);
+int se05x_km_match(const void *a, const void *b, int selection);
+int se05x_km_get_params(void *keydata, OSSL_PARAM params[]);
+int se05x_km_import(void *keydata, int selection, const OSSL_PARAM params[]);
+int se05x_km_export(void *keydata, int selection, OSSL_CALLBACK *cb, void *cbarg);
+void *se05x_km_dup(const void *keydata, int selection);
+/* import/export types and gettable parameters of raw public keys (Ed25519, X25519) */
+const OSSL_PARAM *se05x_km_raw_pub_types(int selection);
+const OSSL_PARAM *se05x_km_raw_gettable(bool ed25519);
+
+/* keyexch.c: key exchange context shared by ECDH and X25519 (x25519.c);
+ * init and set_peer check the key kind. */
+void *se05x_kx_newctx(void *provctx);
+void se05x_kx_freectx(void *vctx);
+void *se05x_kx_dupctx(void *vctx);
+int se05x_kx_init(void *vctx, void *provkey, se05x_key_kind kind);
+int se05x_kx_set_peer(void *vctx, void *provkey, se05x_key_kind kind);
+int se05x_kx_derive(void *vctx, unsigned char *secret, size_t *secretlen, size_t outlen);
 
 #endif

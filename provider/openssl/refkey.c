@@ -215,6 +215,19 @@ static int ed_ref_decode(void *ctx, OSSL_CORE_BIO *in, int selection, OSSL_CALLB
     return ref_decode(ctx, SE05X_KEY_ED25519, in, selection, cb, cbarg);
 }
 
+static int x25519_ref_decode(void *ctx, OSSL_CORE_BIO *in, int selection, OSSL_CALLBACK *cb,
+                             void *cbarg, OSSL_PASSPHRASE_CALLBACK *pw, void *pwarg)
+{
+    return ref_decode(ctx, SE05X_KEY_X25519, in, selection, cb, cbarg);
+}
+
+const OSSL_DISPATCH se05x_x25519_ref_decoder_functions[] = {
+    FN(OSSL_FUNC_DECODER_NEWCTX, ref_newctx),
+    FN(OSSL_FUNC_DECODER_FREECTX, ref_freectx),
+    FN(OSSL_FUNC_DECODER_DOES_SELECTION, ref_dec_does_selection),
+    FN(OSSL_FUNC_DECODER_DECODE, x25519_ref_decode),
+    {0, NULL},
+};
 const OSSL_DISPATCH se05x_ed25519_ref_decoder_functions[] = {
     FN(OSSL_FUNC_DECODER_NEWCTX, ref_newctx),
     FN(OSSL_FUNC_DECODER_FREECTX, ref_freectx),

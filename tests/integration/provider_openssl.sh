@@ -185,7 +185,7 @@ expect_rc 0 "se05x-overwrite:1 replaces it" openssl genpkey "${G[@]}" -algorithm
 expect_rc 0 "replaced key is P-256" openssl pkey "${P[@]}" -in se05x:0x30000001 -text -noout
 has "$T/out" "NIST CURVE: P-256" "curve of the replacement"
 expect_rc nonzero "generation without se05x-id is refused (no host key)" openssl genpkey "${G[@]}" -algorithm EC -pkeyopt group:P-256 -out gen3.pem
-has "$T/err" "never makes host keys" "missing id explained"
+has "$T/err" "long-term keys only in the SE" "missing id explained"
 [ -s gen3.pem ] && bad "no key file written without an id" || ok "no key file written without an id"
 expect_rc nonzero "unsupported curve is refused" openssl genpkey "${G[@]}" -algorithm EC -pkeyopt group:secp256k1 -pkeyopt se05x-id:0x30000003 -out gen4.pem
 expect_rc 0 "genpkey Ed25519 in the SE" openssl genpkey "${G[@]}" -algorithm ED25519 -pkeyopt se05x-id:0x30000004 -out gened.pem
@@ -253,6 +253,7 @@ for order in DF SF; do
         tls "EC server key, TLS 1.3 $c, $on" "$O" "-key se05x:0xF0000000 -cert ecsrv.pem" "-tls1_3 -ciphersuites $c -CAfile ecsrv.pem -verify_return_error"
         tls "RSA server key, TLS 1.3 $c (RSA-PSS), $on" "$O" "-key se05x:0xF0000004 -cert self.pem" "-tls1_3 -ciphersuites $c -CAfile self.pem -verify_return_error"
     done
+    has "$T/cli.log" "Server Temp Key: X25519" "TLS 1.3 key share is X25519 by default ($on)"
     for g in P-256 P-384:P-256 P-521:P-256; do # (TLS 1.2: the P-256 certificate needs P-256)
         tls "ECDHE group $g in TLS 1.2, $on" "$O" "-key se05x:0xF0000000 -cert ecsrv.pem" "-tls1_2 -groups $g -CAfile ecsrv.pem -verify_return_error"
         has "$T/cli.log" "Server Temp Key: ECDH, $(echo "${g%%:*}" | sed 's/P-256/prime256v1/;s/P-384/secp384r1/;s/P-521/secp521r1/')" "${g%%:*}: the ephemeral is on that curve ($on)"
