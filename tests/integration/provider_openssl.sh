@@ -405,6 +405,15 @@ has "$T/err" "malformed se05x URI" "long id refused"
 expect_rc nonzero "object that is neither key nor certificate" openssl pkey "${P[@]}" -in se05x:0x7FFF0205 -pubout
 has "$T/err" "not usable here" "wrong object type explained"
 expect_rc nonzero "sign with a public-only SE key" openssl dgst "${P[@]}" -sha256 -sign se05x:0xF0000020 -out bad.sig msg
+for order in P PD; do # key/certificate mismatch: the server refuses to start, in both orders
+    eval "O=(\"\${$order[@]}\")"
+    expect_rc nonzero "s_server: SE EC key with an RSA certificate ($order)" timeout 8 openssl s_server "${O[@]}" -accept 127.0.0.1:0 -naccept 1 -key se05x:0xF0000000 -cert self.pem
+    has "$T/err" "key values mismatch|does not match" "key/certificate mismatch explained ($order)"
+    expect_rc nonzero "s_server: SE key with another EC key's certificate ($order)" timeout 8 openssl s_server "${O[@]}" -accept 127.0.0.1:0 -naccept 1 -key se05x:0xF0000000 -cert ecsrv_host.pem
+    has "$T/err" "key values mismatch" "EC key/certificate mismatch explained ($order)"
+done
+expect_rc nonzero "s_client: SE key with a certificate that is not its own" timeout 8 openssl s_client "${P[@]}" -connect 127.0.0.1:1 -key se05x:0xF0000000 -cert self.pem
+has "$T/err" "key values mismatch|does not match" "client-side mismatch explained"
 
 kill -TERM "$SIMPID" 2>/dev/null; wait "$SIMPID" 2>/dev/null; SIMPID=
 expect_rc nonzero "SE stops: signing fails cleanly" openssl dgst "${P[@]}" -sha256 -sign se05x:0xF0000000 -out bad.sig msg
