@@ -40,7 +40,7 @@ static int encode(se05x_prov *pc, se05x_key_kind kind, enc_out how, OSSL_CORE_BI
     if (k == NULL && obj_abstract != NULL)
         k = tmp = se05x_key_import_params(pc, kind, selection & ~OSSL_KEYMGMT_SELECT_PRIVATE_KEY,
                                           obj_abstract);
-    if (k == NULL || k->pub == NULL) {
+    if (k == NULL || !se05x_key_need_pub(k)) {
         se05x_key_unref(tmp);
         return 0;
     }

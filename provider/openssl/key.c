@@ -55,12 +55,15 @@ static se05x_key *key_new(se05x_prov *pc, se05x_key_kind kind)
     return k;
 }
 
-/* Public key of an open SE key, decoded in the private library context. */
-static EVP_PKEY *read_public(se05x_prov *pc, sss_key *sk, uint32_t id)
+/* Public key of an open SE key, decoded in the private library context.
+ * *denied: the key's policy forbids reading it (no error raised then). */
+static EVP_PKEY *read_public(se05x_prov *pc, sss_key *sk, uint32_t id, bool *denied)
 {
     uint8_t der[1200];
     size_t len = sizeof(der);
     sss_status st = sss_key_public_der(sk, der, &len);
+    if ((*denied = st == SSS_ERR_DENIED))
+        return NULL;
     if (st != SSS_OK) {
         char what[64];
         snprintf(what, sizeof(what), "reading the public key of 0x%08X", (unsigned)id);
@@ -96,9 +99,12 @@ se05x_key *se05x_key_open(se05x_prov *pc, uint32_t id)
                   sss_key_type_name(info->type));
         goto out;
     }
-    EVP_PKEY *pub = read_public(pc, sk, id);
-    if (pub == NULL)
+    bool denied = false;
+    EVP_PKEY *pub = read_public(pc, sk, id, &denied);
+    if (pub == NULL && !denied)
         goto out;
+    if (denied) /* unreadable public part: a certificate in the SE may prove it (keycert.c) */
+        pub = se05x_keycert_find(pc, s, sk, kind);
     if ((k = key_new(pc, kind)) == NULL) {
         EVP_PKEY_free(pub);
         goto out;
@@ -108,8 +114,8 @@ se05x_key *se05x_key_open(se05x_prov *pc, uint32_t id)
     k->sk = sk;
     k->pub = pub;
     sk = NULL;
-    se05x_log("key 0x%08X opened (%s%s)", (unsigned)id, se05x_kind_name(kind),
-              k->priv ? ", private in SE" : ", public");
+    se05x_log("key 0x%08X opened (%s%s%s)", (unsigned)id, se05x_kind_name(kind),
+              k->priv ? ", private in SE" : ", public", pub == NULL ? ", public part unknown" : "");
 out:
     if (sk != NULL)
         sss_key_close(sk);

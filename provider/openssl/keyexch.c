@@ -68,6 +68,8 @@ int se05x_kx_init(void *vctx, void *provkey, se05x_key_kind kind)
                   kx_name(kind), se05x_kind_name(kind));
         return 0;
     }
+    if (!se05x_key_need_pub(k))
+        return 0;
     se05x_key_unref(c->key);
     c->key = se05x_key_ref(k);
     return 1;

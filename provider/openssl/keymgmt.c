@@ -60,6 +60,9 @@ int se05x_km_has(const void *keydata, int selection)
 int se05x_km_match(const void *a, const void *b, int selection)
 {
     const se05x_key *k1 = a, *k2 = b;
+    int proven = se05x_keycert_match(k1, k2, selection); /* SE key with unreadable public part */
+    if (proven >= 0)
+        return proven;
     if (k1->pub == NULL || k2->pub == NULL)
         return 0;
     if (selection & OSSL_KEYMGMT_SELECT_PRIVATE_KEY) {

@@ -35,6 +35,7 @@ static const OSSL_ITEM reason_strings[] = {
     {SE05X_R_BAD_PARAM, "invalid parameter"},
     {SE05X_R_CONFIG, "invalid se05x provider configuration"},
     {SE05X_R_INTERNAL, "internal error in the se05x provider"},
+    {SE05X_R_NO_PUBLIC, "public part of the SE05x key unknown"},
     {0, NULL},
 };
 

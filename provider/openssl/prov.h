@@ -36,6 +36,7 @@ enum {
     SE05X_R_BAD_PARAM,    /* malformed parameter */
     SE05X_R_CONFIG,       /* invalid provider configuration */
     SE05X_R_INTERNAL,     /* allocation or libcrypto failure */
+    SE05X_R_NO_PUBLIC,    /* the SE key's public part is unknown (keycert.c) */
 };
 
 typedef struct se05x_prov {
@@ -134,6 +135,22 @@ const char *se05x_kind_name(se05x_key_kind kind); /* "EC" / "RSA" / "ED25519" / 
 int se05x_key_sign(se05x_key *k, const sss_sig_params *sp, const unsigned char *tbs,
                    size_t tbslen, unsigned char *sig, size_t *siglen, size_t sigsize,
                    const char *what);
+
+/* ---- keycert.c: SE keys whose policy forbids reading the public part --- */
+
+/* The public part of SE key sk (of the given kind) from a certificate in
+ * the SE: the binary object at id+1 first, then every other binary object;
+ * accepted only when a fresh SE signature over a random digest verifies
+ * under it. Lock held (session s). NULL if none matches (no error raised). */
+EVP_PKEY *se05x_keycert_find(se05x_prov *pc, sss_session *s, sss_key *sk, se05x_key_kind kind);
+/* keymgmt match when exactly one of a, b has no public part: the SE key
+ * signs a random digest, the other key verifies it; a proven key becomes
+ * the SE key's public part. 1 match, 0 not; -1: not this case (compare
+ * public keys as usual). */
+int se05x_keycert_match(const se05x_key *a, const se05x_key *b, int selection);
+/* 1 if k has a public part; otherwise raises "public part of 0x... is not
+ * readable and no certificate in the SE matches it" and returns 0. */
+int se05x_key_need_pub(const se05x_key *k);
 
 /* ---- algorithm tables (one file each) -------------------------------- */
 

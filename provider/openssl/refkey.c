@@ -29,11 +29,13 @@ static int ref_encode(void *ctx, OSSL_CORE_BIO *cout, const void *obj_raw, bool 
 {
     se05x_prov *pc = ctx;
     const se05x_key *k = obj_raw;
-    if (k == NULL || !k->priv || k->pub == NULL) {
+    if (k == NULL || !k->priv) {
         SE05X_ERR(pc, SE05X_R_NO_PRIVATE,
                   "only references to SE private keys can be written (use -pubout for the public key)");
         return 0;
     }
+    if (!se05x_key_need_pub(k))
+        return 0;
     unsigned char *spki = NULL;
     int spki_len = i2d_PUBKEY(k->pub, &spki);
     if (spki_len <= 0)
@@ -119,6 +121,8 @@ static size_t read_all(se05x_prov *pc, OSSL_CORE_BIO *cin, uint8_t *buf, size_t 
  * that now holds another key is refused rather than silently used. */
 static int same_public(se05x_prov *pc, const se05x_key *k, const sss_refkey *r)
 {
+    if (!se05x_key_need_pub(k))
+        return 0;
     unsigned char *der = NULL;
     int len = i2d_PUBKEY(k->pub, &der);
     int same = len > 0 && (size_t)len == r->spki_len && memcmp(der, r->spki, r->spki_len) == 0;
