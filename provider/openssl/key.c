@@ -101,10 +101,9 @@ se05x_key *se05x_key_open(se05x_prov *pc, uint32_t id)
     }
     bool denied = false;
     EVP_PKEY *pub = read_public(pc, sk, id, &denied);
-    if (pub == NULL && !denied)
+    /* unreadable public part: a certificate in the SE may prove it (keycert.c) */
+    if ((pub == NULL && !denied) || (denied && !se05x_keycert_find(pc, s, sk, kind, &pub)))
         goto out;
-    if (denied) /* unreadable public part: a certificate in the SE may prove it (keycert.c) */
-        pub = se05x_keycert_find(pc, s, sk, kind);
     if ((k = key_new(pc, kind)) == NULL) {
         EVP_PKEY_free(pub);
         goto out;

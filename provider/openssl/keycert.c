@@ -26,11 +26,14 @@
  * per search and checked against every candidate public key. */
 typedef struct {
     bool tried, ok;
+    sss_status status; /* of the signature */
     sss_sig_params sp;
     uint8_t tbs[PROOF_DIGEST_LEN];
     uint8_t sig[1024]; /* RSA-4096: 512 bytes; ECDSA P-521: 139 */
     size_t siglen;
 } keycert_proof;
+
+static bool link_down(sss_status st) { return st == SSS_ERR_CONNECT || st == SSS_ERR_LINK; }
 
 static sss_status proof_sign_as(sss_key *sk, keycert_proof *pr, sss_sig_alg alg)
 {
@@ -54,11 +57,12 @@ static bool proof_make(se05x_prov *pc, sss_key *sk, se05x_key_kind kind, keycert
     case SE05X_KEY_ED25519: st = proof_sign_as(sk, pr, SSS_SIG_EDDSA); break;
     default:
         st = proof_sign_as(sk, pr, SSS_SIG_RSA_PKCS1);
-        if (st != SSS_OK && st != SSS_ERR_CONNECT && st != SSS_ERR_LINK)
+        if (st != SSS_OK && !link_down(st))
             st = proof_sign_as(sk, pr, SSS_SIG_RSA_PSS);
         break;
     }
     pr->ok = st == SSS_OK;
+    pr->status = st;
     if (!pr->ok)
         se05x_log("key 0x%08X: proof signature failed: %s", (unsigned)sss_key_info(sk)->id,
                   sss_strerror(st));
@@ -105,8 +109,9 @@ static bool candidate_fits(const sss_object_info *info, se05x_key_kind kind, EVP
 }
 
 /* Public key of the certificate held in binary object id (lock held), in
- * the private library context; NULL if there is none or it does not parse. */
-static EVP_PKEY *cert_public(se05x_prov *pc, sss_session *s, uint32_t id)
+ * the private library context; NULL if there is none or it does not parse.
+ * *st: the status of the read (a broken link ends the search). */
+static EVP_PKEY *cert_public(se05x_prov *pc, sss_session *s, uint32_t id, sss_status *status)
 {
     size_t cap = 4096, len = cap;
     uint8_t *der = malloc(cap);
@@ -117,6 +122,7 @@ static EVP_PKEY *cert_public(se05x_prov *pc, sss_session *s, uint32_t id)
         st = bigger != NULL ? sss_cert_read_der(s, id, der = bigger, &len) : SSS_ERR_NOMEM;
     }
     EVP_PKEY *pub = NULL;
+    *status = st;
     if (st == SSS_OK) {
         const unsigned char *p = der;
         X509 *x = d2i_X509(NULL, &p, (long)len);
@@ -132,11 +138,14 @@ static EVP_PKEY *cert_public(se05x_prov *pc, sss_session *s, uint32_t id)
     return pub;
 }
 
-/* Try the certificate at cert_id: its key if the proof verifies under it. */
+/* Try the certificate at cert_id: its key if the proof verifies under it.
+ * *st: a failure that ends the search (broken link), else SSS_OK. */
 static EVP_PKEY *try_cert(se05x_prov *pc, sss_session *s, sss_key *sk, se05x_key_kind kind,
-                          uint32_t cert_id, keycert_proof *pr)
+                          uint32_t cert_id, keycert_proof *pr, sss_status *st)
 {
-    EVP_PKEY *pub = cert_public(pc, s, cert_id);
+    EVP_PKEY *pub = cert_public(pc, s, cert_id, st);
+    if (!link_down(*st))
+        *st = SSS_OK;
     const sss_object_info *info = sss_key_info(sk);
     if (pub != NULL && candidate_fits(info, kind, pub) && proof_make(pc, sk, kind, pr) &&
         proof_verify(pc, pr, pub)) {
@@ -144,31 +153,42 @@ static EVP_PKEY *try_cert(se05x_prov *pc, sss_session *s, sss_key *sk, se05x_key
                   (unsigned)info->id, (unsigned)cert_id);
         return pub;
     }
+    if (pr->tried && link_down(pr->status))
+        *st = pr->status;
     EVP_PKEY_free(pub);
     return NULL;
 }
 
-EVP_PKEY *se05x_keycert_find(se05x_prov *pc, sss_session *s, sss_key *sk, se05x_key_kind kind)
+int se05x_keycert_find(se05x_prov *pc, sss_session *s, sss_key *sk, se05x_key_kind kind,
+                       EVP_PKEY **out)
 {
     uint32_t id = sss_key_info(sk)->id;
     keycert_proof pr = {0};
+    sss_status st = SSS_OK;
     ERR_set_mark();
-    EVP_PKEY *pub = id != UINT32_MAX ? try_cert(pc, s, sk, kind, id + 1, &pr) : NULL;
+    EVP_PKEY *pub = id != UINT32_MAX ? try_cert(pc, s, sk, kind, id + 1, &pr, &st) : NULL;
     sss_object_info *list = NULL;
     size_t n = 0;
-    if (pub == NULL && sss_object_list(s, &list, &n) == SSS_OK) {
-        for (size_t i = 0; i < n && pub == NULL && (!pr.tried || pr.ok); i++) {
+    if (pub == NULL && st == SSS_OK && (st = sss_object_list(s, &list, &n)) == SSS_OK) {
+        for (size_t i = 0; i < n && pub == NULL && st == SSS_OK && (!pr.tried || pr.ok); i++) {
             if (list[i].type == SSS_KT_BINARY && list[i].id != id + 1 && list[i].id != id)
-                pub = try_cert(pc, s, sk, kind, list[i].id, &pr);
+                pub = try_cert(pc, s, sk, kind, list[i].id, &pr, &st);
         }
     }
     free(list);
     ERR_pop_to_mark();
     OPENSSL_cleanse(&pr, sizeof(pr));
+    if (link_down(st)) { /* not "no certificate matches": the SE is gone */
+        char what[80];
+        snprintf(what, sizeof(what), "looking for the certificate of 0x%08X", (unsigned)id);
+        SE05X_ERR_SSS(pc, st, what);
+        return 0;
+    }
     if (pub == NULL)
         se05x_log("key 0x%08X: public part not readable and no certificate in the SE matches it",
                   (unsigned)id);
-    return pub;
+    *out = pub;
+    return 1;
 }
 
 /* Can k prove possession of its key in the SE (an SE private key)? */

@@ -141,8 +141,10 @@ int se05x_key_sign(se05x_key *k, const sss_sig_params *sp, const unsigned char *
 /* The public part of SE key sk (of the given kind) from a certificate in
  * the SE: the binary object at id+1 first, then every other binary object;
  * accepted only when a fresh SE signature over a random digest verifies
- * under it. Lock held (session s). NULL if none matches (no error raised). */
-EVP_PKEY *se05x_keycert_find(se05x_prov *pc, sss_session *s, sss_key *sk, se05x_key_kind kind);
+ * under it. Lock held (session s). *pub: the key, or NULL if none matches
+ * (no error raised). Returns 0 (error raised) only when the SE link fails. */
+int se05x_keycert_find(se05x_prov *pc, sss_session *s, sss_key *sk, se05x_key_kind kind,
+                       EVP_PKEY **pub);
 /* keymgmt match when exactly one of a, b has no public part: the SE key
  * signs a random digest, the other key verifies it; a proven key becomes
  * the SE key's public part. 1 match, 0 not; -1: not this case (compare

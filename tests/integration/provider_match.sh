@@ -22,7 +22,7 @@ T=$(mktemp -d "${SE05X_TEST_TMP:-/tmp}/provider_match.XXXXXX")
 SIMPID=
 fails=0
 cleanup() {
-    [ -n "$SIMPID" ] && kill -KILL "$SIMPID" 2>/dev/null
+    [ -n "$SIMPID" ] && { kill -KILL "$SIMPID"; wait "$SIMPID"; } 2>/dev/null
     rm -rf "$T"
 }
 trap cleanup EXIT
