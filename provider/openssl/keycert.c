@@ -110,16 +110,18 @@ static bool candidate_fits(const sss_object_info *info, se05x_key_kind kind, EVP
 
 /* Public key of the certificate held in binary object id (lock held), in
  * the private library context; NULL if there is none or it does not parse.
- * *st: the status of the read (a broken link ends the search). */
+ * *status: the status of the read (a broken link ends the search). */
 static EVP_PKEY *cert_public(se05x_prov *pc, sss_session *s, uint32_t id, sss_status *status)
 {
-    size_t cap = 4096, len = cap;
+    const size_t cap = 4096;
+    size_t len = cap;
     uint8_t *der = malloc(cap);
     sss_status st = der != NULL ? sss_cert_read_der(s, id, der, &len) : SSS_ERR_NOMEM;
     if (st == SSS_ERR_BUFFER && len > cap) { /* a big certificate: read it again */
         uint8_t *bigger = realloc(der, len);
-        cap = len;
-        st = bigger != NULL ? sss_cert_read_der(s, id, der = bigger, &len) : SSS_ERR_NOMEM;
+        if (bigger != NULL)
+            der = bigger;
+        st = bigger != NULL ? sss_cert_read_der(s, id, der, &len) : SSS_ERR_NOMEM;
     }
     EVP_PKEY *pub = NULL;
     *status = st;

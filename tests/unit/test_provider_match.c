@@ -2,7 +2,8 @@
  * public part (provider/openssl/keycert.c), against the se05x-sim daemon:
  * the public part comes from the certificate at id+1 or, failing that,
  * from another certificate found by enumeration, only after an SE
- * signature verifies under it (a decoy at id+1 is skipped); with no
+ * signature verifies under it (a decoy or garbage at id+1 is skipped, a
+ * certificate over 4 KiB is read); with no
  * matching certificate the key loads, public-key operations fail with a
  * clear error, and keymgmt match proves (or refuses) a foreign public key
  * by an SE signature, adopting a proven one. EC P-256, RSA 2048, Ed25519.
@@ -24,6 +25,7 @@
 #include <openssl/provider.h>
 #include <openssl/store.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 #include <unistd.h>
 
 #include "sss/sss.h"
@@ -35,6 +37,8 @@
 #define ID_EC_NONE 0x31000040u  /* no certificate */
 #define ID_RSA_NEXT 0x31000050u
 #define ID_ED_NONE 0x31000060u
+#define ID_EC_BIG 0x31000070u   /* garbage at id+1, a certificate over 4 KiB elsewhere */
+#define ID_EC_BIG_CERT 0x31000080u
 #define ID_NORMAL 0xF0000000u   /* factory key with the default policy (readable) */
 
 typedef struct {
@@ -44,7 +48,7 @@ typedef struct {
     bool have_module;
     OSSL_LIB_CTX *lc;
     OSSL_PROVIDER *deflt, *se;
-    EVP_PKEY *ec_next, *ec_enum, *ec_none, *rsa_next, *ed_none, *decoy; /* host keys */
+    EVP_PKEY *ec_next, *ec_enum, *ec_none, *rsa_next, *ed_none, *decoy, *ec_big; /* host keys */
 } fixture;
 
 static fixture g;
@@ -63,22 +67,28 @@ static EVP_PKEY *host_key(const char *alg, const char *param)
     return k;
 }
 
-/* Self-signed certificate of key (DER, OPENSSL_malloc'ed). */
-static unsigned char *make_cert(EVP_PKEY *key, int *len)
+/* Self-signed certificate of key (DER, OPENSSL_malloc'ed); big: with a
+ * 6000-byte comment extension (over the provider's first 4 KiB buffer). */
+static unsigned char *make_cert_ex(EVP_PKEY *key, int *len, bool big)
 {
+    static char comment[6001];
+    memset(comment, 'x', sizeof(comment) - 1);
     X509 *x = X509_new();
     X509_NAME *n = X509_NAME_new();
+    X509_EXTENSION *ext =
+        big ? X509V3_EXT_conf_nid(NULL, NULL, NID_netscape_comment, comment) : NULL;
     unsigned char *der = NULL;
-    int ok = x != NULL && n != NULL && X509_set_version(x, 2) &&
+    int ok = x != NULL && n != NULL && (!big || ext != NULL) && X509_set_version(x, 2) &&
              ASN1_INTEGER_set(X509_get_serialNumber(x), 1) &&
              X509_gmtime_adj(X509_getm_notBefore(x), 0) &&
              X509_gmtime_adj(X509_getm_notAfter(x), 86400) &&
              X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC,
                                         (const unsigned char *)"keycert test", -1, -1, 0) &&
              X509_set_subject_name(x, n) && X509_set_issuer_name(x, n) &&
-             X509_set_pubkey(x, key) &&
+             X509_set_pubkey(x, key) && (!big || X509_add_ext(x, ext, -1)) &&
              X509_sign(x, key, EVP_PKEY_is_a(key, "ED25519") ? NULL : EVP_sha256()) > 0;
     *len = ok ? i2d_X509(x, &der) : 0;
+    X509_EXTENSION_free(ext);
     X509_NAME_free(n);
     X509_free(x);
     return *len > 0 ? der : NULL;
@@ -100,14 +110,23 @@ static int put_key(sss_session *s, uint32_t id, EVP_PKEY *k, uint32_t ar)
     return st == SSS_OK ? 0 : -1;
 }
 
-static int put_cert(sss_session *s, uint32_t id, EVP_PKEY *k)
+static int put_cert_ex(sss_session *s, uint32_t id, EVP_PKEY *k, bool big)
 {
     int len = 0;
-    unsigned char *der = make_cert(k, &len);
+    unsigned char *der = make_cert_ex(k, &len, big);
     sss_write_opts o = {.force = true};
     sss_status st = der != NULL ? sss_binary_write(s, id, der, (size_t)len, &o) : SSS_ERR_CRYPTO;
     OPENSSL_free(der);
     return st == SSS_OK ? 0 : -1;
+}
+
+static int put_cert(sss_session *s, uint32_t id, EVP_PKEY *k) { return put_cert_ex(s, id, k, false); }
+
+static int put_garbage(sss_session *s, uint32_t id)
+{
+    static const uint8_t junk[] = "not a certificate";
+    sss_write_opts o = {.force = true};
+    return sss_binary_write(s, id, junk, sizeof(junk), &o) == SSS_OK ? 0 : -1;
 }
 
 static int provision(void)
@@ -125,7 +144,9 @@ static int provision(void)
              put_cert(s, ID_EC_ENUM_CERT, g.ec_enum) | put_key(s, ID_EC_NONE, g.ec_none, sv) |
              /* the SE's RSA signature path is a raw RSA decryption */
              put_key(s, ID_RSA_NEXT, g.rsa_next, sv | SE05X_AR_DEC) |
-             put_cert(s, ID_RSA_NEXT + 1, g.rsa_next) | put_key(s, ID_ED_NONE, g.ed_none, sv);
+             put_cert(s, ID_RSA_NEXT + 1, g.rsa_next) | put_key(s, ID_ED_NONE, g.ed_none, sv) |
+             put_key(s, ID_EC_BIG, g.ec_big, sv) | put_garbage(s, ID_EC_BIG + 1) |
+             put_cert_ex(s, ID_EC_BIG_CERT, g.ec_big, true);
     sss_session_close(s);
     return rc;
 }
@@ -147,7 +168,9 @@ static int setup(void **state)
     g.decoy = host_key("EC", "P-256");
     g.rsa_next = host_key("RSA", NULL);
     g.ed_none = host_key("ED25519", NULL);
-    if (!g.ec_next || !g.ec_enum || !g.ec_none || !g.decoy || !g.rsa_next || !g.ed_none)
+    g.ec_big = host_key("EC", "P-256");
+    if (!g.ec_next || !g.ec_enum || !g.ec_none || !g.decoy || !g.rsa_next || !g.ed_none ||
+        !g.ec_big)
         return -1;
     if ((g.dir = tu_tempdir("provider_match")) == NULL || tu_daemon_start(&g.d, g.dir, NULL) != 0)
         return -1;
@@ -171,7 +194,7 @@ static int teardown(void **state)
     OSSL_PROVIDER_unload(g.se);
     OSSL_PROVIDER_unload(g.deflt);
     OSSL_LIB_CTX_free(g.lc);
-    EVP_PKEY *keys[] = {g.ec_next, g.ec_enum, g.ec_none, g.decoy, g.rsa_next, g.ed_none};
+    EVP_PKEY *keys[] = {g.ec_next, g.ec_enum, g.ec_none, g.decoy, g.rsa_next, g.ed_none, g.ec_big};
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
         EVP_PKEY_free(keys[i]);
     tu_daemon_stop(&g.d, 0);
@@ -328,6 +351,16 @@ static void test_certificate_found_by_enumeration(void **state)
     EVP_PKEY_free(k);
 }
 
+static void test_garbage_next_big_certificate(void **state)
+{
+    if (!g.have_module)
+        skip();
+    EVP_PKEY *k = load(ID_EC_BIG); /* id+1 is no certificate; its own is over 4 KiB */
+    assert_non_null(k);
+    assert_same_public(k, g.ec_big);
+    EVP_PKEY_free(k);
+}
+
 static void test_rsa_certificate_at_next_id(void **state)
 {
     if (!g.have_module)
@@ -422,6 +455,7 @@ int main(void)
         cmocka_unit_test(test_normal_key_costs_unchanged),
         cmocka_unit_test(test_certificate_at_next_id),
         cmocka_unit_test(test_certificate_found_by_enumeration),
+        cmocka_unit_test(test_garbage_next_big_certificate),
         cmocka_unit_test(test_rsa_certificate_at_next_id),
         cmocka_unit_test(test_no_certificate_loads_without_public),
         cmocka_unit_test(test_match_proves_foreign_key),
