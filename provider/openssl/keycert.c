@@ -6,8 +6,9 @@
  * fresh signature made by the SE key over a random digest verifies under
  * the certificate's key (proof, never assumption). keymgmt `match` against
  * a foreign public key falls back to the same proof, and a proven key
- * becomes the SE key's public part. Everything here runs only for keys
- * whose public part the SE refused: normal keys never get here. */
+ * becomes the SE key's public part. X25519 keys cannot sign, so they are
+ * never searched for. Everything here runs only for keys whose public part
+ * the SE refused: normal keys never get here. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,12 @@ typedef struct {
     size_t siglen;
 } keycert_proof;
 
+/* Keys that can prove possession by a signature (X25519 keys cannot). */
+static bool can_sign(se05x_key_kind kind)
+{
+    return kind == SE05X_KEY_EC || kind == SE05X_KEY_RSA || kind == SE05X_KEY_ED25519;
+}
+
 static bool link_down(sss_status st) { return st == SSS_ERR_CONNECT || st == SSS_ERR_LINK; }
 
 static sss_status proof_sign_as(sss_key *sk, keycert_proof *pr, sss_sig_alg alg)
@@ -55,11 +62,12 @@ static bool proof_make(se05x_prov *pc, sss_key *sk, se05x_key_kind kind, keycert
     switch (kind) {
     case SE05X_KEY_EC: st = proof_sign_as(sk, pr, SSS_SIG_ECDSA); break;
     case SE05X_KEY_ED25519: st = proof_sign_as(sk, pr, SSS_SIG_EDDSA); break;
-    default:
+    case SE05X_KEY_RSA:
         st = proof_sign_as(sk, pr, SSS_SIG_RSA_PKCS1);
         if (st != SSS_OK && !link_down(st))
             st = proof_sign_as(sk, pr, SSS_SIG_RSA_PSS);
         break;
+    default: st = SSS_ERR_KEY_TYPE; break; /* X25519: no signatures */
     }
     pr->ok = st == SSS_OK;
     pr->status = st;
@@ -165,6 +173,9 @@ int se05x_keycert_find(se05x_prov *pc, sss_session *s, sss_key *sk, se05x_key_ki
                        EVP_PKEY **out)
 {
     uint32_t id = sss_key_info(sk)->id;
+    *out = NULL;
+    if (!can_sign(kind))
+        return 1; /* no proof possible: the key loads without its public part */
     keycert_proof pr = {0};
     sss_status st = SSS_OK;
     ERR_set_mark();
@@ -196,7 +207,7 @@ int se05x_keycert_find(se05x_prov *pc, sss_session *s, sss_key *sk, se05x_key_ki
 /* Can k prove possession of its key in the SE (an SE private key)? */
 static bool provable(const se05x_key *k)
 {
-    return k->sk != NULL && se05x_type_has_private(sss_key_info(k->sk)->type);
+    return k->sk != NULL && can_sign(k->kind) && se05x_type_has_private(sss_key_info(k->sk)->type);
 }
 
 /* Prove that the SE key k (no public part) owns pub; on success pub (a

@@ -39,6 +39,7 @@
 #define ID_ED_NONE 0x31000060u
 #define ID_EC_BIG 0x31000070u   /* garbage at id+1, a certificate over 4 KiB elsewhere */
 #define ID_EC_BIG_CERT 0x31000080u
+#define ID_X25519 0x31000090u   /* key agreement only: no proof possible */
 #define ID_NORMAL 0xF0000000u   /* factory key with the default policy (readable) */
 
 typedef struct {
@@ -147,6 +148,15 @@ static int provision(void)
              put_cert(s, ID_RSA_NEXT + 1, g.rsa_next) | put_key(s, ID_ED_NONE, g.ed_none, sv) |
              put_key(s, ID_EC_BIG, g.ec_big, sv) | put_garbage(s, ID_EC_BIG + 1) |
              put_cert_ex(s, ID_EC_BIG_CERT, g.ec_big, true);
+    sss_keygen x = {.type = SSS_KT_EC_PAIR, .curve = SSS_CURVE_X25519, .bits = 256};
+    se05x_policy ka;
+    se05x_policy_init(&ka);
+    se05x_policy_add(&ka, 0, SE05X_AR_KA);
+    sss_write_opts o = {.policy = &ka, .force = true};
+    if (sss_key_generate(s, ID_X25519, &x, &o) != SSS_OK) {
+        fprintf(stderr, "X25519 generation: %s\n", sss_session_errmsg(s));
+        rc = -1;
+    }
     sss_session_close(s);
     return rc;
 }
@@ -449,6 +459,27 @@ static void test_match_proves_ed25519(void **state)
     EVP_PKEY_free(k);
 }
 
+static void test_x25519_without_public(void **state)
+{
+    if (!g.have_module)
+        skip();
+    EVP_PKEY *k = load(ID_X25519);
+    assert_non_null(k);
+    EVP_PKEY *host = EVP_PKEY_Q_keygen(NULL, NULL, "X25519");
+    assert_non_null(host);
+    EVP_PKEY *other = public_only(host);
+    uint64_t a = apdus();
+    assert_true(EVP_PKEY_eq(k, other) != 1); /* cannot sign: no proof, no APDU */
+    assert_int_equal(apdus() - a, 0);
+    ERR_clear_error();
+    unsigned char *der = NULL;
+    assert_true(i2d_PUBKEY(k, &der) <= 0);
+    assert_true(error_queue_has("public part of 0x31000090 is not readable"));
+    EVP_PKEY_free(other);
+    EVP_PKEY_free(host);
+    EVP_PKEY_free(k);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -460,6 +491,7 @@ int main(void)
         cmocka_unit_test(test_no_certificate_loads_without_public),
         cmocka_unit_test(test_match_proves_foreign_key),
         cmocka_unit_test(test_match_proves_ed25519),
+        cmocka_unit_test(test_x25519_without_public),
     };
     return cmocka_run_group_tests_name("provider_match", tests, setup, teardown);
 }
