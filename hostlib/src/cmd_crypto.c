@@ -88,6 +88,17 @@ static se05x_status op_finish_result(se05x_conn *c, op_ctx *o, se05x_cmd_id cmd,
     return st;
 }
 
+/* The common request body "object id (tag 1), algorithm (tag 2), data
+ * (tag 3)" of the sign / verify / cipher / MAC commands. */
+static void op_id_algo_data(op_ctx *o, uint32_t id, uint8_t algo, const uint8_t *data,
+                            size_t len)
+{
+    op_init(o);
+    se05x_tlvw_u32(&o->w, SE05X_TAG_1, id);
+    se05x_tlvw_u8(&o->w, SE05X_TAG_2, algo);
+    se05x_tlvw_bytes(&o->w, SE05X_TAG_3, data, len);
+}
+
 /* ---- EC ---------------------------------------------------------------- */
 
 se05x_status se05x_ecdsa_sign(se05x_conn *c, uint32_t id, uint8_t algo, const uint8_t *digest,
@@ -96,10 +107,7 @@ se05x_status se05x_ecdsa_sign(se05x_conn *c, uint32_t id, uint8_t algo, const ui
     op_ctx o;
     if (!digest || !dlen || !sig_len)
         return SE05X_ERR_ARG;
-    op_init(&o);
-    se05x_tlvw_u32(&o.w, SE05X_TAG_1, id);
-    se05x_tlvw_u8(&o.w, SE05X_TAG_2, algo);
-    se05x_tlvw_bytes(&o.w, SE05X_TAG_3, digest, dlen);
+    op_id_algo_data(&o, id, algo, digest, dlen);
     return op_finish_out(c, &o, CMD_ECDSA_SIGN, id, sig, sig_len);
 }
 
@@ -109,10 +117,7 @@ se05x_status se05x_ecdsa_verify(se05x_conn *c, uint32_t id, uint8_t algo, const 
     op_ctx o;
     if (!digest || !dlen || !sig || !sig_len || !valid)
         return SE05X_ERR_ARG;
-    op_init(&o);
-    se05x_tlvw_u32(&o.w, SE05X_TAG_1, id);
-    se05x_tlvw_u8(&o.w, SE05X_TAG_2, algo);
-    se05x_tlvw_bytes(&o.w, SE05X_TAG_3, digest, dlen);
+    op_id_algo_data(&o, id, algo, digest, dlen);
     se05x_tlvw_bytes(&o.w, SE05X_TAG_5, sig, sig_len);
     return op_finish_result(c, &o, CMD_ECDSA_VERIFY, id, valid);
 }
@@ -132,10 +137,7 @@ se05x_status se05x_eddsa_sign(se05x_conn *c, uint32_t id, const uint8_t *msg, si
     op_ctx o;
     if ((!msg && len) || !sig)
         return SE05X_ERR_ARG;
-    op_init(&o);
-    se05x_tlvw_u32(&o.w, SE05X_TAG_1, id);
-    se05x_tlvw_u8(&o.w, SE05X_TAG_2, SE05X_EDDSA_PURE);
-    se05x_tlvw_bytes(&o.w, SE05X_TAG_3, msg, len);
+    op_id_algo_data(&o, id, SE05X_EDDSA_PURE, msg, len);
     se05x_status st = op_run(c, &o, CMD_EDDSA_SIGN, true, id);
     if (st == SE05X_OK)
         eddsa_swap(o.it[0].val, sig);
@@ -151,10 +153,7 @@ se05x_status se05x_eddsa_verify(se05x_conn *c, uint32_t id, const uint8_t *msg, 
     if ((!msg && len) || !sig || !valid)
         return SE05X_ERR_ARG;
     eddsa_swap(sig, se_sig);
-    op_init(&o);
-    se05x_tlvw_u32(&o.w, SE05X_TAG_1, id);
-    se05x_tlvw_u8(&o.w, SE05X_TAG_2, SE05X_EDDSA_PURE);
-    se05x_tlvw_bytes(&o.w, SE05X_TAG_3, msg, len);
+    op_id_algo_data(&o, id, SE05X_EDDSA_PURE, msg, len);
     se05x_tlvw_bytes(&o.w, SE05X_TAG_5, se_sig, sizeof(se_sig));
     return op_finish_result(c, &o, CMD_EDDSA_VERIFY, id, valid);
 }
@@ -193,10 +192,7 @@ se05x_status se05x_rsa_sign(se05x_conn *c, uint32_t id, uint8_t algo, const uint
     op_ctx o;
     if ((!msg && len) || !sig_len)
         return SE05X_ERR_ARG;
-    op_init(&o);
-    se05x_tlvw_u32(&o.w, SE05X_TAG_1, id);
-    se05x_tlvw_u8(&o.w, SE05X_TAG_2, algo);
-    se05x_tlvw_bytes(&o.w, SE05X_TAG_3, msg, len);
+    op_id_algo_data(&o, id, algo, msg, len);
     put_salt(&o.w, salt_len);
     return op_finish_out(c, &o, CMD_RSA_SIGN, id, sig, sig_len);
 }
@@ -208,10 +204,7 @@ se05x_status se05x_rsa_verify(se05x_conn *c, uint32_t id, uint8_t algo, const ui
     op_ctx o;
     if ((!msg && len) || !sig || !sig_len || !valid)
         return SE05X_ERR_ARG;
-    op_init(&o);
-    se05x_tlvw_u32(&o.w, SE05X_TAG_1, id);
-    se05x_tlvw_u8(&o.w, SE05X_TAG_2, algo);
-    se05x_tlvw_bytes(&o.w, SE05X_TAG_3, msg, len);
+    op_id_algo_data(&o, id, algo, msg, len);
     put_salt(&o.w, salt_len);
     se05x_tlvw_bytes(&o.w, SE05X_TAG_5, sig, sig_len);
     return op_finish_result(c, &o, CMD_RSA_VERIFY, id, valid);
@@ -223,10 +216,7 @@ static se05x_status rsa_crypt(se05x_conn *c, se05x_cmd_id cmd, uint32_t id, uint
     op_ctx o;
     if (!in || !len || !out_len)
         return SE05X_ERR_ARG;
-    op_init(&o);
-    se05x_tlvw_u32(&o.w, SE05X_TAG_1, id);
-    se05x_tlvw_u8(&o.w, SE05X_TAG_2, algo);
-    se05x_tlvw_bytes(&o.w, SE05X_TAG_3, in, len);
+    op_id_algo_data(&o, id, algo, in, len);
     return op_finish_out(c, &o, cmd, id, out, out_len);
 }
 
@@ -270,10 +260,7 @@ se05x_status se05x_cipher_oneshot(se05x_conn *c, uint32_t id, uint8_t mode, bool
     op_ctx o;
     if (!in || !len || !out_len || (iv_len && !iv))
         return SE05X_ERR_ARG;
-    op_init(&o);
-    se05x_tlvw_u32(&o.w, SE05X_TAG_1, id);
-    se05x_tlvw_u8(&o.w, SE05X_TAG_2, mode);
-    se05x_tlvw_bytes(&o.w, SE05X_TAG_3, in, len);
+    op_id_algo_data(&o, id, mode, in, len);
     if (iv_len)
         se05x_tlvw_bytes(&o.w, SE05X_TAG_4, iv, iv_len);
     return op_finish_out(c, &o, encrypt ? CMD_CIPHER_ENCRYPT : CMD_CIPHER_DECRYPT, id, out,
@@ -286,10 +273,7 @@ se05x_status se05x_mac_oneshot(se05x_conn *c, uint32_t id, uint8_t algo, const u
     op_ctx o;
     if ((!data && len) || !mac_len)
         return SE05X_ERR_ARG;
-    op_init(&o);
-    se05x_tlvw_u32(&o.w, SE05X_TAG_1, id);
-    se05x_tlvw_u8(&o.w, SE05X_TAG_2, algo);
-    se05x_tlvw_bytes(&o.w, SE05X_TAG_3, data, len);
+    op_id_algo_data(&o, id, algo, data, len);
     return op_finish_out(c, &o, CMD_MAC_GENERATE, id, mac, mac_len);
 }
 
@@ -299,10 +283,7 @@ se05x_status se05x_mac_validate(se05x_conn *c, uint32_t id, uint8_t algo, const 
     op_ctx o;
     if ((!data && len) || !mac || !mac_len || !valid)
         return SE05X_ERR_ARG;
-    op_init(&o);
-    se05x_tlvw_u32(&o.w, SE05X_TAG_1, id);
-    se05x_tlvw_u8(&o.w, SE05X_TAG_2, algo);
-    se05x_tlvw_bytes(&o.w, SE05X_TAG_3, data, len);
+    op_id_algo_data(&o, id, algo, data, len);
     se05x_tlvw_bytes(&o.w, SE05X_TAG_5, mac, mac_len);
     return op_finish_result(c, &o, CMD_MAC_VALIDATE, id, valid);
 }
