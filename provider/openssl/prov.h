@@ -153,6 +153,8 @@ extern const OSSL_DISPATCH se05x_ref_pem_encoder_functions[];
 extern const OSSL_DISPATCH se05x_ref_der_encoder_functions[];
 extern const OSSL_DISPATCH se05x_ec_ref_decoder_functions[];
 extern const OSSL_DISPATCH se05x_rsa_ref_decoder_functions[];
+extern const OSSL_DISPATCH se05x_nxpref_anchor_decoder_functions[]; /* nxpref.c */
+extern const OSSL_DISPATCH se05x_nxpref_pem_decoder_functions[];
 
 /* keygen.c: keymgmt gen functions (generation in the SE at an object id) */
 void *se05x_ec_gen_init(void *provctx, int selection, const OSSL_PARAM params[]);
