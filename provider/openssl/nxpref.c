@@ -1,29 +1,37 @@
-/* Decoders for NXP's magic-number reference keys (read-only, for migration
+/* Reference-key files read at the PEM level, ahead of OpenSSL's own
+ * decoders: NXP's magic-number reference keys (read-only, for migration
  * from NXP's Plug & Trust middleware; format in docs/refkey.md, parsing in
- * sss/refkey.h): an "EC PRIVATE KEY" whose private scalar carries
- * A5A6B5B6 markers and the SE object id, or an "RSA PRIVATE KEY" with
- * p = 1, q = id, iqmp = 0xA5A6B5B6. Such a file is returned as a reference
- * to the SE key (our keymgmt), never as a host key with a fake private value.
+ * sss/refkey.h: an "EC PRIVATE KEY" whose private scalar carries A5A6B5B6
+ * markers and the SE object id, or an "RSA PRIVATE KEY" with p = 1, q = id,
+ * iqmp = 0xA5A6B5B6) and our own "SE05X KEY REFERENCE". Either becomes a
+ * reference to the SE key, never a host key with a fake private value.
  *
- * Why a chain of three decoders: OpenSSL 3.0 tries the decoder instances of
- * an OSSL_DECODER_CTX from the LAST added to the first, and stops at the
- * first one that recurses (PEM to DER always does) or constructs. Key
- * decoders are collected first (in provider load order), then
+ * Why this shape (OpenSSL 3.0, crypto/encode_decode): a decoder context
+ * tries its decoder instances from the LAST added to the first and stops at
+ * the first one that recurses (PEM-to-DER always does) or constructs. Key
+ * decoders are collected first, in provider activation order; then
  * OSSL_DECODER_CTX_add_extra() appends, window by window, the decoders
- * whose name is an input type of the previous window: window 2 holds
- * OpenSSL's PEM-to-DER decoder. A plain "EC"/"RSA" decoder of ours (input
- * pem or der) therefore runs after PEM-to-DER, and at the DER level it runs
- * before OpenSSL's DER-to-EC only when `se05x` was activated after
- * `default`. So we hook one window deeper, independent of provider order:
- *   window 1: "EC" / "RSA"       input=se05x-nxpref-a   (anchor, declines)
- *   window 2: "SE05X-NXPREF-A"   input=se05x-nxpref-b   (anchor, declines)
- *   window 3: "SE05X-NXPREF-B"   input=pem / input=der  (the real decoder)
- * The window-3 decoders sit after PEM-to-DER, so at the top level (input
- * PEM or DER) they are tried first: they read the input, decline anything
- * that is not an NXP reference (cheap magic test first) and return an
- * object reference typed "EC"/"RSA", which OpenSSL loads through our
- * keymgmt. A magic key naming a missing or different object is an error
- * (decoding stops; never a wrong host key). */
+ * named after an input type of the previous window: window 2 holds
+ * OpenSSL's PEM-to-DER ("DER", input=pem). A plain "EC"/"RSA" decoder of
+ * ours therefore runs after PEM-to-DER, and at the DER level before
+ * OpenSSL's DER-to-EC only when `se05x` was activated after `default`.
+ * So we hook one window deeper, which works in any provider order, and in
+ * the CLI's file: store too (its chain starts from "DER" objects):
+ *   window 2: "DER"            input=se05x-nxpref-b  (pass-through)
+ *   window 3: "SE05X-NXPREF-B" input=pem             (reads the PEM)
+ * The window-3 decoder is tried first on any PEM input. It declines
+ * anything that is not a reference (cheap tests first). For a reference it
+ * opens the SE key it names (a missing object, another key type or another
+ * public key is an error: decoding stops, never a wrong key) and passes on
+ * our "SE05X KEY REFERENCE" DER as data typed "EC"/"RSA"/"ED25519":
+ *  - in a key decoder context (PEM_read_bio_PrivateKey,
+ *    SSL_CTX_use_PrivateKey_file) the pass-through hands it to the DER
+ *    level, where our reference decoder (refkey.c) returns the key to our
+ *    keymgmt and OpenSSL's decoders decline it;
+ *  - in the file: store (openssl CLI -in/-inkey FILE) the store receives a
+ *    DER key object and decodes it the same way in the application's
+ *    library context (a key *reference* would be handed to the default
+ *    provider's keymgmt there, which cannot load it). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -48,13 +56,6 @@ static int nx_does_selection(void *provctx, int selection)
     return selection == 0 || (selection & OSSL_KEYMGMT_SELECT_KEYPAIR) != 0;
 }
 
-/* The anchors of windows 1 and 2: nothing ever produces their input type. */
-static int nx_anchor_decode(void *ctx, OSSL_CORE_BIO *in, int selection, OSSL_CALLBACK *cb,
-                            void *cbarg, OSSL_PASSPHRASE_CALLBACK *pw, void *pwarg)
-{
-    return 1; /* decline: no object */
-}
-
 /* Read the whole input (at most cap bytes; *len = cap + 1 if longer). */
 static uint8_t *read_input(se05x_prov *pc, OSSL_CORE_BIO *cin, size_t cap, size_t *len)
 {
@@ -69,12 +70,14 @@ static uint8_t *read_input(se05x_prov *pc, OSSL_CORE_BIO *cin, size_t cap, size_
     return buf;
 }
 
-/* PEM input: the DER of an EC / RSA / PKCS#8 private key block, else NULL. */
-static uint8_t *pem_private_der(const uint8_t *in, size_t len, long *dlen)
+/* The DER of the first PEM block if it is a private key or our reference
+ * (label test first: most PEM input is something else), else NULL. */
+static uint8_t *pem_candidate_der(const uint8_t *in, size_t len, long *dlen, bool *ours)
 {
     static const char *const labels[] = {"-----BEGIN EC PRIVATE KEY-----",
                                          "-----BEGIN RSA PRIVATE KEY-----",
-                                         "-----BEGIN PRIVATE KEY-----"};
+                                         "-----BEGIN PRIVATE KEY-----",
+                                         "-----BEGIN " SSS_REFKEY_PEM_LABEL "-----"};
     bool any = false;
     for (size_t i = 0; i < sizeof(labels) / sizeof(labels[0]); i++)
         any = any || memmem(in, len, labels[i], strlen(labels[i])) != NULL;
@@ -84,22 +87,25 @@ static uint8_t *pem_private_der(const uint8_t *in, size_t len, long *dlen)
     char *name = NULL, *header = NULL;
     unsigned char *data = NULL;
     ERR_set_mark();
-    /* the first PEM block: an NXP file holds exactly the key */
     int ok = b != NULL && PEM_read_bio(b, &name, &header, &data, dlen) == 1;
     ERR_pop_to_mark();
     BIO_free(b);
-    if (ok && strcmp(name, "EC PRIVATE KEY") != 0 && strcmp(name, "RSA PRIVATE KEY") != 0 &&
-        strcmp(name, "PRIVATE KEY") != 0) {
-        OPENSSL_free(data);
-        data = NULL;
+    if (ok) {
+        *ours = strcmp(name, SSS_REFKEY_PEM_LABEL) == 0;
+        if (!*ours && strcmp(name, "EC PRIVATE KEY") != 0 &&
+            strcmp(name, "RSA PRIVATE KEY") != 0 && strcmp(name, "PRIVATE KEY") != 0) {
+            OPENSSL_cleanse(data, (size_t)*dlen);
+            OPENSSL_free(data);
+            data = NULL;
+        }
     }
     OPENSSL_free(name);
     OPENSSL_free(header);
     return ok ? data : NULL;
 }
 
-/* The NXP file's public key must be the SE key's (an id reused for
- * another key must not be signed with silently). */
+/* The file's public key must be the SE key's (an id reused for another
+ * key must not be signed with silently). */
 static int same_public(se05x_prov *pc, const se05x_key *k, const sss_refkey *r)
 {
     unsigned char *der = NULL;
@@ -108,71 +114,78 @@ static int same_public(se05x_prov *pc, const se05x_key *k, const sss_refkey *r)
     OPENSSL_free(der);
     if (!same)
         SE05X_ERR(pc, SE05X_R_KEY_TYPE,
-                  "the NXP reference key names 0x%08X but its public key is not that SE key's",
+                  "the reference key file names 0x%08X but its public key is not that SE key's",
                   (unsigned)r->id);
     return same;
 }
 
-/* Hand the SE key to OpenSSL as an object reference for our keymgmt. */
-static int give_reference(se05x_key *k, int selection, OSSL_CALLBACK *cb, void *cbarg)
+/* Pass our reference DER on as a key object, of the given type or (type
+ * NULL) untyped: OpenSSL only hands typed data to decoders named after the
+ * type, and the pass-through below is named "DER". */
+static int pass_on(const uint8_t *der, size_t len, const char *type, OSSL_CALLBACK *cb,
+                   void *cbarg)
 {
-    if (selection != 0 && !(selection & OSSL_KEYMGMT_SELECT_PRIVATE_KEY))
-        k->priv = false; /* public view */
-    const char *type = se05x_kind_name(k->kind);
     int otype = OSSL_OBJECT_PKEY;
-    se05x_keyref ref;
-    se05x_keyref_set(&ref, k);
-    OSSL_PARAM params[] = {
-        OSSL_PARAM_int(OSSL_OBJECT_PARAM_TYPE, &otype),
-        OSSL_PARAM_utf8_string(OSSL_OBJECT_PARAM_DATA_TYPE, (char *)type, strlen(type)),
-        OSSL_PARAM_octet_string(OSSL_OBJECT_PARAM_REFERENCE, &ref, sizeof(ref)),
-        OSSL_PARAM_END,
-    };
+    OSSL_PARAM params[4], *p = params;
+    *p++ = OSSL_PARAM_construct_int(OSSL_OBJECT_PARAM_TYPE, &otype);
+    if (type != NULL)
+        *p++ = OSSL_PARAM_construct_utf8_string(OSSL_OBJECT_PARAM_DATA_TYPE, (char *)type, 0);
+    *p++ = OSSL_PARAM_construct_octet_string(OSSL_OBJECT_PARAM_DATA, (void *)der, len);
+    *p = OSSL_PARAM_construct_end();
     return cb(params, cbarg);
 }
 
-/* An NXP reference (already parsed): open the SE key it names. */
-static int use_reference(se05x_prov *pc, const sss_refkey *r, int selection, OSSL_CALLBACK *cb,
-                         void *cbarg)
+/* A parsed reference: check the SE key it names, then pass on our DER. */
+static int use_reference(se05x_prov *pc, const sss_refkey *r, OSSL_CALLBACK *cb, void *cbarg)
 {
-    se05x_key_kind want = r->format == SSS_REFKEY_NXP_EC ? SE05X_KEY_EC : SE05X_KEY_RSA;
-    se05x_log("NXP reference key to 0x%08X read", (unsigned)r->id);
+    se05x_log("%s reference key to 0x%08X read",
+              r->format == SSS_REFKEY_OURS ? "SE05X KEY REFERENCE" : "NXP", (unsigned)r->id);
     se05x_key *k = se05x_key_open(pc, r->id);
     if (k == NULL)
         return 0; /* the error names the object: decoding stops there */
+    se05x_key_kind want = r->format == SSS_REFKEY_NXP_EC    ? SE05X_KEY_EC
+                          : r->format == SSS_REFKEY_NXP_RSA ? SE05X_KEY_RSA
+                                                            : k->kind;
     int ok = 0;
-    if (k->kind != want)
+    uint8_t *der = NULL;
+    size_t len = 0;
+    if (k->kind != want) {
         SE05X_ERR(pc, SE05X_R_KEY_TYPE,
                   "the NXP %s reference key names 0x%08X, which holds an %s key",
                   se05x_kind_name(want), (unsigned)r->id, se05x_kind_name(k->kind));
-    else if (same_public(pc, k, r))
-        ok = give_reference(k, selection, cb, cbarg);
+    } else if (same_public(pc, k, r)) {
+        sss_status st = sss_refkey_encode_der(r->id, r->spki, r->spki_len, &der, &len);
+        if (st != SSS_OK)
+            SE05X_ERR(pc, SE05X_R_INTERNAL, "cannot encode the reference to 0x%08X: %s",
+                      (unsigned)r->id, sss_strerror(st));
+        else
+            ok = pass_on(der, len, NULL, cb, cbarg);
+    }
+    free(der);
     se05x_key_unref(k);
     return ok;
 }
 
-static int nx_decode(se05x_prov *pc, bool pem, OSSL_CORE_BIO *cin, int selection,
-                     OSSL_CALLBACK *cb, void *cbarg)
+/* window 3: PEM in, our reference DER out */
+static int nx_decode_pem(void *ctx, OSSL_CORE_BIO *cin, int selection, OSSL_CALLBACK *cb,
+                         void *cbarg, OSSL_PASSPHRASE_CALLBACK *pw, void *pwarg)
 {
+    se05x_prov *pc = ctx;
     size_t len = 0;
     uint8_t *in = read_input(pc, cin, NXPREF_MAX_IN, &len);
     if (in == NULL)
         return 0;
-    uint8_t *der = in;
-    long dlen = (long)len;
-    if (len > NXPREF_MAX_IN)
-        der = NULL; /* too big to be a reference: not ours */
-    else if (pem)
-        der = pem_private_der(in, len, &dlen);
+    long dlen = 0;
+    bool ours = false;
+    uint8_t *der = len <= NXPREF_MAX_IN ? pem_candidate_der(in, len, &dlen, &ours) : NULL;
     int ok = 1; /* default: decline, the other decoders run */
     sss_refkey r;
-    if (der != NULL && dlen > 0 && sss_refkey_nxp_maybe(der, (size_t)dlen) &&
+    if (der != NULL && dlen > 0 && (ours || sss_refkey_nxp_maybe(der, (size_t)dlen)) &&
         sss_refkey_decode_ex(pc->libctx, der, (size_t)dlen, &r) == SSS_OK) {
-        if (r.format == SSS_REFKEY_NXP_EC || r.format == SSS_REFKEY_NXP_RSA)
-            ok = use_reference(pc, &r, selection, cb, cbarg);
+        ok = use_reference(pc, &r, cb, cbarg);
         sss_refkey_free(&r);
     }
-    if (der != NULL && der != in) {
+    if (der != NULL) {
         OPENSSL_cleanse(der, (size_t)dlen);
         OPENSSL_free(der);
     }
@@ -181,19 +194,40 @@ static int nx_decode(se05x_prov *pc, bool pem, OSSL_CORE_BIO *cin, int selection
     return ok;
 }
 
-static int nx_decode_pem(void *ctx, OSSL_CORE_BIO *in, int selection, OSSL_CALLBACK *cb,
-                         void *cbarg, OSSL_PASSPHRASE_CALLBACK *pw, void *pwarg)
+/* window 2: named "DER", so that what it passes on reaches the DER-level
+ * key decoders; it only ever receives the DER made above. */
+static int nx_decode_pass(void *ctx, OSSL_CORE_BIO *cin, int selection, OSSL_CALLBACK *cb,
+                          void *cbarg, OSSL_PASSPHRASE_CALLBACK *pw, void *pwarg)
 {
-    return nx_decode(ctx, true, in, selection, cb, cbarg);
+    se05x_prov *pc = ctx;
+    size_t len = 0;
+    uint8_t *in = read_input(pc, cin, NXPREF_MAX_IN, &len);
+    if (in == NULL)
+        return 0;
+    int ok = 1;
+    sss_refkey r;
+    if (len <= NXPREF_MAX_IN && sss_refkey_decode_ex(pc->libctx, in, len, &r) == SSS_OK) {
+        const unsigned char *p = r.spki;
+        EVP_PKEY *pub = d2i_PUBKEY_ex(NULL, &p, (long)r.spki_len, pc->libctx, NULL);
+        const char *type = pub == NULL                 ? NULL
+                           : EVP_PKEY_is_a(pub, "EC")  ? "EC"
+                           : EVP_PKEY_is_a(pub, "RSA") ? "RSA"
+                                                       : "ED25519";
+        if (r.format == SSS_REFKEY_OURS && type != NULL)
+            ok = pass_on(in, len, type, cb, cbarg);
+        EVP_PKEY_free(pub);
+        sss_refkey_free(&r);
+    }
+    free(in);
+    return ok;
 }
 
-
 #define FN(id, f) {id, (void (*)(void))(f)}
-const OSSL_DISPATCH se05x_nxpref_anchor_decoder_functions[] = {
+const OSSL_DISPATCH se05x_nxpref_pass_decoder_functions[] = {
     FN(OSSL_FUNC_DECODER_NEWCTX, nx_newctx),
     FN(OSSL_FUNC_DECODER_FREECTX, nx_freectx),
     FN(OSSL_FUNC_DECODER_DOES_SELECTION, nx_does_selection),
-    FN(OSSL_FUNC_DECODER_DECODE, nx_anchor_decode),
+    FN(OSSL_FUNC_DECODER_DECODE, nx_decode_pass),
     {0, NULL},
 };
 const OSSL_DISPATCH se05x_nxpref_pem_decoder_functions[] = {

@@ -358,17 +358,13 @@ static const OSSL_ALGORITHM decoder_algs[] = {
      "SE05X KEY REFERENCE (RSA, PEM)"},
     {"RSA", SE05X_PROV_PROPS ",input=der", se05x_rsa_ref_decoder_functions,
      "SE05X KEY REFERENCE (RSA, DER)"},
-    /* NXP's magic-number reference keys: a chain hooked one window after
-     * OpenSSL's PEM-to-DER so that it runs first in any provider order
-     * (nxpref.c explains) */
-    {"EC", SE05X_PROV_PROPS ",input=se05x-nxpref-a", se05x_nxpref_anchor_decoder_functions,
-     "NXP reference keys (anchor)"},
-    {"RSA", SE05X_PROV_PROPS ",input=se05x-nxpref-a", se05x_nxpref_anchor_decoder_functions,
-     "NXP reference keys (anchor)"},
-    {"SE05X-NXPREF-A", SE05X_PROV_PROPS ",input=se05x-nxpref-b",
-     se05x_nxpref_anchor_decoder_functions, "NXP reference keys (anchor)"},
+    /* Reference-key PEM files (NXP's magic-number keys and ours), read
+     * one window after OpenSSL's PEM-to-DER so that this runs first in any
+     * provider order and in the file: store (nxpref.c explains) */
+    {"DER", SE05X_PROV_PROPS ",input=se05x-nxpref-b", se05x_nxpref_pass_decoder_functions,
+     "reference key DER (pass-through)"},
     {"SE05X-NXPREF-B", SE05X_PROV_PROPS ",input=pem", se05x_nxpref_pem_decoder_functions,
-     "NXP magic-number EC/RSA reference key (PEM)"},
+     "NXP magic-number EC/RSA and SE05X KEY REFERENCE PEM files"},
     {NULL, NULL, NULL, NULL},
 };
 

@@ -153,7 +153,7 @@ extern const OSSL_DISPATCH se05x_ref_pem_encoder_functions[];
 extern const OSSL_DISPATCH se05x_ref_der_encoder_functions[];
 extern const OSSL_DISPATCH se05x_ec_ref_decoder_functions[];
 extern const OSSL_DISPATCH se05x_rsa_ref_decoder_functions[];
-extern const OSSL_DISPATCH se05x_nxpref_anchor_decoder_functions[]; /* nxpref.c */
+extern const OSSL_DISPATCH se05x_nxpref_pass_decoder_functions[]; /* nxpref.c */
 extern const OSSL_DISPATCH se05x_nxpref_pem_decoder_functions[];
 
 /* keygen.c: keymgmt gen functions (generation in the SE at an object id) */
