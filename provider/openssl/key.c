@@ -151,6 +151,11 @@ int se05x_key_sign(se05x_key *k, const sss_sig_params *sp, const unsigned char *
                    const char *what)
 {
     sss_session *s;
+    if (k->sk == NULL) { /* a stand-in for an unusable reference file (nxpref.c) */
+        SE05X_ERR(k->pc, SE05X_R_NOT_FOUND, "%s: key 0x%08X is not available in the SE05x",
+                  what, (unsigned)k->id);
+        return 0;
+    }
     if (!se05x_session_acquire(k->pc, &s))
         return 0;
     size_t len = sigsize;

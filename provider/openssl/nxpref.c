@@ -135,23 +135,73 @@ static int pass_on(const uint8_t *der, size_t len, const char *type, OSSL_CALLBA
     return cb(params, cbarg);
 }
 
+/* The reference cannot be used (object missing, SE unreachable, another
+ * key type or public key): the error is raised, and OpenSSL still gets a
+ * stand-in key: the file's public key, marked private but with no SE
+ * handle, so that every private operation fails cleanly ("not available
+ * in the SE05x") and it can never be exported as a private key. Failing
+ * the decode instead would not be clean: PEM_read_bio_PrivateKey() then
+ * falls back to its legacy (non-provider) reader, which turns the magic
+ * file into a host key with a fake private value (and it also rejects a
+ * key without a private part the same way). In the file: store (the
+ * CLI) this reference is refused, so the command fails with the error. */
+static int stand_in(se05x_prov *pc, const sss_refkey *r, se05x_key_kind kind, OSSL_CALLBACK *cb,
+                    void *cbarg)
+{
+    const unsigned char *p = r->spki;
+    EVP_PKEY *pub = d2i_PUBKEY_ex(NULL, &p, (long)r->spki_len, pc->libctx, NULL);
+    se05x_key *k = pub != NULL ? se05x_key_from_pub(pc, kind, pub) : NULL;
+    if (k == NULL)
+        return 0;
+    k->id = r->id;
+    k->priv = true; /* ... held nowhere: k->sk stays NULL */
+    se05x_log("reference to 0x%08X unusable: stand-in key that refuses private operations",
+              (unsigned)r->id);
+    int otype = OSSL_OBJECT_PKEY;
+    const char *type = se05x_kind_name(kind);
+    se05x_keyref ref;
+    se05x_keyref_set(&ref, k);
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_int(OSSL_OBJECT_PARAM_TYPE, &otype),
+        OSSL_PARAM_utf8_string(OSSL_OBJECT_PARAM_DATA_TYPE, (char *)type, strlen(type)),
+        OSSL_PARAM_octet_string(OSSL_OBJECT_PARAM_REFERENCE, &ref, sizeof(ref)),
+        OSSL_PARAM_END,
+    };
+    int ok = cb(params, cbarg);
+    se05x_key_unref(k);
+    return ok;
+}
+
+static se05x_key_kind kind_of_spki(se05x_prov *pc, const sss_refkey *r)
+{
+    const unsigned char *p = r->spki;
+    EVP_PKEY *pub = d2i_PUBKEY_ex(NULL, &p, (long)r->spki_len, pc->libctx, NULL);
+    se05x_key_kind kind = pub == NULL                 ? 0
+                          : EVP_PKEY_is_a(pub, "EC")  ? SE05X_KEY_EC
+                          : EVP_PKEY_is_a(pub, "RSA") ? SE05X_KEY_RSA
+                                                      : SE05X_KEY_ED25519;
+    EVP_PKEY_free(pub);
+    return kind;
+}
+
 /* A parsed reference: check the SE key it names, then pass on our DER. */
 static int use_reference(se05x_prov *pc, const sss_refkey *r, OSSL_CALLBACK *cb, void *cbarg)
 {
     se05x_log("%s reference key to 0x%08X read",
               r->format == SSS_REFKEY_OURS ? "SE05X KEY REFERENCE" : "NXP", (unsigned)r->id);
-    se05x_key *k = se05x_key_open(pc, r->id);
-    if (k == NULL)
-        return 0; /* the error names the object: decoding stops there */
     se05x_key_kind want = r->format == SSS_REFKEY_NXP_EC    ? SE05X_KEY_EC
                           : r->format == SSS_REFKEY_NXP_RSA ? SE05X_KEY_RSA
-                                                            : k->kind;
-    int ok = 0;
+                                                            : kind_of_spki(pc, r);
+    if (want == 0)
+        return 1; /* not a key we know: decline */
+    se05x_key *k = se05x_key_open(pc, r->id);
+    if (k == NULL)
+        return stand_in(pc, r, want, cb, cbarg); /* the error names the object */
+    int ok = -1;
     uint8_t *der = NULL;
     size_t len = 0;
     if (k->kind != want) {
-        SE05X_ERR(pc, SE05X_R_KEY_TYPE,
-                  "the NXP %s reference key names 0x%08X, which holds an %s key",
+        SE05X_ERR(pc, SE05X_R_KEY_TYPE, "the %s reference key names 0x%08X, which holds an %s key",
                   se05x_kind_name(want), (unsigned)r->id, se05x_kind_name(k->kind));
     } else if (same_public(pc, k, r)) {
         sss_status st = sss_refkey_encode_der(r->id, r->spki, r->spki_len, &der, &len);
@@ -163,7 +213,7 @@ static int use_reference(se05x_prov *pc, const sss_refkey *r, OSSL_CALLBACK *cb,
     }
     free(der);
     se05x_key_unref(k);
-    return ok;
+    return ok >= 0 ? ok : stand_in(pc, r, want, cb, cbarg);
 }
 
 /* window 3: PEM in, our reference DER out */
