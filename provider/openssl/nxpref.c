@@ -114,7 +114,7 @@ static int same_public(se05x_prov *pc, const se05x_key *k, const sss_refkey *r)
     OPENSSL_free(der);
     if (!same)
         SE05X_ERR(pc, SE05X_R_KEY_TYPE,
-                  "the reference key file names 0x%08X but its public key is not that SE key's",
+                  "the key reference names 0x%08X but its public key is not that key's",
                   (unsigned)r->id);
     return same;
 }
@@ -135,7 +135,7 @@ static int pass_on(const uint8_t *der, size_t len, const char *type, OSSL_CALLBA
     return cb(params, cbarg);
 }
 
-/* The reference cannot be used (object missing, SE unreachable, another
+/* An NXP reference cannot be used (object missing, SE unreachable, another
  * key type or public key): the error is raised, and OpenSSL still gets a
  * stand-in key: the file's public key, marked private but with no SE
  * handle, so that every private operation fails cleanly ("not available
@@ -143,7 +143,8 @@ static int pass_on(const uint8_t *der, size_t len, const char *type, OSSL_CALLBA
  * the decode instead would not be clean: PEM_read_bio_PrivateKey() then
  * falls back to its legacy (non-provider) reader, which turns the magic
  * file into a host key with a fake private value (and it also rejects a
- * key without a private part the same way). In the file: store (the
+ * key without a private part the same way). Our own format has no such
+ * fallback, so an unusable "SE05X KEY REFERENCE" simply fails to load. In the file: store (the
  * CLI) this reference is refused, so the command fails with the error. */
 static int stand_in(se05x_prov *pc, const sss_refkey *r, se05x_key_kind kind, OSSL_CALLBACK *cb,
                     void *cbarg)
@@ -195,8 +196,8 @@ static int use_reference(se05x_prov *pc, const sss_refkey *r, OSSL_CALLBACK *cb,
     if (want == 0)
         return 1; /* not a key we know: decline */
     se05x_key *k = se05x_key_open(pc, r->id);
-    if (k == NULL)
-        return stand_in(pc, r, want, cb, cbarg); /* the error names the object */
+    if (k == NULL) /* the error names the object */
+        return r->format == SSS_REFKEY_OURS ? 0 : stand_in(pc, r, want, cb, cbarg);
     int ok = -1;
     uint8_t *der = NULL;
     size_t len = 0;
@@ -213,7 +214,7 @@ static int use_reference(se05x_prov *pc, const sss_refkey *r, OSSL_CALLBACK *cb,
     }
     free(der);
     se05x_key_unref(k);
-    return ok >= 0 ? ok : stand_in(pc, r, want, cb, cbarg);
+    return ok >= 0 ? ok : r->format == SSS_REFKEY_OURS ? 0 : stand_in(pc, r, want, cb, cbarg);
 }
 
 /* window 3: PEM in, our reference DER out */

@@ -118,6 +118,7 @@ int se05x_session_acquire(se05x_prov *pc, sss_session **s)
             .connstr = pc->connstr,
             .auth = pc->auth,
             .scp03_keyfile = pc->scp03_keyfile,
+            .libctx = pc->libctx, /* sss's host-side crypto stays in our context */
         };
         char err[256] = "";
         sss_status st = sss_session_open(&cfg, &pc->sess, err, sizeof(err));
