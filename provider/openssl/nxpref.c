@@ -70,6 +70,32 @@ static uint8_t *read_input(se05x_prov *pc, OSSL_CORE_BIO *cin, size_t cap, size_
     return buf;
 }
 
+/* Read PEM input up to the end of its first block, line by line as
+ * OpenSSL's PEM reader does, so that what follows the block (a certificate
+ * after the key, say) stays in the input for the next reader. At most cap
+ * bytes (*len = cap + 1 if longer). */
+static uint8_t *read_pem_block(se05x_prov *pc, OSSL_CORE_BIO *cin, size_t cap, size_t *len)
+{
+    uint8_t *buf = malloc(cap + 2);
+    BIO *in = BIO_new_from_core_bio(pc->libctx, cin);
+    size_t total = 0;
+    bool begun = false;
+    while (buf != NULL && in != NULL && total <= cap) {
+        char *line = (char *)buf + total;
+        int n = BIO_gets(in, line, (int)(cap + 2 - total));
+        if (n <= 0)
+            break;
+        total += (size_t)n;
+        if (strncmp(line, "-----BEGIN ", 11) == 0)
+            begun = true;
+        else if (begun && strncmp(line, "-----END ", 9) == 0)
+            break;
+    }
+    BIO_free(in);
+    *len = total > cap ? cap + 1 : total;
+    return buf;
+}
+
 /* The DER of the first PEM block if it is a private key or our reference
  * (label test first: most PEM input is something else), else NULL. */
 static uint8_t *pem_candidate_der(const uint8_t *in, size_t len, long *dlen, bool *ours)
@@ -223,7 +249,7 @@ static int nx_decode_pem(void *ctx, OSSL_CORE_BIO *cin, int selection, OSSL_CALL
 {
     se05x_prov *pc = ctx;
     size_t len = 0;
-    uint8_t *in = read_input(pc, cin, NXPREF_MAX_IN, &len);
+    uint8_t *in = read_pem_block(pc, cin, NXPREF_MAX_IN, &len);
     if (in == NULL)
         return 0;
     long dlen = 0;

@@ -99,6 +99,20 @@ for cnf in def_first se_first; do
         fi
     done
 
+    # migration: the CLI rewrites an NXP file as our reference, which it reads too
+    expect_rc 0 "$cnf: pkey -in ec.pem -out (conversion)" openssl pkey -in ec.pem -out ec.ours.pem
+    has ec.ours.pem "BEGIN SE05X KEY REFERENCE" "$cnf: NXP file converted to an SE05X KEY REFERENCE"
+    expect_rc 0 "$cnf: dgst -sign with the converted reference" openssl dgst -sha256 -sign ec.ours.pem -out sig msg
+    expect_rc 0 "$cnf: converted reference signature verifies" V dgst -sha256 -verify ec.pub -signature sig msg
+
+    # one file holding certificate and key (either order) for both arguments
+    cat ec.crt ec.pem >ec.both1.pem
+    cat ec.pem ec.crt >ec.both2.pem
+    for f in ec.both1.pem ec.both2.pem; do
+        expect_rc 0 "$cnf: Python ssl with certificate and NXP key in one file ($f)" \
+            python3 "$SRC_DIR/tests/integration/provider/py_ssl_refkey.py" "$f" "$f"
+    done
+
     # a magic file naming a missing object: clear error, never a signature
     expect_fail "$cnf: CLI refuses a reference to a missing object" \
         openssl dgst -sha256 -sign gone.pem -out sig msg
