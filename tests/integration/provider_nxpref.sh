@@ -18,7 +18,7 @@ T=$(mktemp -d "${SE05X_TEST_TMP:-/tmp}/provider_nxpref.XXXXXX")
 SIMPID=
 fails=0
 cleanup() {
-    [ -n "$SIMPID" ] && kill -KILL "$SIMPID" 2>/dev/null
+    [ -n "$SIMPID" ] && kill -KILL "$SIMPID" 2>/dev/null && wait "$SIMPID" 2>/dev/null
     rm -rf "$T"
 }
 trap cleanup EXIT
@@ -68,6 +68,13 @@ expect_rc 0 "refpem --nxp of it" "$CLI" refpem 0x30000010 gone.pem --nxp
 expect_rc 0 "certificate for it" openssl req "${P[@]}" -new -x509 -key se05x:0x30000010 \
     -subj /CN=gone -days 2 -out gone.crt
 expect_rc 0 "delete it" "$CLI" erase 0x30000010
+# a reference whose id now holds another key (deleted, generated again)
+expect_rc 0 "generate a key to replace" "$CLI" gen ec 0x30000011
+expect_rc 0 "refpem --nxp of it" "$CLI" refpem 0x30000011 reused.pem --nxp
+expect_rc 0 "certificate for it" openssl req "${P[@]}" -new -x509 -key se05x:0x30000011 \
+    -subj /CN=reused -days 2 -out reused.crt
+expect_rc 0 "delete it" "$CLI" erase 0x30000011
+expect_rc 0 "another key at the same id" "$CLI" gen ec 0x30000011
 V genpkey -algorithm EC -pkeyopt group:P-256 -out host.pem
 V pkey -in host.pem -pubout -out host.pub
 V req -new -x509 -key host.pem -subj /CN=host -days 2 -out host.crt
@@ -105,6 +112,14 @@ for cnf in def_first se_first; do
     expect_rc 0 "$cnf: dgst -sign with the converted reference" openssl dgst -sha256 -sign ec.ours.pem -out sig msg
     expect_rc 0 "$cnf: converted reference signature verifies" V dgst -sha256 -verify ec.pub -signature sig msg
 
+    # NXP reference as PKCS#8 "PRIVATE KEY"
+    V pkcs8 -topk8 -nocrypt -in ec.pem -out ec.p8.pem
+    rm -f sig
+    expect_rc 0 "$cnf: dgst -sign with a PKCS#8 NXP reference" openssl dgst -sha256 -sign ec.p8.pem -out sig msg
+    expect_rc 0 "$cnf: PKCS#8 NXP reference signature verifies" V dgst -sha256 -verify ec.pub -signature sig msg
+    expect_rc 0 "$cnf: Python ssl with a PKCS#8 NXP reference" \
+        python3 "$SRC_DIR/tests/integration/provider/py_ssl_refkey.py" ec.crt ec.p8.pem
+
     # one file holding certificate and key (either order) for both arguments
     cat ec.crt ec.pem >ec.both1.pem
     cat ec.pem ec.crt >ec.both2.pem
@@ -119,6 +134,11 @@ for cnf in def_first se_first; do
     has "$T/err" "no such object|not available" "$cnf: missing object: clear error"
     expect_fail "$cnf: Python ssl refuses a reference to a missing object" \
         python3 "$SRC_DIR/tests/integration/provider/py_ssl_refkey.py" gone.crt gone.pem
+    expect_fail "$cnf: CLI refuses a reference whose id holds another key" \
+        openssl dgst -sha256 -sign reused.pem -out sig msg
+    has "$T/err" "is not that key's" "$cnf: reused id: clear error"
+    expect_fail "$cnf: Python ssl refuses a reference whose id holds another key" \
+        python3 "$SRC_DIR/tests/integration/provider/py_ssl_refkey.py" reused.crt reused.pem
     # a host key is still a host key
     expect_rc 0 "$cnf: host key signs" openssl dgst -sha256 -sign host.pem -out sig msg
     expect_rc 0 "$cnf: host key signature verifies" V dgst -sha256 -verify host.pub -signature sig msg
