@@ -5,14 +5,9 @@
  * on loopback. Each SE signature is checked by the default provider. Paths
  * come from this program's location (BUILD/bench): BUILD/provider/se05x.so
  * and BUILD/sim/se05x-sim. Usage: bench_provider [seconds per case]. */
-#include <libgen.h>
-#include <limits.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <openssl/ec.h>
@@ -21,12 +16,7 @@
 #include <openssl/store.h>
 #include <openssl/x509.h>
 
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
+#include "bench_util.h"
 
 static int sign_once(OSSL_LIB_CTX *lc, EVP_PKEY *k, unsigned char *sig, size_t *siglen)
 {
@@ -53,30 +43,14 @@ static double rate(OSSL_LIB_CTX *lc, EVP_PKEY *k, double secs)
 {
     unsigned char sig[128];
     long n = 0;
-    double t0 = now(), t;
+    double t0 = bench_now(), t;
     do {
         size_t siglen = sizeof(sig);
         if (!sign_once(lc, k, sig, &siglen))
             return -1;
         n++;
-    } while ((t = now()) - t0 < secs);
+    } while ((t = bench_now()) - t0 < secs);
     return (double)n / (t - t0);
-}
-
-static EVP_PKEY *store_key(OSSL_LIB_CTX *lc, const char *uri)
-{
-    OSSL_STORE_CTX *sc = OSSL_STORE_open_ex(uri, lc, NULL, NULL, NULL, NULL, NULL, NULL);
-    EVP_PKEY *pk = NULL;
-    while (sc != NULL && pk == NULL && !OSSL_STORE_eof(sc)) {
-        OSSL_STORE_INFO *i = OSSL_STORE_load(sc);
-        if (i == NULL)
-            break;
-        if (OSSL_STORE_INFO_get_type(i) == OSSL_STORE_INFO_PKEY)
-            pk = OSSL_STORE_INFO_get1_PKEY(i);
-        OSSL_STORE_INFO_free(i);
-    }
-    OSSL_STORE_close(sc);
-    return pk;
 }
 
 /* One provider case: a fresh library context whose se05x provider talks
@@ -89,7 +63,7 @@ static double provider_case(const char *label, const char *moddir, const char *p
     OSSL_PROVIDER_set_default_search_path(lc, moddir);
     OSSL_PROVIDER *d = OSSL_PROVIDER_load(lc, "default");
     OSSL_PROVIDER *p = OSSL_PROVIDER_load(lc, "se05x");
-    EVP_PKEY *k = p != NULL ? store_key(lc, "se05x:0xF0000000") : NULL;
+    EVP_PKEY *k = p != NULL ? bench_store_load(lc, "se05x:0xF0000000", OSSL_STORE_INFO_PKEY) : NULL;
     double r = -1;
     if (k != NULL) {
         unsigned char sig[128];
@@ -114,50 +88,21 @@ static double provider_case(const char *label, const char *moddir, const char *p
     return r;
 }
 
-static pid_t start_daemon(const char *sim, const char *dir, const char *portfile)
-{
-    pid_t pid = fork();
-    if (pid == 0) {
-        execl(sim, sim, "--dir", dir, "--port", "0", "--port-file", portfile, "--quiet",
-              (char *)NULL);
-        _exit(127);
-    }
-    for (int i = 0; i < 300 && pid > 0; i++) {
-        if (access(portfile, R_OK) == 0) {
-            FILE *f = fopen(portfile, "r");
-            int port = 0;
-            if (f != NULL && fscanf(f, "%d", &port) == 1 && port > 0) {
-                fclose(f);
-                return pid;
-            }
-            if (f != NULL)
-                fclose(f);
-        }
-        usleep(100000);
-    }
-    return -1;
-}
-
 int main(int argc, char **argv)
 {
     double secs = argc > 1 ? atof(argv[1]) : 1.0;
-    char exe[PATH_MAX], build[PATH_MAX], moddir[PATH_MAX + 16], sim[PATH_MAX + 32];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-    if (n <= 0)
+    bench_paths bp;
+    if (!bench_paths_find(&bp))
         return 1;
-    exe[n] = '\0';
-    snprintf(build, sizeof(build), "%s", dirname(dirname(exe)));
-    snprintf(moddir, sizeof(moddir), "%s/provider", build);
-    snprintf(sim, sizeof(sim), "%s/sim/se05x-sim", build);
+    const char *moddir = bp.moddir;
 
     char tmpl[] = "/tmp/bench_provider.XXXXXX";
     char *dir = mkdtemp(tmpl);
     if (dir == NULL)
         return 1;
-    char card1[PATH_MAX], card2[PATH_MAX], portfile[PATH_MAX], port[64];
+    char card1[PATH_MAX], card2[PATH_MAX], port[64];
     snprintf(card1, sizeof(card1), "sim:%s/inproc", dir);
     snprintf(card2, sizeof(card2), "%s/daemon", dir);
-    snprintf(portfile, sizeof(portfile), "%s/port", dir);
 
     EVP_PKEY *soft = EVP_EC_gen("P-256");
     double base = soft != NULL ? rate(NULL, soft, secs) : -1;
@@ -165,21 +110,12 @@ int main(int argc, char **argv)
     EVP_PKEY_free(soft);
     provider_case("ECDSA P-256, se05x in-process", moddir, card1, secs, base);
 
-    pid_t d = start_daemon(sim, card2, portfile);
+    pid_t d = bench_daemon_start(bp.sim, card2, port, sizeof(port));
     if (d > 0) {
-        FILE *f = fopen(portfile, "r");
-        int p = 0;
-        if (f != NULL) {
-            if (fscanf(f, "%d", &p) != 1)
-                p = 0;
-            fclose(f);
-        }
-        snprintf(port, sizeof(port), "127.0.0.1:%d", p);
         provider_case("ECDSA P-256, se05x over JRCP", moddir, port, secs, base);
-        kill(d, SIGTERM);
-        waitpid(d, NULL, 0);
+        bench_daemon_stop(d);
     } else {
-        printf("%-34s FAILED (cannot start %s)\n", "ECDSA P-256, se05x over JRCP", sim);
+        printf("%-34s FAILED (cannot start %s)\n", "ECDSA P-256, se05x over JRCP", bp.sim);
     }
     char cmd[PATH_MAX + 16];
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);

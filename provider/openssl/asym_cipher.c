@@ -109,11 +109,12 @@ static const OSSL_PARAM *rc_settable_ctx_params(void *vctx, void *provctx)
 
 static int rc_init(rsa_ctx *c, se05x_key *k, const OSSL_PARAM params[], bool private_op)
 {
-    if (k == NULL || k->kind != SE05X_KEY_RSA || k->pub == NULL ||
-        (private_op && (!k->priv || k->sk == NULL))) {
+    if (k == NULL || k->kind != SE05X_KEY_RSA || (private_op && (!k->priv || k->sk == NULL))) {
         SE05X_ERR(c->pc, SE05X_R_NO_PRIVATE, "RSA decryption needs a private key held in the SE");
         return 0;
     }
+    if (!se05x_key_need_pub(k))
+        return 0;
     se05x_key_unref(c->key);
     c->key = se05x_key_ref(k);
     return rc_set_ctx_params(c, params);

@@ -51,11 +51,12 @@ static int ed_init(ed_ctx *c, const char *mdname, se05x_key *k, bool signing)
         SE05X_ERR(c->pc, SE05X_R_UNSUPPORTED, "Ed25519 takes no digest (got %s)", mdname);
         return 0;
     }
-    if (k == NULL || k->kind != SE05X_KEY_ED25519 || k->pub == NULL ||
-        (signing && (!k->priv || k->sk == NULL))) {
+    if (k == NULL || k->kind != SE05X_KEY_ED25519 || (signing && (!k->priv || k->sk == NULL))) {
         SE05X_ERR(c->pc, SE05X_R_NO_PRIVATE, "Ed25519 signing needs a private key held in the SE");
         return 0;
     }
+    if (!se05x_key_need_pub(k))
+        return 0;
     se05x_key_unref(c->key);
     c->key = se05x_key_ref(k);
     return 1;

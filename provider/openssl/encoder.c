@@ -40,7 +40,7 @@ static int encode(se05x_prov *pc, se05x_key_kind kind, enc_out how, OSSL_CORE_BI
     if (k == NULL && obj_abstract != NULL)
         k = tmp = se05x_key_import_params(pc, kind, selection & ~OSSL_KEYMGMT_SELECT_PRIVATE_KEY,
                                           obj_abstract);
-    if (k == NULL || k->pub == NULL) {
+    if (k == NULL || !se05x_key_need_pub(k)) {
         se05x_key_unref(tmp);
         return 0;
     }
@@ -93,3 +93,6 @@ ENCODER(rsa, SE05X_KEY_RSA, text, ENC_TEXT, text_does_selection)
 ENCODER(ed25519, SE05X_KEY_ED25519, spki_der, ENC_DER, spki_does_selection)
 ENCODER(ed25519, SE05X_KEY_ED25519, spki_pem, ENC_PEM, spki_does_selection)
 ENCODER(ed25519, SE05X_KEY_ED25519, text, ENC_TEXT, text_does_selection)
+ENCODER(x25519, SE05X_KEY_X25519, spki_der, ENC_DER, spki_does_selection)
+ENCODER(x25519, SE05X_KEY_X25519, spki_pem, ENC_PEM, spki_does_selection)
+ENCODER(x25519, SE05X_KEY_X25519, text, ENC_TEXT, text_does_selection)

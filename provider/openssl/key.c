@@ -1,4 +1,4 @@
-/* The provider's key object: a reference to an EC, RSA or Ed25519 key held in the
+/* The provider's key object: a reference to an EC, RSA, Ed25519 or X25519 key held in the
  * SE (an open sss_key plus its public key as an EVP_PKEY in the provider's
  * private library context), or a public key imported from elsewhere.
  * Reference-counted because the store hands the same object to keymgmt
@@ -19,7 +19,7 @@ se05x_key_kind se05x_kind_of(sss_key_type t, uint8_t curve)
     case SSS_KT_EC_PUB:
     case SSS_KT_EC_PRIV:
         return curve == SSS_CURVE_ED25519 ? SE05X_KEY_ED25519
-               : curve == SSS_CURVE_X25519 ? 0
+               : curve == SSS_CURVE_X25519 ? SE05X_KEY_X25519
                                            : SE05X_KEY_EC;
     case SSS_KT_RSA_PAIR:
     case SSS_KT_RSA_PUB:
@@ -36,7 +36,10 @@ bool se05x_type_has_private(sss_key_type t)
 
 const char *se05x_kind_name(se05x_key_kind kind)
 {
-    return kind == SE05X_KEY_EC ? "EC" : kind == SE05X_KEY_RSA ? "RSA" : "ED25519";
+    return kind == SE05X_KEY_EC       ? "EC"
+           : kind == SE05X_KEY_RSA    ? "RSA"
+           : kind == SE05X_KEY_X25519 ? "X25519"
+                                      : "ED25519";
 }
 
 static se05x_key *key_new(se05x_prov *pc, se05x_key_kind kind)
@@ -52,12 +55,15 @@ static se05x_key *key_new(se05x_prov *pc, se05x_key_kind kind)
     return k;
 }
 
-/* Public key of an open SE key, decoded in the private library context. */
-static EVP_PKEY *read_public(se05x_prov *pc, sss_key *sk, uint32_t id)
+/* Public key of an open SE key, decoded in the private library context.
+ * *denied: the key's policy forbids reading it (no error raised then). */
+static EVP_PKEY *read_public(se05x_prov *pc, sss_key *sk, uint32_t id, bool *denied)
 {
     uint8_t der[1200];
     size_t len = sizeof(der);
     sss_status st = sss_key_public_der(sk, der, &len);
+    if ((*denied = st == SSS_ERR_DENIED))
+        return NULL;
     if (st != SSS_OK) {
         char what[64];
         snprintf(what, sizeof(what), "reading the public key of 0x%08X", (unsigned)id);
@@ -88,12 +94,15 @@ se05x_key *se05x_key_open(se05x_prov *pc, uint32_t id)
     const sss_object_info *info = sss_key_info(sk);
     se05x_key_kind kind = se05x_kind_of(info->type, info->curve);
     if (kind == 0) {
-        SE05X_ERR(pc, SE05X_R_KEY_TYPE, "object 0x%08X is a %s, not an EC, RSA or Ed25519 key",
-                  (unsigned)id, sss_key_type_name(info->type));
+        SE05X_ERR(pc, SE05X_R_KEY_TYPE,
+                  "object 0x%08X is a %s, not an EC, RSA, Ed25519 or X25519 key", (unsigned)id,
+                  sss_key_type_name(info->type));
         goto out;
     }
-    EVP_PKEY *pub = read_public(pc, sk, id);
-    if (pub == NULL)
+    bool denied = false;
+    EVP_PKEY *pub = read_public(pc, sk, id, &denied);
+    /* unreadable public part: a certificate in the SE may prove it (keycert.c) */
+    if ((pub == NULL && !denied) || (denied && !se05x_keycert_find(pc, s, sk, kind, &pub)))
         goto out;
     if ((k = key_new(pc, kind)) == NULL) {
         EVP_PKEY_free(pub);
@@ -104,8 +113,8 @@ se05x_key *se05x_key_open(se05x_prov *pc, uint32_t id)
     k->sk = sk;
     k->pub = pub;
     sk = NULL;
-    se05x_log("key 0x%08X opened (%s%s)", (unsigned)id, se05x_kind_name(kind),
-              k->priv ? ", private in SE" : ", public");
+    se05x_log("key 0x%08X opened (%s%s%s)", (unsigned)id, se05x_kind_name(kind),
+              k->priv ? ", private in SE" : ", public", pub == NULL ? ", public part unknown" : "");
 out:
     if (sk != NULL)
         sss_key_close(sk);

@@ -1,5 +1,5 @@
 /* Key generation inside the SE at a caller-chosen object id: keymgmt gen
- * for EC (group P-256/384/521), RSA (bits 2048/3072/4096) and Ed25519, with the
+ * for EC (group P-256/384/521), RSA (bits 2048/3072/4096), Ed25519 and X25519, with the
  * parameters "se05x-id" (required: there is no host-key fallback, ever)
  * and "se05x-overwrite" (1 to replace an existing object; otherwise an
  * existing id is an error). E.g.
@@ -26,6 +26,9 @@ typedef struct {
     bool have_id;
     uint32_t id;
     int overwrite;
+    int selection;
+    /* a TLS ephemeral (group "se05x-eph-*", ephemeral.c): made on the host */
+    const char *eph_type, *eph_group;
 } gen_ctx;
 
 static const struct {
@@ -70,11 +73,17 @@ int se05x_gen_set_params(void *vctx, const OSSL_PARAM params[])
     if ((p = OSSL_PARAM_locate_const(params, PARAM_OVERWRITE)) != NULL &&
         !OSSL_PARAM_get_int(p, &g->overwrite))
         return 0;
-    if (g->kind == SE05X_KEY_EC &&
-        (p = OSSL_PARAM_locate_const(params, OSSL_PKEY_PARAM_GROUP_NAME)) != NULL) {
+    if ((p = OSSL_PARAM_locate_const(params, OSSL_PKEY_PARAM_GROUP_NAME)) != NULL &&
+        (g->kind == SE05X_KEY_EC || g->kind == SE05X_KEY_X25519)) {
         const char *name = NULL;
         if (!OSSL_PARAM_get_utf8_string_ptr(p, &name))
             return 0;
+        /* libssl's internal names for TLS ephemerals (ephemeral.c) */
+        g->eph_type = NULL;
+        if (se05x_eph_group(name, &g->eph_type, &g->eph_group))
+            return strcmp(g->eph_type, g->kind == SE05X_KEY_EC ? "EC" : "X25519") == 0;
+        if (g->kind == SE05X_KEY_X25519) /* the X25519 keymgmt has one curve */
+            return strcasecmp(name, "X25519") == 0;
         g->curve = 0;
         for (size_t i = 0; i < sizeof(curves) / sizeof(curves[0]); i++)
             if (strcasecmp(name, curves[i].name) == 0)
@@ -129,8 +138,6 @@ const OSSL_PARAM *se05x_rsa_gen_settable(void *vctx, void *provctx)
 static void *gen_init(se05x_prov *pc, se05x_key_kind kind, int selection,
                       const OSSL_PARAM params[])
 {
-    if (!(selection & OSSL_KEYMGMT_SELECT_KEYPAIR))
-        return NULL; /* parameter-only generation is not offered */
     gen_ctx *g = calloc(1, sizeof(*g));
     if (g == NULL)
         return NULL;
@@ -138,6 +145,7 @@ static void *gen_init(se05x_prov *pc, se05x_key_kind kind, int selection,
     g->kind = kind;
     g->curve = SSS_CURVE_P256;
     g->bits = 2048;
+    g->selection = selection;
     if (!se05x_gen_set_params(g, params)) {
         free(g);
         return NULL;
@@ -152,11 +160,13 @@ void *se05x_rsa_gen_init(void *provctx, int selection, const OSSL_PARAM params[]
 {
     return gen_init(provctx, SE05X_KEY_RSA, selection, params);
 }
-void *se05x_ed25519_gen_init(void *provctx, int selection, const OSSL_PARAM params[])
+/* Ed25519 and X25519: the curve is implied by the algorithm. */
+static void *gen_init_curve(se05x_prov *pc, se05x_key_kind kind, uint8_t curve, int selection,
+                            const OSSL_PARAM params[])
 {
-    gen_ctx *g = gen_init(provctx, SE05X_KEY_ED25519, selection, NULL);
+    gen_ctx *g = gen_init(pc, kind, selection, NULL);
     if (g != NULL) {
-        g->curve = SSS_CURVE_ED25519;
+        g->curve = curve;
         if (!se05x_gen_set_params(g, params)) {
             free(g);
             return NULL;
@@ -164,7 +174,16 @@ void *se05x_ed25519_gen_init(void *provctx, int selection, const OSSL_PARAM para
     }
     return g;
 }
+void *se05x_ed25519_gen_init(void *provctx, int selection, const OSSL_PARAM params[])
+{
+    return gen_init_curve(provctx, SE05X_KEY_ED25519, SSS_CURVE_ED25519, selection, params);
+}
+void *se05x_x25519_gen_init(void *provctx, int selection, const OSSL_PARAM params[])
+{
+    return gen_init_curve(provctx, SE05X_KEY_X25519, SSS_CURVE_X25519, selection, params);
+}
 
+/* the settable parameters of Ed25519 and X25519 generation */
 const OSSL_PARAM *se05x_ed25519_gen_settable(void *vctx, void *provctx)
 {
     static const OSSL_PARAM t[] = {
@@ -175,13 +194,26 @@ const OSSL_PARAM *se05x_ed25519_gen_settable(void *vctx, void *provctx)
     return t;
 }
 
+int se05x_gen_set_template(void *vctx, void *templ)
+{
+    gen_ctx *g = vctx;
+    return se05x_eph_template(templ, &g->eph_type, &g->eph_group);
+}
+
 void *se05x_gen(void *vctx, OSSL_CALLBACK *cb, void *cbarg)
 {
     gen_ctx *g = vctx;
+    if (g->eph_type != NULL)
+        return se05x_eph_generate(g->pc, g->kind, g->eph_type, g->eph_group,
+                                  (g->selection & OSSL_KEYMGMT_SELECT_KEYPAIR) != 0);
+    if (!(g->selection & OSSL_KEYMGMT_SELECT_KEYPAIR)) {
+        SE05X_ERR(g->pc, SE05X_R_UNSUPPORTED, "parameter-only generation is not offered");
+        return NULL;
+    }
     if (!g->have_id) {
         SE05X_ERR(g->pc, SE05X_R_BAD_PARAM,
                   "key generation happens in the SE at an object id: set %s (e.g. -pkeyopt "
-                  "%s:0x30000001); the se05x provider never makes host keys",
+                  "%s:0x30000001); the se05x provider makes long-term keys only in the SE",
                   PARAM_ID, PARAM_ID);
         return NULL;
     }

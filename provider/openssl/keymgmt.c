@@ -1,4 +1,5 @@
-/* Key management for EC (P-256/384/521), RSA and Ed25519 keys of the SE: load by
+/* Key management for EC (P-256/384/521), RSA and Ed25519 keys of the SE (X25519:
+ * x25519.c, with the se05x_km_* functions of this file): load by
  * reference from our store, has/match on public parts (both directions:
  * OpenSSL exports a foreign key into us, we never export private parts),
  * the parameters TLS and the apps read (delegated to the public key held in
@@ -21,9 +22,9 @@ static void *ec_new(void *provctx) { return km_new(provctx, SE05X_KEY_EC); }
 static void *rsa_new(void *provctx) { return km_new(provctx, SE05X_KEY_RSA); }
 static void *ed_new(void *provctx) { return km_new(provctx, SE05X_KEY_ED25519); }
 
-static void km_free(void *keydata) { se05x_key_unref(keydata); }
+void se05x_km_free(void *keydata) { se05x_key_unref(keydata); }
 
-static void *km_load(se05x_key_kind kind, const void *ref, size_t ref_sz)
+void *se05x_km_load(se05x_key_kind kind, const void *ref, size_t ref_sz)
 {
     se05x_keyref r;
     if (ref == NULL || ref_sz != sizeof(r))
@@ -34,15 +35,20 @@ static void *km_load(se05x_key_kind kind, const void *ref, size_t ref_sz)
         return NULL;
     return se05x_key_ref(r.key);
 }
-static void *ec_load(const void *ref, size_t sz) { return km_load(SE05X_KEY_EC, ref, sz); }
-static void *rsa_load(const void *ref, size_t sz) { return km_load(SE05X_KEY_RSA, ref, sz); }
-static void *ed_load(const void *ref, size_t sz) { return km_load(SE05X_KEY_ED25519, ref, sz); }
+static void *ec_load(const void *ref, size_t sz) { return se05x_km_load(SE05X_KEY_EC, ref, sz); }
+static void *rsa_load(const void *ref, size_t sz) { return se05x_km_load(SE05X_KEY_RSA, ref, sz); }
+static void *ed_load(const void *ref, size_t sz)
+{
+    return se05x_km_load(SE05X_KEY_ED25519, ref, sz);
+}
 
-static int km_has(const void *keydata, int selection)
+int se05x_km_has(const void *keydata, int selection)
 {
     const se05x_key *k = keydata;
     if (k == NULL)
         return 0;
+    if (k->eph)
+        return se05x_eph_has(k, selection);
     int ok = 1;
     if (selection & (OSSL_KEYMGMT_SELECT_PUBLIC_KEY | OSSL_KEYMGMT_SELECT_DOMAIN_PARAMETERS))
         ok = ok && k->pub != NULL;
@@ -51,9 +57,12 @@ static int km_has(const void *keydata, int selection)
     return ok;
 }
 
-static int km_match(const void *a, const void *b, int selection)
+int se05x_km_match(const void *a, const void *b, int selection)
 {
     const se05x_key *k1 = a, *k2 = b;
+    int proven = se05x_keycert_match(k1, k2, selection); /* SE key with unreadable public part */
+    if (proven >= 0)
+        return proven;
     if (k1->pub == NULL || k2->pub == NULL)
         return 0;
     if (selection & OSSL_KEYMGMT_SELECT_PRIVATE_KEY) {
@@ -69,11 +78,13 @@ static int km_match(const void *a, const void *b, int selection)
     return 1;
 }
 
-static int km_get_params(void *keydata, OSSL_PARAM params[])
+int se05x_km_get_params(void *keydata, OSSL_PARAM params[])
 {
     se05x_key *k = keydata;
     if (k == NULL || k->pub == NULL)
         return 0;
+    if (k->eph)
+        return se05x_eph_get_params(k, params);
     /* bits, security-bits, max-size, group-name, encoded-pub-key, pub-key,
      * point-format, default-digest, n, e...: the public key knows them. */
     return EVP_PKEY_get_params(k->pub, params);
@@ -92,6 +103,27 @@ static const OSSL_PARAM *ec_gettable_params(void *provctx)
         OSSL_PARAM_utf8_string(OSSL_PKEY_PARAM_DEFAULT_DIGEST, NULL, 0),
         OSSL_PARAM_BN(OSSL_PKEY_PARAM_EC_PUB_X, NULL, 0),
         OSSL_PARAM_BN(OSSL_PKEY_PARAM_EC_PUB_Y, NULL, 0),
+        OSSL_PARAM_END,
+    };
+    return t;
+}
+
+/* EC/X25519 keys take a public point only as the peer's share of a TLS
+ * ephemeral (ephemeral.c) */
+int se05x_km_set_params(void *keydata, const OSSL_PARAM params[])
+{
+    se05x_key *k = keydata;
+    if (k == NULL)
+        return 0;
+    if (OSSL_PARAM_locate_const(params, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY) == NULL)
+        return 1;
+    return k->eph && se05x_eph_set_params(k, params);
+}
+
+const OSSL_PARAM *se05x_km_settable_params(void *provctx)
+{
+    static const OSSL_PARAM t[] = {
+        OSSL_PARAM_octet_string(OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, NULL, 0),
         OSSL_PARAM_END,
     };
     return t;
@@ -118,7 +150,7 @@ static bool has_private_params(se05x_key_kind kind, const OSSL_PARAM params[])
     return OSSL_PARAM_locate_const(params, OSSL_PKEY_PARAM_RSA_D) != NULL;
 }
 
-static int km_import(void *keydata, int selection, const OSSL_PARAM params[])
+int se05x_km_import(void *keydata, int selection, const OSSL_PARAM params[])
 {
     se05x_key *k = keydata;
     if (k == NULL || k->pub != NULL || k->sk != NULL)
@@ -146,18 +178,23 @@ static int km_import(void *keydata, int selection, const OSSL_PARAM params[])
     return 1;
 }
 
-static const OSSL_PARAM *ed_gettable_params(void *provctx)
+const OSSL_PARAM *se05x_km_raw_gettable(bool ed25519)
 {
+    /* Ed25519 also names its mandatory digest (none); X25519 starts after it */
     static const OSSL_PARAM t[] = {
+        OSSL_PARAM_utf8_string(OSSL_PKEY_PARAM_MANDATORY_DIGEST, NULL, 0),
         OSSL_PARAM_int(OSSL_PKEY_PARAM_BITS, NULL),
         OSSL_PARAM_int(OSSL_PKEY_PARAM_SECURITY_BITS, NULL),
         OSSL_PARAM_int(OSSL_PKEY_PARAM_MAX_SIZE, NULL),
-        OSSL_PARAM_utf8_string(OSSL_PKEY_PARAM_MANDATORY_DIGEST, NULL, 0),
         OSSL_PARAM_octet_string(OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, NULL, 0),
         OSSL_PARAM_octet_string(OSSL_PKEY_PARAM_PUB_KEY, NULL, 0),
         OSSL_PARAM_END,
     };
-    return t;
+    return ed25519 ? t : t + 1;
+}
+static const OSSL_PARAM *ed_gettable_params(void *provctx)
+{
+    return se05x_km_raw_gettable(true);
 }
 
 se05x_key *se05x_key_import_params(se05x_prov *pc, se05x_key_kind kind, int selection,
@@ -166,7 +203,7 @@ se05x_key *se05x_key_import_params(se05x_prov *pc, se05x_key_kind kind, int sele
     se05x_key *k = km_new(pc, kind);
     if (k == NULL)
         return NULL;
-    if (!km_import(k, selection, params)) {
+    if (!se05x_km_import(k, selection, params)) {
         se05x_key_unref(k);
         return NULL;
     }
@@ -195,7 +232,7 @@ static const OSSL_PARAM *rsa_import_types(int selection)
     return (selection & OSSL_KEYMGMT_SELECT_PUBLIC_KEY) ? t : NULL;
 }
 
-static const OSSL_PARAM *ed_import_types(int selection)
+const OSSL_PARAM *se05x_km_raw_pub_types(int selection)
 {
     static const OSSL_PARAM t[] = {
         OSSL_PARAM_octet_string(OSSL_PKEY_PARAM_PUB_KEY, NULL, 0),
@@ -204,11 +241,13 @@ static const OSSL_PARAM *ed_import_types(int selection)
     return (selection & OSSL_KEYMGMT_SELECT_PUBLIC_KEY) ? t : NULL;
 }
 
-static int km_export(void *keydata, int selection, OSSL_CALLBACK *cb, void *cbarg)
+int se05x_km_export(void *keydata, int selection, OSSL_CALLBACK *cb, void *cbarg)
 {
     se05x_key *k = keydata;
     if (k == NULL || k->pub == NULL)
         return 0;
+    if (k->eph)
+        return se05x_eph_export(k, selection, cb, cbarg);
     /* Refusing keeps another provider from taking a public-only copy and
      * then failing (or worse) when asked to sign: operations on SE keys
      * stay in this provider. Public parts alone export freely. */
@@ -238,32 +277,38 @@ static const char *ed_query_op(int op)
     return op == OSSL_OP_SIGNATURE ? "ED25519" : NULL;
 }
 
-static void *km_dup(const void *keydata, int selection)
+void *se05x_km_dup(const void *keydata, int selection)
 {
+    const se05x_key *k = keydata;
+    if (k != NULL && k->eph) /* a TLS peer's share is set into a copy */
+        return se05x_eph_dup(k, selection);
     /* keys are immutable once loaded or imported: share the object */
-    return keydata != NULL ? se05x_key_ref((se05x_key *)keydata) : NULL;
+    return k != NULL ? se05x_key_ref((se05x_key *)k) : NULL;
 }
 
 #define FN(id, f) {id, (void (*)(void))(f)}
 const OSSL_DISPATCH se05x_ec_keymgmt_functions[] = {
     FN(OSSL_FUNC_KEYMGMT_NEW, ec_new),
     FN(OSSL_FUNC_KEYMGMT_GEN_INIT, se05x_ec_gen_init),
+    FN(OSSL_FUNC_KEYMGMT_GEN_SET_TEMPLATE, se05x_gen_set_template),
     FN(OSSL_FUNC_KEYMGMT_GEN_SET_PARAMS, se05x_gen_set_params),
     FN(OSSL_FUNC_KEYMGMT_GEN_SETTABLE_PARAMS, se05x_ec_gen_settable),
     FN(OSSL_FUNC_KEYMGMT_GEN, se05x_gen),
     FN(OSSL_FUNC_KEYMGMT_GEN_CLEANUP, se05x_gen_cleanup),
-    FN(OSSL_FUNC_KEYMGMT_FREE, km_free),
+    FN(OSSL_FUNC_KEYMGMT_FREE, se05x_km_free),
     FN(OSSL_FUNC_KEYMGMT_LOAD, ec_load),
-    FN(OSSL_FUNC_KEYMGMT_HAS, km_has),
-    FN(OSSL_FUNC_KEYMGMT_MATCH, km_match),
-    FN(OSSL_FUNC_KEYMGMT_GET_PARAMS, km_get_params),
+    FN(OSSL_FUNC_KEYMGMT_HAS, se05x_km_has),
+    FN(OSSL_FUNC_KEYMGMT_MATCH, se05x_km_match),
+    FN(OSSL_FUNC_KEYMGMT_GET_PARAMS, se05x_km_get_params),
     FN(OSSL_FUNC_KEYMGMT_GETTABLE_PARAMS, ec_gettable_params),
-    FN(OSSL_FUNC_KEYMGMT_IMPORT, km_import),
+    FN(OSSL_FUNC_KEYMGMT_SET_PARAMS, se05x_km_set_params),
+    FN(OSSL_FUNC_KEYMGMT_SETTABLE_PARAMS, se05x_km_settable_params),
+    FN(OSSL_FUNC_KEYMGMT_IMPORT, se05x_km_import),
     FN(OSSL_FUNC_KEYMGMT_IMPORT_TYPES, ec_import_types),
-    FN(OSSL_FUNC_KEYMGMT_EXPORT, km_export),
+    FN(OSSL_FUNC_KEYMGMT_EXPORT, se05x_km_export),
     FN(OSSL_FUNC_KEYMGMT_EXPORT_TYPES, ec_import_types),
     FN(OSSL_FUNC_KEYMGMT_QUERY_OPERATION_NAME, ec_query_op),
-    FN(OSSL_FUNC_KEYMGMT_DUP, km_dup),
+    FN(OSSL_FUNC_KEYMGMT_DUP, se05x_km_dup),
     {0, NULL},
 };
 
@@ -274,18 +319,18 @@ const OSSL_DISPATCH se05x_rsa_keymgmt_functions[] = {
     FN(OSSL_FUNC_KEYMGMT_GEN_SETTABLE_PARAMS, se05x_rsa_gen_settable),
     FN(OSSL_FUNC_KEYMGMT_GEN, se05x_gen),
     FN(OSSL_FUNC_KEYMGMT_GEN_CLEANUP, se05x_gen_cleanup),
-    FN(OSSL_FUNC_KEYMGMT_FREE, km_free),
+    FN(OSSL_FUNC_KEYMGMT_FREE, se05x_km_free),
     FN(OSSL_FUNC_KEYMGMT_LOAD, rsa_load),
-    FN(OSSL_FUNC_KEYMGMT_HAS, km_has),
-    FN(OSSL_FUNC_KEYMGMT_MATCH, km_match),
-    FN(OSSL_FUNC_KEYMGMT_GET_PARAMS, km_get_params),
+    FN(OSSL_FUNC_KEYMGMT_HAS, se05x_km_has),
+    FN(OSSL_FUNC_KEYMGMT_MATCH, se05x_km_match),
+    FN(OSSL_FUNC_KEYMGMT_GET_PARAMS, se05x_km_get_params),
     FN(OSSL_FUNC_KEYMGMT_GETTABLE_PARAMS, rsa_gettable_params),
-    FN(OSSL_FUNC_KEYMGMT_IMPORT, km_import),
+    FN(OSSL_FUNC_KEYMGMT_IMPORT, se05x_km_import),
     FN(OSSL_FUNC_KEYMGMT_IMPORT_TYPES, rsa_import_types),
-    FN(OSSL_FUNC_KEYMGMT_EXPORT, km_export),
+    FN(OSSL_FUNC_KEYMGMT_EXPORT, se05x_km_export),
     FN(OSSL_FUNC_KEYMGMT_EXPORT_TYPES, rsa_import_types),
     FN(OSSL_FUNC_KEYMGMT_QUERY_OPERATION_NAME, rsa_query_op),
-    FN(OSSL_FUNC_KEYMGMT_DUP, km_dup),
+    FN(OSSL_FUNC_KEYMGMT_DUP, se05x_km_dup),
     {0, NULL},
 };
 
@@ -296,17 +341,17 @@ const OSSL_DISPATCH se05x_ed25519_keymgmt_functions[] = {
     FN(OSSL_FUNC_KEYMGMT_GEN_SETTABLE_PARAMS, se05x_ed25519_gen_settable),
     FN(OSSL_FUNC_KEYMGMT_GEN, se05x_gen),
     FN(OSSL_FUNC_KEYMGMT_GEN_CLEANUP, se05x_gen_cleanup),
-    FN(OSSL_FUNC_KEYMGMT_FREE, km_free),
+    FN(OSSL_FUNC_KEYMGMT_FREE, se05x_km_free),
     FN(OSSL_FUNC_KEYMGMT_LOAD, ed_load),
-    FN(OSSL_FUNC_KEYMGMT_HAS, km_has),
-    FN(OSSL_FUNC_KEYMGMT_MATCH, km_match),
-    FN(OSSL_FUNC_KEYMGMT_GET_PARAMS, km_get_params),
+    FN(OSSL_FUNC_KEYMGMT_HAS, se05x_km_has),
+    FN(OSSL_FUNC_KEYMGMT_MATCH, se05x_km_match),
+    FN(OSSL_FUNC_KEYMGMT_GET_PARAMS, se05x_km_get_params),
     FN(OSSL_FUNC_KEYMGMT_GETTABLE_PARAMS, ed_gettable_params),
-    FN(OSSL_FUNC_KEYMGMT_IMPORT, km_import),
-    FN(OSSL_FUNC_KEYMGMT_IMPORT_TYPES, ed_import_types),
-    FN(OSSL_FUNC_KEYMGMT_EXPORT, km_export),
-    FN(OSSL_FUNC_KEYMGMT_EXPORT_TYPES, ed_import_types),
+    FN(OSSL_FUNC_KEYMGMT_IMPORT, se05x_km_import),
+    FN(OSSL_FUNC_KEYMGMT_IMPORT_TYPES, se05x_km_raw_pub_types),
+    FN(OSSL_FUNC_KEYMGMT_EXPORT, se05x_km_export),
+    FN(OSSL_FUNC_KEYMGMT_EXPORT_TYPES, se05x_km_raw_pub_types),
     FN(OSSL_FUNC_KEYMGMT_QUERY_OPERATION_NAME, ed_query_op),
-    FN(OSSL_FUNC_KEYMGMT_DUP, km_dup),
+    FN(OSSL_FUNC_KEYMGMT_DUP, se05x_km_dup),
     {0, NULL},
 };

@@ -203,10 +203,12 @@ static se05x_key_kind kind_of_spki(se05x_prov *pc, const sss_refkey *r)
 {
     const unsigned char *p = r->spki;
     EVP_PKEY *pub = d2i_PUBKEY_ex(NULL, &p, (long)r->spki_len, pc->libctx, NULL);
-    se05x_key_kind kind = pub == NULL                 ? 0
-                          : EVP_PKEY_is_a(pub, "EC")  ? SE05X_KEY_EC
-                          : EVP_PKEY_is_a(pub, "RSA") ? SE05X_KEY_RSA
-                                                      : SE05X_KEY_ED25519;
+    se05x_key_kind kind = pub == NULL                     ? 0
+                          : EVP_PKEY_is_a(pub, "EC")      ? SE05X_KEY_EC
+                          : EVP_PKEY_is_a(pub, "RSA")     ? SE05X_KEY_RSA
+                          : EVP_PKEY_is_a(pub, "ED25519") ? SE05X_KEY_ED25519
+                          : EVP_PKEY_is_a(pub, "X25519")  ? SE05X_KEY_X25519
+                                                          : 0;
     EVP_PKEY_free(pub);
     return kind;
 }
@@ -286,10 +288,12 @@ static int nx_decode_pass(void *ctx, OSSL_CORE_BIO *cin, int selection, OSSL_CAL
     if (len <= NXPREF_MAX_IN && sss_refkey_decode_ex(pc->libctx, in, len, &r) == SSS_OK) {
         const unsigned char *p = r.spki;
         EVP_PKEY *pub = d2i_PUBKEY_ex(NULL, &p, (long)r.spki_len, pc->libctx, NULL);
-        const char *type = pub == NULL                 ? NULL
-                           : EVP_PKEY_is_a(pub, "EC")  ? "EC"
-                           : EVP_PKEY_is_a(pub, "RSA") ? "RSA"
-                                                       : "ED25519";
+        const char *type = pub == NULL                     ? NULL
+                           : EVP_PKEY_is_a(pub, "EC")      ? "EC"
+                           : EVP_PKEY_is_a(pub, "RSA")     ? "RSA"
+                           : EVP_PKEY_is_a(pub, "ED25519") ? "ED25519"
+                           : EVP_PKEY_is_a(pub, "X25519")  ? "X25519"
+                                                           : NULL;
         if (r.format == SSS_REFKEY_OURS && type != NULL)
             ok = pass_on(in, len, type, cb, cbarg);
         EVP_PKEY_free(pub);

@@ -35,6 +35,7 @@ static const OSSL_ITEM reason_strings[] = {
     {SE05X_R_BAD_PARAM, "invalid parameter"},
     {SE05X_R_CONFIG, "invalid se05x provider configuration"},
     {SE05X_R_INTERNAL, "internal error in the se05x provider"},
+    {SE05X_R_NO_PUBLIC, "public part of the SE05x key unknown"},
     {0, NULL},
 };
 
@@ -285,6 +286,7 @@ static const OSSL_ALGORITHM keymgmt_algs[] = {
      "SE05x RSA keys"},
     {"ED25519:1.3.101.112", SE05X_PROV_PROPS, se05x_ed25519_keymgmt_functions,
      "SE05x Ed25519 keys"},
+    {"X25519:1.3.101.110", SE05X_PROV_PROPS, se05x_x25519_keymgmt_functions, "SE05x X25519 keys"},
     {NULL, NULL, NULL, NULL},
 };
 
@@ -299,6 +301,7 @@ static const OSSL_ALGORITHM signature_algs[] = {
 
 static const OSSL_ALGORITHM keyexch_algs[] = {
     {"ECDH", SE05X_PROV_PROPS, se05x_ecdh_keyexch_functions, "ECDH in the SE05x"},
+    {"X25519:1.3.101.110", SE05X_PROV_PROPS, se05x_x25519_keyexch_functions, "X25519 in the SE05x"},
     {NULL, NULL, NULL, NULL},
 };
 
@@ -342,6 +345,11 @@ static const OSSL_ALGORITHM encoder_algs[] = {
     {"EC", REF_PROPS("der"), se05x_ref_der_encoder_functions, "EC SE key reference DER"},
     {"RSA", REF_PROPS("pem"), se05x_ref_pem_encoder_functions, "RSA SE key reference PEM"},
     {"RSA", REF_PROPS("der"), se05x_ref_der_encoder_functions, "RSA SE key reference DER"},
+    {"X25519", SPKI_PROPS("der"), se05x_x25519_spki_der_encoder_functions, "X25519 SPKI DER"},
+    {"X25519", SPKI_PROPS("pem"), se05x_x25519_spki_pem_encoder_functions, "X25519 SPKI PEM"},
+    {"X25519", SE05X_PROV_PROPS ",output=text", se05x_x25519_text_encoder_functions, "X25519 text"},
+    {"X25519", REF_PROPS("pem"), se05x_ref_pem_encoder_functions, "X25519 key reference PEM"},
+    {"X25519", REF_PROPS("der"), se05x_ref_der_encoder_functions, "X25519 key reference DER"},
     {NULL, NULL, NULL, NULL},
 };
 
@@ -359,6 +367,10 @@ static const OSSL_ALGORITHM decoder_algs[] = {
      "SE05X KEY REFERENCE (RSA, PEM)"},
     {"RSA", SE05X_PROV_PROPS ",input=der", se05x_rsa_ref_decoder_functions,
      "SE05X KEY REFERENCE (RSA, DER)"},
+    {"X25519", SE05X_PROV_PROPS ",input=pem", se05x_x25519_ref_decoder_functions,
+     "SE05X KEY REFERENCE (X25519, PEM)"},
+    {"X25519", SE05X_PROV_PROPS ",input=der", se05x_x25519_ref_decoder_functions,
+     "SE05X KEY REFERENCE (X25519, DER)"},
     /* Reference-key PEM files (NXP's magic-number keys and ours), read
      * one window after OpenSSL's PEM-to-DER so that this runs first in any
      * provider order and in the file: store (nxpref.c explains) */
@@ -396,6 +408,7 @@ static const OSSL_DISPATCH prov_functions[] = {
     {OSSL_FUNC_PROVIDER_GET_PARAMS, (void (*)(void))prov_get_params},
     {OSSL_FUNC_PROVIDER_QUERY_OPERATION, (void (*)(void))prov_query},
     {OSSL_FUNC_PROVIDER_GET_REASON_STRINGS, (void (*)(void))prov_reason_strings},
+    {OSSL_FUNC_PROVIDER_GET_CAPABILITIES, (void (*)(void))se05x_get_capabilities},
     {0, NULL},
 };
 

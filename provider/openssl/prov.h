@@ -2,9 +2,10 @@
  * prov.c holds the provider context (configuration, lazy sss session, lock,
  * private OSSL_LIB_CTX, logging, errors) and the algorithm tables; key.c
  * the key object shared by keymgmt (keymgmt.c, keygen.c), signatures
- * (signature.c, eddsa.c), keyexch.c, asym_cipher.c, encoders (encoder.c,
- * refkey.c), rand.c and the store (store.c); uri.c the se05x:/nxp: URI
- * syntax. The provider never builds APDUs: everything goes through sss. */
+ * (signature.c, eddsa.c), keyexch.c, X25519 keymgmt and keyexch (x25519.c),
+ * asym_cipher.c, encoders (encoder.c, refkey.c), rand.c and the store
+ * (store.c); uri.c the se05x:/nxp: URI syntax. The provider never builds
+ * APDUs: everything goes through sss. */
 #ifndef SE05X_PROV_H
 #define SE05X_PROV_H
 
@@ -35,6 +36,7 @@ enum {
     SE05X_R_BAD_PARAM,    /* malformed parameter */
     SE05X_R_CONFIG,       /* invalid provider configuration */
     SE05X_R_INTERNAL,     /* allocation or libcrypto failure */
+    SE05X_R_NO_PUBLIC,    /* the SE key's public part is unknown (keycert.c) */
 };
 
 typedef struct se05x_prov {
@@ -86,7 +88,12 @@ void se05x_uri_format(uint32_t id, char *buf, size_t len);
 
 /* ---- key.c ----------------------------------------------------------- */
 
-typedef enum { SE05X_KEY_EC = 1, SE05X_KEY_RSA, SE05X_KEY_ED25519 } se05x_key_kind;
+typedef enum {
+    SE05X_KEY_EC = 1,
+    SE05X_KEY_RSA,
+    SE05X_KEY_ED25519,
+    SE05X_KEY_X25519,
+} se05x_key_kind;
 
 typedef struct se05x_key {
     se05x_prov *pc;
@@ -96,6 +103,8 @@ typedef struct se05x_key {
     bool priv;            /* the SE holds the private key */
     sss_key *sk;          /* open SE handle (NULL for imported public keys) */
     EVP_PKEY *pub;        /* public key in pc->libctx */
+    bool eph;             /* a host ephemeral for TLS key exchange (ephemeral.c): */
+    int eph_held;         /* pub is then the host key; OSSL_KEYMGMT_SELECT_* held */
 } se05x_key;
 
 /* What our store and decoder hand to our keymgmt's load(): a magic and
@@ -116,16 +125,34 @@ se05x_key *se05x_key_open(se05x_prov *pc, uint32_t id);
 se05x_key *se05x_key_from_pub(se05x_prov *pc, se05x_key_kind kind, EVP_PKEY *pub);
 se05x_key *se05x_key_ref(se05x_key *k);
 void se05x_key_unref(se05x_key *k);
-/* Kind of an SE object (type and curve), 0 if not an EC/RSA/Ed25519 key. */
+/* Kind of an SE object (type and curve), 0 if not an EC/RSA/Ed25519/X25519 key. */
 se05x_key_kind se05x_kind_of(sss_key_type t, uint8_t curve);
 bool se05x_type_has_private(sss_key_type t);
-const char *se05x_kind_name(se05x_key_kind kind); /* "EC" / "RSA" / "ED25519" */
+const char *se05x_kind_name(se05x_key_kind kind); /* "EC" / "RSA" / "ED25519" / "X25519" */
 /* Sign tbs with the SE key (one APDU through sss) into sig[sigsize];
  * *siglen receives the length. On failure raises an error naming `what`
  * and the key id, returns 0. */
 int se05x_key_sign(se05x_key *k, const sss_sig_params *sp, const unsigned char *tbs,
                    size_t tbslen, unsigned char *sig, size_t *siglen, size_t sigsize,
                    const char *what);
+
+/* ---- keycert.c: SE keys whose policy forbids reading the public part --- */
+
+/* The public part of SE key sk (of the given kind) from a certificate in
+ * the SE: the binary object at id+1 first, then every other binary object;
+ * accepted only when a fresh SE signature over a random digest verifies
+ * under it. Lock held (session s). *pub: the key, or NULL if none matches
+ * (no error raised). Returns 0 (error raised) only when the SE link fails. */
+int se05x_keycert_find(se05x_prov *pc, sss_session *s, sss_key *sk, se05x_key_kind kind,
+                       EVP_PKEY **pub);
+/* keymgmt match when exactly one of a, b has no public part: the SE key
+ * signs a random digest, the other key verifies it; a proven key becomes
+ * the SE key's public part. 1 match, 0 not; -1: not this case (compare
+ * public keys as usual). */
+int se05x_keycert_match(const se05x_key *a, const se05x_key *b, int selection);
+/* 1 if k has a public part; otherwise raises "public part of 0x... is not
+ * readable and no certificate in the SE matches it" and returns 0. */
+int se05x_key_need_pub(const se05x_key *k);
 
 /* ---- algorithm tables (one file each) -------------------------------- */
 
@@ -153,6 +180,12 @@ extern const OSSL_DISPATCH se05x_ref_pem_encoder_functions[];
 extern const OSSL_DISPATCH se05x_ref_der_encoder_functions[];
 extern const OSSL_DISPATCH se05x_ec_ref_decoder_functions[];
 extern const OSSL_DISPATCH se05x_rsa_ref_decoder_functions[];
+extern const OSSL_DISPATCH se05x_x25519_keymgmt_functions[];
+extern const OSSL_DISPATCH se05x_x25519_keyexch_functions[];
+extern const OSSL_DISPATCH se05x_x25519_spki_der_encoder_functions[];
+extern const OSSL_DISPATCH se05x_x25519_spki_pem_encoder_functions[];
+extern const OSSL_DISPATCH se05x_x25519_text_encoder_functions[];
+extern const OSSL_DISPATCH se05x_x25519_ref_decoder_functions[];
 extern const OSSL_DISPATCH se05x_nxpref_pass_decoder_functions[]; /* nxpref.c */
 extern const OSSL_DISPATCH se05x_nxpref_pem_decoder_functions[];
 
@@ -161,14 +194,57 @@ void *se05x_ec_gen_init(void *provctx, int selection, const OSSL_PARAM params[])
 void *se05x_rsa_gen_init(void *provctx, int selection, const OSSL_PARAM params[]);
 void *se05x_ed25519_gen_init(void *provctx, int selection, const OSSL_PARAM params[]);
 const OSSL_PARAM *se05x_ed25519_gen_settable(void *genctx, void *provctx);
+void *se05x_x25519_gen_init(void *provctx, int selection, const OSSL_PARAM params[]);
 int se05x_gen_set_params(void *genctx, const OSSL_PARAM params[]);
 const OSSL_PARAM *se05x_ec_gen_settable(void *genctx, void *provctx);
 const OSSL_PARAM *se05x_rsa_gen_settable(void *genctx, void *provctx);
 void *se05x_gen(void *genctx, OSSL_CALLBACK *cb, void *cbarg);
+int se05x_gen_set_template(void *genctx, void *templ);
 void se05x_gen_cleanup(void *genctx);
+
+/* ephemeral.c: host (EC)DHE keys for TLS groups "se05x-eph-*" (tls_groups.c) */
+int se05x_get_capabilities(void *provctx, const char *capability, OSSL_CALLBACK *cb, void *arg);
+/* Is name one of our internal TLS group names? type: "EC"/"X25519", group:
+ * the OpenSSL group (NULL for X25519). */
+int se05x_eph_group(const char *name, const char **type, const char **group);
+se05x_key *se05x_eph_generate(se05x_prov *pc, se05x_key_kind kind, const char *type,
+                              const char *group, bool pair);
+/* type/group of an ephemeral template key (keygen from a peer's key) */
+int se05x_eph_template(const se05x_key *t, const char **type, const char **group);
+int se05x_eph_has(const se05x_key *k, int selection);
+int se05x_eph_get_params(se05x_key *k, OSSL_PARAM params[]);
+int se05x_eph_set_params(se05x_key *k, const OSSL_PARAM params[]);
+se05x_key *se05x_eph_dup(const se05x_key *k, int selection);
+int se05x_eph_export(se05x_key *k, int selection, OSSL_CALLBACK *cb, void *cbarg);
+int se05x_eph_derive(se05x_key *k, se05x_key *peer, unsigned char *secret, size_t *secretlen,
+                     size_t outlen);
 
 /* keymgmt.c: import public key params into a new key (used by encoders). */
 se05x_key *se05x_key_import_params(se05x_prov *pc, se05x_key_kind kind, int selection,
                                    const OSSL_PARAM params[]);
+/* keymgmt.c: functions shared by every kind's keymgmt (x25519.c too). */
+void se05x_km_free(void *keydata);
+void *se05x_km_load(se05x_key_kind kind, const void *ref, size_t ref_sz);
+int se05x_km_has(const void *keydata, int selection);
+/* the peer's share of a TLS ephemeral (encoded-pub-key), ephemeral keys only */
+int se05x_km_set_params(void *keydata, const OSSL_PARAM params[]);
+const OSSL_PARAM *se05x_km_settable_params(void *provctx);
+int se05x_km_match(const void *a, const void *b, int selection);
+int se05x_km_get_params(void *keydata, OSSL_PARAM params[]);
+int se05x_km_import(void *keydata, int selection, const OSSL_PARAM params[]);
+int se05x_km_export(void *keydata, int selection, OSSL_CALLBACK *cb, void *cbarg);
+void *se05x_km_dup(const void *keydata, int selection);
+/* import/export types and gettable parameters of raw public keys (Ed25519, X25519) */
+const OSSL_PARAM *se05x_km_raw_pub_types(int selection);
+const OSSL_PARAM *se05x_km_raw_gettable(bool ed25519);
+
+/* keyexch.c: key exchange context shared by ECDH and X25519 (x25519.c);
+ * init and set_peer check the key kind. */
+void *se05x_kx_newctx(void *provctx);
+void se05x_kx_freectx(void *vctx);
+void *se05x_kx_dupctx(void *vctx);
+int se05x_kx_init(void *vctx, void *provkey, se05x_key_kind kind);
+int se05x_kx_set_peer(void *vctx, void *provkey, se05x_key_kind kind);
+int se05x_kx_derive(void *vctx, unsigned char *secret, size_t *secretlen, size_t outlen);
 
 #endif

@@ -29,11 +29,13 @@ static int ref_encode(void *ctx, OSSL_CORE_BIO *cout, const void *obj_raw, bool 
 {
     se05x_prov *pc = ctx;
     const se05x_key *k = obj_raw;
-    if (k == NULL || !k->priv || k->pub == NULL) {
+    if (k == NULL || !k->priv) {
         SE05X_ERR(pc, SE05X_R_NO_PRIVATE,
                   "only references to SE private keys can be written (use -pubout for the public key)");
         return 0;
     }
+    if (!se05x_key_need_pub(k))
+        return 0;
     unsigned char *spki = NULL;
     int spki_len = i2d_PUBKEY(k->pub, &spki);
     if (spki_len <= 0)
@@ -118,6 +120,8 @@ static size_t read_all(se05x_prov *pc, OSSL_CORE_BIO *cin, uint8_t *buf, size_t 
  * that now holds another key is refused rather than silently used. */
 static int same_public(se05x_prov *pc, const se05x_key *k, const sss_refkey *r)
 {
+    if (!se05x_key_need_pub(k))
+        return 0;
     unsigned char *der = NULL;
     int len = i2d_PUBKEY(k->pub, &der);
     int same = len > 0 && (size_t)len == r->spki_len && memcmp(der, r->spki, r->spki_len) == 0;
@@ -204,6 +208,19 @@ static int ed_ref_decode(void *ctx, OSSL_CORE_BIO *in, int selection, OSSL_CALLB
     return ref_decode(ctx, SE05X_KEY_ED25519, in, selection, cb, cbarg);
 }
 
+static int x25519_ref_decode(void *ctx, OSSL_CORE_BIO *in, int selection, OSSL_CALLBACK *cb,
+                             void *cbarg, OSSL_PASSPHRASE_CALLBACK *pw, void *pwarg)
+{
+    return ref_decode(ctx, SE05X_KEY_X25519, in, selection, cb, cbarg);
+}
+
+const OSSL_DISPATCH se05x_x25519_ref_decoder_functions[] = {
+    FN(OSSL_FUNC_DECODER_NEWCTX, ref_newctx),
+    FN(OSSL_FUNC_DECODER_FREECTX, ref_freectx),
+    FN(OSSL_FUNC_DECODER_DOES_SELECTION, ref_dec_does_selection),
+    FN(OSSL_FUNC_DECODER_DECODE, x25519_ref_decode),
+    {0, NULL},
+};
 const OSSL_DISPATCH se05x_ed25519_ref_decoder_functions[] = {
     FN(OSSL_FUNC_DECODER_NEWCTX, ref_newctx),
     FN(OSSL_FUNC_DECODER_FREECTX, ref_freectx),

@@ -282,11 +282,13 @@ static const OSSL_PARAM *sig_gettable_ctx_params(void *vctx, void *provctx)
 
 static int sig_init(sig_ctx *c, se05x_key *k, const OSSL_PARAM params[], bool signing)
 {
-    if (k == NULL || k->kind != c->kind || k->pub == NULL) {
+    if (k == NULL || k->kind != c->kind) {
         SE05X_ERR(c->pc, SE05X_R_KEY_TYPE, "not an %s key of the se05x provider",
                   se05x_kind_name(c->kind));
         return 0;
     }
+    if (!se05x_key_need_pub(k))
+        return 0;
     if (signing && !k->priv) {
         SE05X_ERR(c->pc, SE05X_R_NO_PRIVATE, "key%s has no private part in the SE",
                   k->id ? "" : " (imported public key)");

@@ -1,4 +1,4 @@
-/* Store loader for "se05x:0xID" (alias "nxp:0xID") URIs: an EC, RSA or Ed25519
+/* Store loader for "se05x:0xID" (alias "nxp:0xID") URIs: an EC, RSA, Ed25519 or X25519
  * key is handed to our keymgmt by reference (OSSL_OBJECT_PARAM_REFERENCE,
  * an se05x_keyref), a binary object holding a DER or PEM certificate is returned
  * as DER certificate data; the bare "se05x:" enumerates every object as a
@@ -152,8 +152,11 @@ static int pass_name(const sss_object_info *info, OSSL_CALLBACK *cb, void *cbarg
     char uri[32], desc[96];
     se05x_uri_format(info->id, uri, sizeof(uri));
     const char *tn = sss_key_type_name(info->type);
+    se05x_key_kind kind = se05x_kind_of(info->type, info->curve);
     if (info->type == SSS_KT_BINARY)
         snprintf(desc, sizeof(desc), "%s, %u bytes", tn, (unsigned)info->size);
+    else if (kind == SE05X_KEY_ED25519 || kind == SE05X_KEY_X25519)
+        snprintf(desc, sizeof(desc), "%s, %s", tn, kind == SE05X_KEY_X25519 ? "X25519" : "Ed25519");
     else if (info->bits != 0)
         snprintf(desc, sizeof(desc), "%s, %u bits", tn, (unsigned)info->bits);
     else
@@ -196,8 +199,8 @@ static int load_one(store_ctx *c, OSSL_CALLBACK *cb, void *cbarg)
         return pass_cert(c, &info, false, cb, cbarg);
     }
     SE05X_ERR(c->pc, SE05X_R_KEY_TYPE,
-              "object 0x%08X is a %s; only EC/RSA/Ed25519 keys and certificates load", (unsigned)c->id,
-              sss_key_type_name(info.type));
+              "object 0x%08X is a %s; only EC/RSA/Ed25519/X25519 keys and certificates load",
+              (unsigned)c->id, sss_key_type_name(info.type));
     return 0;
 }
 

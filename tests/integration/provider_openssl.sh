@@ -185,7 +185,7 @@ expect_rc 0 "se05x-overwrite:1 replaces it" openssl genpkey "${G[@]}" -algorithm
 expect_rc 0 "replaced key is P-256" openssl pkey "${P[@]}" -in se05x:0x30000001 -text -noout
 has "$T/out" "NIST CURVE: P-256" "curve of the replacement"
 expect_rc nonzero "generation without se05x-id is refused (no host key)" openssl genpkey "${G[@]}" -algorithm EC -pkeyopt group:P-256 -out gen3.pem
-has "$T/err" "never makes host keys" "missing id explained"
+has "$T/err" "long-term keys only in the SE" "missing id explained"
 [ -s gen3.pem ] && bad "no key file written without an id" || ok "no key file written without an id"
 expect_rc nonzero "unsupported curve is refused" openssl genpkey "${G[@]}" -algorithm EC -pkeyopt group:secp256k1 -pkeyopt se05x-id:0x30000003 -out gen4.pem
 expect_rc 0 "genpkey Ed25519 in the SE" openssl genpkey "${G[@]}" -algorithm ED25519 -pkeyopt se05x-id:0x30000004 -out gened.pem
@@ -221,7 +221,7 @@ freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0
 # tls NAME "PROVIDER ARGS" "S_SERVER ARGS" "S_CLIENT ARGS": one handshake; the
 # server echoes what the client sends, so "hello" in its output means done.
 tls() {
-    local name=$1 prov=$2 sargs=$3 cargs=$4 port; port=$(freeport)
+    local name=$1 prov=$2 sargs=$3 cargs=$4 cprov=${5-$2} port; port=$(freeport)
     rm -f "$T/srv.log"
     # shellcheck disable=SC2086
     timeout 8 openssl s_server $prov -accept 127.0.0.1:$port -naccept 1 $sargs \
@@ -229,7 +229,7 @@ tls() {
     local spid=$!
     for _ in $(seq 1 50); do grep -q '^ACCEPT' "$T/srv.log" 2>/dev/null && break; sleep 0.1; done
     # shellcheck disable=SC2086
-    (echo hello; sleep 0.5) | timeout 6 openssl s_client $prov -connect 127.0.0.1:$port $cargs >"$T/cli.log" 2>&1
+    (echo hello; sleep 0.5) | timeout 6 openssl s_client $cprov -connect 127.0.0.1:$port $cargs >"$T/cli.log" 2>&1
     wait "$spid" 2>/dev/null
     if grep -q '^hello' "$T/srv.log" && grep -q 'Verify return code: 0' "$T/cli.log"; then ok "TLS: $name"
     else bad "TLS: $name"; sed 's/^/     /' "$T/srv.log" "$T/cli.log" | grep -iE 'error|alert|Protocol|subject' | head -8; fi
@@ -238,14 +238,35 @@ DF="-provider-path $MOD -provider default -provider se05x"
 SF="-provider-path $MOD -provider se05x -provider default"
 expect_rc 0 "self-signed EC server certificate" openssl req "${P[@]}" -x509 -new -key se05x:0xF0000000 -subj /CN=localhost -days 1 -out ecsrv.pem
 cp cert.pem devcert.pem
-tls "EC server key, TLS 1.3" "$DF" "-key se05x:0xF0000000 -cert ecsrv.pem" "-tls1_3 -CAfile ecsrv.pem -verify_return_error"
-tls "EC server key, TLS 1.3, se05x listed first" "$SF" "-key se05x:0xF0000000 -cert ecsrv.pem" "-tls1_3 -CAfile ecsrv.pem -verify_return_error"
-tls "EC server key, TLS 1.2 ECDHE-ECDSA-AES128-GCM" "$DF" "-key se05x:0xF0000000 -cert ecsrv.pem" "-tls1_2 -cipher ECDHE-ECDSA-AES128-GCM-SHA256 -CAfile ecsrv.pem -verify_return_error"
-tls "EC server key, TLS 1.2 ECDHE-ECDSA-AES256-GCM" "$DF" "-key se05x:0xF0000000 -cert ecsrv.pem" "-tls1_2 -cipher ECDHE-ECDSA-AES256-GCM-SHA384 -CAfile ecsrv.pem -verify_return_error"
-tls "RSA server key, TLS 1.3 (RSA-PSS)" "$DF" "-key se05x:0xF0000004 -cert self.pem" "-tls1_3 -CAfile self.pem -verify_return_error"
-tls "RSA server key, TLS 1.2 ECDHE-RSA-AES128-GCM" "$DF" "-key se05x:0xF0000004 -cert self.pem" "-tls1_2 -cipher ECDHE-RSA-AES128-GCM-SHA256 -CAfile self.pem -verify_return_error"
-tls "Ed25519 server key, TLS 1.3" "$DF" "-key se05x:0x30000004 -cert edcert.pem" "-tls1_3 -CAfile edcert.pem -verify_return_error"
-has "$T/cli.log" "Peer signature type: ed25519" "Ed25519 signed the handshake"
+# The matrix runs with our provider listed after and before `default`
+# (before: TLS key exchange uses the provider's ephemeral groups, see
+# provider/openssl/ephemeral.c); the client uses the same order.
+for order in DF SF; do
+    O=${!order}; on=$([ $order = DF ] && echo "default first" || echo "se05x first")
+    for c in ECDHE-ECDSA-AES128-GCM-SHA256 ECDHE-ECDSA-AES256-GCM-SHA384; do
+        tls "EC server key, TLS 1.2 $c, $on" "$O" "-key se05x:0xF0000000 -cert ecsrv.pem" "-tls1_2 -cipher $c -CAfile ecsrv.pem -verify_return_error"
+    done
+    for c in ECDHE-RSA-AES128-GCM-SHA256 ECDHE-RSA-AES256-GCM-SHA384; do
+        tls "RSA server key, TLS 1.2 $c, $on" "$O" "-key se05x:0xF0000004 -cert self.pem" "-tls1_2 -cipher $c -CAfile self.pem -verify_return_error"
+    done
+    for c in TLS_AES_128_GCM_SHA256 TLS_AES_256_GCM_SHA384; do
+        tls "EC server key, TLS 1.3 $c, $on" "$O" "-key se05x:0xF0000000 -cert ecsrv.pem" "-tls1_3 -ciphersuites $c -CAfile ecsrv.pem -verify_return_error"
+        tls "RSA server key, TLS 1.3 $c (RSA-PSS), $on" "$O" "-key se05x:0xF0000004 -cert self.pem" "-tls1_3 -ciphersuites $c -CAfile self.pem -verify_return_error"
+    done
+    has "$T/cli.log" "Server Temp Key: X25519" "TLS 1.3 key share is X25519 by default ($on)"
+    for g in P-256 P-384:P-256 P-521:P-256; do # (TLS 1.2: the P-256 certificate needs P-256)
+        tls "ECDHE group $g in TLS 1.2, $on" "$O" "-key se05x:0xF0000000 -cert ecsrv.pem" "-tls1_2 -groups $g -CAfile ecsrv.pem -verify_return_error"
+        has "$T/cli.log" "Server Temp Key: ECDH, $(echo "${g%%:*}" | sed 's/P-256/prime256v1/;s/P-384/secp384r1/;s/P-521/secp521r1/')" "${g%%:*}: the ephemeral is on that curve ($on)"
+        tls "key share $g in TLS 1.3, $on" "$O" "-key se05x:0xF0000000 -cert ecsrv.pem" "-tls1_3 -groups ${g%%:*} -CAfile ecsrv.pem -verify_return_error"
+    done
+    tls "Ed25519 server key, TLS 1.3, $on" "$O" "-key se05x:0x30000004 -cert edcert.pem" "-tls1_3 -CAfile edcert.pem -verify_return_error"
+    has "$T/cli.log" "Peer signature type: ed25519" "Ed25519 signed the handshake ($on)"
+done
+# genpkey cannot reach the ephemeral path by accident, nor write such a key
+expect_rc 1 "genpkey EC without se05x-id is refused with se05x first" openssl genpkey "${P[@]}" -algorithm EC -pkeyopt group:P-256 -out nohost.pem
+has "$T/err" "se05x-id" "no-id refusal names se05x-id"
+expect_rc 1 "a TLS ephemeral is never written out" openssl genpkey "${P[@]}" -algorithm EC -pkeyopt group:se05x-eph-prime256v1 -out eph.pem
+[ -s eph.pem ] && bad "ephemeral key written" || ok "nothing written for an ephemeral"
 # a P-384 key made in the SE signs its TLS 1.3 CertificateVerify with SHA-384
 expect_rc 0 "genpkey EC P-384 in the SE at 0x30000005" openssl genpkey "${G[@]}" -algorithm EC -pkeyopt group:P-384 -pkeyopt se05x-id:0x30000005 -out gen384.pem
 expect_rc 0 "req -x509 with the P-384 SE key" openssl req "${P[@]}" -x509 -new -key se05x:0x30000005 -subj /CN=localhost -days 1 -out p384.pem
@@ -274,6 +295,11 @@ tls "mutual TLS 1.3, client key and certificate from the SE" "$DF" "-key se05x:0
 has "$T/srv.log" "subject=O = se05x-sim EdgeLock 2GO client" "server saw the SE's client certificate"
 tls "mutual TLS 1.2, client key and certificate from the SE" "$DF" "-key se05x:0xF0000004 -cert self.pem $MT" "-tls1_2 -CAfile self.pem -key se05x:0xF0000000 -cert se05x:0xF0000001"
 tls "mutual TLS 1.3, se05x listed first" "$SF" "-key se05x:0xF0000004 -cert self.pem $MT" "-tls1_3 -CAfile self.pem -key se05x:0xF0000000 -cert se05x:0xF0000001"
+tls "mutual TLS 1.2, se05x listed first" "$SF" "-key se05x:0xF0000004 -cert self.pem $MT" "-tls1_2 -CAfile self.pem -key se05x:0xF0000000 -cert se05x:0xF0000001"
+# mixed pairs: a peer without se05x against each order
+V req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ecsrv_host.key -subj /CN=localhost -days 1 -out ecsrv_host.pem 2>/dev/null
+tls "server se05x first, client default only, TLS 1.2" "$SF" "-key se05x:0xF0000000 -cert ecsrv.pem" "-tls1_2 -CAfile ecsrv.pem -verify_return_error" ""
+tls "server default only, client se05x first, TLS 1.2 mutual" "" "-key ecsrv_host.key -cert ecsrv_host.pem $MT" "-tls1_2 -CAfile ecsrv_host.pem -key se05x:0xF0000000 -cert se05x:0xF0000001" "$SF"
 
 # ---- key reference files: unmodified Python ssl through OPENSSL_CONF ---------------------
 sed -e "s|^module = se05x.so|module = $MOD/se05x.so|" "$SRC_DIR/examples/openssl/openssl.cnf" >app.cnf
@@ -379,6 +405,15 @@ has "$T/err" "malformed se05x URI" "long id refused"
 expect_rc nonzero "object that is neither key nor certificate" openssl pkey "${P[@]}" -in se05x:0x7FFF0205 -pubout
 has "$T/err" "not usable here" "wrong object type explained"
 expect_rc nonzero "sign with a public-only SE key" openssl dgst "${P[@]}" -sha256 -sign se05x:0xF0000020 -out bad.sig msg
+for order in P PD; do # key/certificate mismatch: the server refuses to start, in both orders
+    eval "O=(\"\${$order[@]}\")"
+    expect_rc nonzero "s_server: SE EC key with an RSA certificate ($order)" timeout 8 openssl s_server "${O[@]}" -accept 127.0.0.1:0 -naccept 1 -key se05x:0xF0000000 -cert self.pem
+    has "$T/err" "key values mismatch|does not match" "key/certificate mismatch explained ($order)"
+    expect_rc nonzero "s_server: SE key with another EC key's certificate ($order)" timeout 8 openssl s_server "${O[@]}" -accept 127.0.0.1:0 -naccept 1 -key se05x:0xF0000000 -cert ecsrv_host.pem
+    has "$T/err" "key values mismatch" "EC key/certificate mismatch explained ($order)"
+done
+expect_rc nonzero "s_client: SE key with a certificate that is not its own" timeout 8 openssl s_client "${P[@]}" -connect 127.0.0.1:1 -key se05x:0xF0000000 -cert self.pem
+has "$T/err" "key values mismatch|does not match" "client-side mismatch explained"
 
 kill -TERM "$SIMPID" 2>/dev/null; wait "$SIMPID" 2>/dev/null; SIMPID=
 expect_rc nonzero "SE stops: signing fails cleanly" openssl dgst "${P[@]}" -sha256 -sign se05x:0xF0000000 -out bad.sig msg

@@ -6,7 +6,9 @@
  * input (digest length, digest, padding, MGF1), dupctx in mid-stream, key
  * reference files written and read back (and a mismatching one refused), and a
  * key signing from several threads at once and on both sides of a fork(),
- * every signature verified by the default provider alone. The module is build/provider/se05x.so; if
+ * every signature verified by the default provider alone; X25519 keys made in the
+ * SE (parameters, export, import, match, derive both ways, bad peers, reference).
+ * The module is build/provider/se05x.so; if
  * it has not been built this program says so and skips the module tests. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -483,6 +485,135 @@ static void test_threads_and_fork(void **state)
     assert_int_equal(parent_good, SIGNS);
 }
 
+/* ---- X25519 (x25519.c) --------------------------------------------------------- */
+
+/* Shared secret of key and peer in lc (NULL: the default context); *len in/out. */
+static int x_derive(OSSL_LIB_CTX *lc, EVP_PKEY *key, EVP_PKEY *peer, unsigned char *out,
+                    size_t *len)
+{
+    EVP_PKEY_CTX *c = EVP_PKEY_CTX_new_from_pkey(lc, key, NULL);
+    int ok = c != NULL && EVP_PKEY_derive_init(c) == 1 && EVP_PKEY_derive_set_peer(c, peer) == 1 &&
+             EVP_PKEY_derive(c, out, len) == 1;
+    EVP_PKEY_CTX_free(c);
+    return ok;
+}
+
+/* An X25519 key made in the SE at id (NULL: generation refused). */
+static EVP_PKEY *x_generate(OSSL_LIB_CTX *lc, const char *id)
+{
+    EVP_PKEY_CTX *c = EVP_PKEY_CTX_new_from_name(lc, "X25519", "provider=se05x");
+    assert_non_null(c);
+    int overwrite = 1;
+    OSSL_PARAM p[] = {
+        OSSL_PARAM_utf8_string("se05x-id", (char *)id, id != NULL ? strlen(id) : 0),
+        OSSL_PARAM_int("se05x-overwrite", &overwrite),
+        OSSL_PARAM_END,
+    };
+    EVP_PKEY *k = NULL;
+    if (EVP_PKEY_keygen_init(c) == 1 && EVP_PKEY_CTX_set_params(c, id != NULL ? p : p + 1) == 1)
+        EVP_PKEY_generate(c, &k);
+    EVP_PKEY_CTX_free(c);
+    return k;
+}
+
+static void test_x25519(void **state)
+{
+    if (!g_have_module)
+        skip();
+    OSSL_LIB_CTX *lc = g_sim.pc.lc;
+    assert_null(x_generate(lc, NULL)); /* no id: never a host key */
+    EVP_PKEY *se = x_generate(lc, "0x30000020");
+    assert_non_null(se);
+    assert_true(EVP_PKEY_is_a(se, "X25519"));
+    assert_string_equal(OSSL_PROVIDER_get0_name(EVP_PKEY_get0_provider(se)), "se05x");
+    assert_int_equal(EVP_PKEY_get_bits(se), 253);
+    assert_int_equal(EVP_PKEY_get_security_bits(se), 128);
+    assert_int_equal(EVP_PKEY_get_size(se), 32);
+    EVP_PKEY *se_pub = default_copy(se);
+    unsigned char *enc = NULL, raw[32];
+    size_t rawlen = sizeof(raw);
+    assert_int_equal(EVP_PKEY_get1_encoded_public_key(se, &enc), 32);
+    assert_int_equal(EVP_PKEY_get_raw_public_key(se_pub, raw, &rawlen), 1);
+    assert_memory_equal(enc, raw, 32);
+    OPENSSL_free(enc);
+
+    /* public part only out; host private keys not in */
+    OSSL_PARAM *params = NULL;
+    assert_int_equal(EVP_PKEY_todata(se, EVP_PKEY_KEYPAIR, &params), 0);
+    assert_int_equal(EVP_PKEY_todata(se, EVP_PKEY_PUBLIC_KEY, &params), 1);
+    assert_null(OSSL_PARAM_locate(params, OSSL_PKEY_PARAM_PRIV_KEY));
+    OSSL_PARAM_free(params);
+    EVP_PKEY *host = EVP_PKEY_Q_keygen(NULL, NULL, "X25519");
+    assert_non_null(host);
+    params = NULL;
+    assert_int_equal(EVP_PKEY_todata(host, EVP_PKEY_KEYPAIR, &params), 1);
+    EVP_PKEY_CTX *ic = EVP_PKEY_CTX_new_from_name(lc, "X25519", "provider=se05x");
+    EVP_PKEY *imp = NULL;
+    assert_int_equal(EVP_PKEY_fromdata_init(ic), 1);
+    assert_int_not_equal(EVP_PKEY_fromdata(ic, &imp, EVP_PKEY_KEYPAIR, params), 1);
+    assert_int_equal(EVP_PKEY_fromdata(ic, &imp, EVP_PKEY_PUBLIC_KEY, params), 1);
+    assert_int_equal(EVP_PKEY_eq(imp, host), 1);
+    unsigned char s0[32];
+    size_t l0 = sizeof(s0);
+    assert_int_equal(x_derive(lc, imp, host, s0, &l0), 0); /* public only: no derive */
+    EVP_PKEY_free(imp);
+    EVP_PKEY_CTX_free(ic);
+    OSSL_PARAM_free(params);
+
+    /* match both ways */
+    assert_int_equal(EVP_PKEY_eq(se, se_pub), 1);
+    assert_int_equal(EVP_PKEY_eq(se_pub, se), 1);
+    assert_int_equal(EVP_PKEY_eq(se, host), 0);
+    assert_int_equal(EVP_PKEY_eq(host, se), 0);
+
+    /* both sides derive the same secret; a host key stays with the default provider */
+    unsigned char s1[64], s2[64], s3[64];
+    size_t l1 = sizeof(s1), l2 = sizeof(s2), l3 = sizeof(s3);
+    EVP_PKEY *host_pub = default_copy(host);
+    assert_int_equal(x_derive(lc, se, host_pub, s1, &l1), 1);
+    assert_int_equal(x_derive(NULL, host, se_pub, s2, &l2), 1);
+    assert_int_equal(l1, 32);
+    assert_int_equal(l2, 32);
+    assert_memory_equal(s1, s2, 32);
+    EVP_PKEY *host2 = EVP_PKEY_Q_keygen(lc, NULL, "X25519"); /* default first: a host key */
+    assert_non_null(host2);
+    assert_string_equal(OSSL_PROVIDER_get0_name(EVP_PKEY_get0_provider(host2)), "default");
+    assert_int_equal(x_derive(lc, host2, se_pub, s3, &l3), 1);
+
+    /* bad peers: an EC key, a small-order point (all-zero secret); short buffer */
+    assert_int_equal(x_derive(lc, se, g_sim.ec_pub, s3, &l3), 0);
+    static const unsigned char zero[32];
+    EVP_PKEY *small = EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519, NULL, zero, sizeof(zero));
+    assert_non_null(small);
+    l3 = sizeof(s3);
+    assert_int_equal(x_derive(lc, se, small, s3, &l3), 0);
+    l3 = 16;
+    assert_int_equal(x_derive(lc, se, host_pub, s3, &l3), 0);
+    ERR_clear_error();
+
+    /* key reference file written and read back */
+    BIO *mem = BIO_new(BIO_s_mem());
+    assert_int_equal(PEM_write_bio_PrivateKey_ex(mem, se, NULL, NULL, 0, NULL, NULL, lc, NULL),
+                     1);
+    EVP_PKEY *back = PEM_read_bio_PrivateKey_ex(mem, NULL, NULL, NULL, lc, NULL);
+    BIO_free(mem);
+    assert_non_null(back);
+    assert_true(EVP_PKEY_is_a(back, "X25519"));
+    l3 = sizeof(s3);
+    assert_int_equal(x_derive(lc, back, host_pub, s3, &l3), 1);
+    assert_memory_equal(s3, s1, 32);
+    OPENSSL_cleanse(s1, sizeof(s1));
+    OPENSSL_cleanse(s2, sizeof(s2));
+    OPENSSL_cleanse(s3, sizeof(s3));
+    EVP_PKEY_free(back);
+    EVP_PKEY_free(small);
+    EVP_PKEY_free(host2);
+    EVP_PKEY_free(host_pub);
+    EVP_PKEY_free(host);
+    EVP_PKEY_free(se_pub);
+    EVP_PKEY_free(se);
+}
+
 int main(void)
 {
     char sim[1024];
@@ -508,6 +639,7 @@ int main(void)
         cmocka_unit_test(test_dupctx_mid_stream),
         cmocka_unit_test(test_reference_round_trip),
         cmocka_unit_test(test_threads_and_fork),
+        cmocka_unit_test(test_x25519),
     };
     int fails = cmocka_run_group_tests_name("offline", offline, NULL, NULL);
     return fails + cmocka_run_group_tests_name("simulator", with_sim, sim_setup, sim_teardown);
