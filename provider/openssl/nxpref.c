@@ -214,7 +214,8 @@ static se05x_key_kind kind_of_spki(se05x_prov *pc, const sss_refkey *r)
 }
 
 /* A parsed reference: check the SE key it names, then pass on our DER. */
-static int use_reference(se05x_prov *pc, const sss_refkey *r, OSSL_CALLBACK *cb, void *cbarg)
+static int use_reference(se05x_prov *pc, const sss_refkey *r, int selection, OSSL_CALLBACK *cb,
+                         void *cbarg)
 {
     se05x_log("%s reference key to 0x%08X read",
               r->format == SSS_REFKEY_OURS ? "SE05X KEY REFERENCE" : "NXP", (unsigned)r->id);
@@ -229,9 +230,15 @@ static int use_reference(se05x_prov *pc, const sss_refkey *r, OSSL_CALLBACK *cb,
     int ok = -1;
     uint8_t *der = NULL;
     size_t len = 0;
+    bool want_private = selection == 0 || (selection & OSSL_KEYMGMT_SELECT_PRIVATE_KEY) != 0;
     if (k->kind != want) {
         SE05X_ERR(pc, SE05X_R_KEY_TYPE, "the %s reference key names 0x%08X, which holds an %s key",
                   se05x_kind_name(want), (unsigned)r->id, se05x_kind_name(k->kind));
+    } else if (r->format != SSS_REFKEY_OURS && !k->priv && want_private) {
+        /* read as a private key, a public-only object would again leave
+         * OpenSSL to its legacy reader (see stand_in) */
+        SE05X_ERR(pc, SE05X_R_NO_PRIVATE, "the NXP reference key names 0x%08X, a public key",
+                  (unsigned)r->id);
     } else if (same_public(pc, k, r)) {
         sss_status st = sss_refkey_encode_der(r->id, r->spki, r->spki_len, &der, &len);
         if (st != SSS_OK)
@@ -261,7 +268,7 @@ static int nx_decode_pem(void *ctx, OSSL_CORE_BIO *cin, int selection, OSSL_CALL
     sss_refkey r;
     if (der != NULL && dlen > 0 && (ours || sss_refkey_nxp_maybe(der, (size_t)dlen)) &&
         sss_refkey_decode_ex(pc->libctx, der, (size_t)dlen, &r) == SSS_OK) {
-        ok = use_reference(pc, &r, cb, cbarg);
+        ok = use_reference(pc, &r, selection, cb, cbarg);
         sss_refkey_free(&r);
     }
     if (der != NULL) {

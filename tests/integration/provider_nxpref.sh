@@ -75,6 +75,9 @@ expect_rc 0 "certificate for it" openssl req "${P[@]}" -new -x509 -key se05x:0x3
     -subj /CN=reused -days 2 -out reused.crt
 expect_rc 0 "delete it" "$CLI" erase 0x30000011
 expect_rc 0 "another key at the same id" "$CLI" gen ec 0x30000011
+# a public key stored in the SE: NXP's public-key class (0x20)
+expect_rc 0 "store a public key in the SE" "$CLI" set pub 0x30000020 ec.pub
+expect_rc 0 "refpem --nxp of a public key" "$CLI" refpem 0x30000020 pubonly.pem --nxp
 V genpkey -algorithm EC -pkeyopt group:P-256 -out host.pem
 V pkey -in host.pem -pubout -out host.pub
 V req -new -x509 -key host.pem -subj /CN=host -days 2 -out host.crt
@@ -139,6 +142,11 @@ for cnf in def_first se_first; do
     has "$T/err" "is not that key's" "$cnf: reused id: clear error"
     expect_fail "$cnf: Python ssl refuses a reference whose id holds another key" \
         python3 "$SRC_DIR/tests/integration/provider/py_ssl_refkey.py" reused.crt reused.pem
+    expect_fail "$cnf: CLI cannot sign with a reference to a public key" \
+        openssl dgst -sha256 -sign pubonly.pem -out sig msg
+    has "$T/err" "a public key|not available" "$cnf: public-key reference: clear error"
+    expect_fail "$cnf: Python ssl cannot serve with a reference to a public key" \
+        python3 "$SRC_DIR/tests/integration/provider/py_ssl_refkey.py" ec.crt pubonly.pem
     # a host key is still a host key
     expect_rc 0 "$cnf: host key signs" openssl dgst -sha256 -sign host.pem -out sig msg
     expect_rc 0 "$cnf: host key signature verifies" V dgst -sha256 -verify host.pub -signature sig msg
