@@ -161,7 +161,9 @@ int se05x_key_sign(se05x_key *k, const sss_sig_params *sp, const unsigned char *
 {
     sss_session *s;
     if (k->sk == NULL) { /* a stand-in for an unusable reference file (nxpref.c) */
-        SE05X_ERR(k->pc, SE05X_R_NOT_FOUND, "%s: key 0x%08X is not available in the SE05x",
+        SE05X_ERR(k->pc, SE05X_R_NO_PRIVATE,
+                  "%s: the reference file names 0x%08X, which is not a usable private key "
+                  "in the SE05x (see the error logged when it was read)",
                   what, (unsigned)k->id);
         return 0;
     }

@@ -164,8 +164,8 @@ static int pass_on(const uint8_t *der, size_t len, const char *type, OSSL_CALLBA
 /* An NXP reference cannot be used (object missing, SE unreachable, another
  * key type or public key): the error is raised, and OpenSSL still gets a
  * stand-in key: the file's public key, marked private but with no SE
- * handle, so that every private operation fails cleanly ("not available
- * in the SE05x") and it can never be exported as a private key. Failing
+ * handle, so that every private operation fails cleanly ("not a usable
+ * private key in the SE05x") and it can never be exported as a private key. Failing
  * the decode instead would not be clean: PEM_read_bio_PrivateKey() then
  * falls back to its legacy (non-provider) reader, which turns the magic
  * file into a host key with a fake private value (and it also rejects a
