@@ -160,6 +160,13 @@ int se05x_key_sign(se05x_key *k, const sss_sig_params *sp, const unsigned char *
                    const char *what)
 {
     sss_session *s;
+    if (k->sk == NULL) { /* a stand-in for an unusable reference file (nxpref.c) */
+        SE05X_ERR(k->pc, SE05X_R_NO_PRIVATE,
+                  "%s: the reference file names 0x%08X, which is not a usable private key "
+                  "in the SE05x (see the error logged when it was read)",
+                  what, (unsigned)k->id);
+        return 0;
+    }
     if (!se05x_session_acquire(k->pc, &s))
         return 0;
     size_t len = sigsize;

@@ -119,6 +119,7 @@ int se05x_session_acquire(se05x_prov *pc, sss_session **s)
             .connstr = pc->connstr,
             .auth = pc->auth,
             .scp03_keyfile = pc->scp03_keyfile,
+            .libctx = pc->libctx, /* sss's host-side crypto stays in our context */
         };
         char err[256] = "";
         sss_status st = sss_session_open(&cfg, &pc->sess, err, sizeof(err));
@@ -370,6 +371,13 @@ static const OSSL_ALGORITHM decoder_algs[] = {
      "SE05X KEY REFERENCE (X25519, PEM)"},
     {"X25519", SE05X_PROV_PROPS ",input=der", se05x_x25519_ref_decoder_functions,
      "SE05X KEY REFERENCE (X25519, DER)"},
+    /* Reference-key PEM files (NXP's magic-number keys and ours), read
+     * one window after OpenSSL's PEM-to-DER so that this runs first in any
+     * provider order and in the file: store (nxpref.c explains) */
+    {"DER", SE05X_PROV_PROPS ",input=se05x-nxpref-b", se05x_nxpref_pass_decoder_functions,
+     "reference key DER (pass-through)"},
+    {"SE05X-NXPREF-B", SE05X_PROV_PROPS ",input=pem", se05x_nxpref_pem_decoder_functions,
+     "NXP magic-number EC/RSA and SE05X KEY REFERENCE PEM files"},
     {NULL, NULL, NULL, NULL},
 };
 

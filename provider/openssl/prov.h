@@ -186,6 +186,8 @@ extern const OSSL_DISPATCH se05x_x25519_spki_der_encoder_functions[];
 extern const OSSL_DISPATCH se05x_x25519_spki_pem_encoder_functions[];
 extern const OSSL_DISPATCH se05x_x25519_text_encoder_functions[];
 extern const OSSL_DISPATCH se05x_x25519_ref_decoder_functions[];
+extern const OSSL_DISPATCH se05x_nxpref_pass_decoder_functions[]; /* nxpref.c */
+extern const OSSL_DISPATCH se05x_nxpref_pem_decoder_functions[];
 
 /* keygen.c: keymgmt gen functions (generation in the SE at an object id) */
 void *se05x_ec_gen_init(void *provctx, int selection, const OSSL_PARAM params[]);

@@ -94,12 +94,11 @@ const OSSL_DISPATCH se05x_ref_der_encoder_functions[] = {
 
 /* Our decoder reads PEM itself (OpenSSL's PEM-to-DER step drops labels it
  * does not know) and DER. It only claims "SE05X KEY REFERENCE" input;
- * anything else returns 1 without an object so that the other decoders run. The key comes out as our keyref,
- * which only our keymgmt loads: PEM_read_bio_PrivateKey() and
- * SSL_CTX_use_PrivateKey_file() (decoder path) work; the 3.0 file: store
- * path ends in a clean "unsupported" (use the se05x: URI there). NXP's
- * magic-number keys are not claimed: OpenSSL's own decoders would read
- * them as (wrong) host keys first, so they need a different approach. */
+ * anything else returns 1 without an object so that the other decoders
+ * run. The key comes out as our keyref, which only our keymgmt loads. PEM
+ * files (ours and NXP's magic-number keys) normally reach it through
+ * nxpref.c, which reads them ahead of OpenSSL's decoders in any provider
+ * order and in the CLI's file: store, and hands this decoder the DER. */
 #define REF_MAX_DER 2048
 
 static int ref_dec_does_selection(void *provctx, int selection)
@@ -145,27 +144,17 @@ static bool looks_like_ours(const uint8_t *d, size_t len)
            d[hdr + 2] == SSS_REFKEY_VERSION && d[hdr + 3] == 0x0C;
 }
 
-/* sss_refkey_decode() may run OpenSSL's decoders in the process's library
- * context, which include this one: a per-thread guard stops the recursion
- * (an inner call declines, so it cannot loop). */
-static _Thread_local bool in_decode;
-
 static int ref_decode(se05x_prov *pc, se05x_key_kind kind, OSSL_CORE_BIO *cin, int selection,
                       OSSL_CALLBACK *cb, void *cbarg)
 {
-    if (in_decode)
-        return 1;
     uint8_t *buf = malloc(REF_MAX_DER + 1);
     if (buf == NULL)
         return 0;
     size_t len = read_all(pc, cin, buf, REF_MAX_DER + 1);
     sss_refkey r;
     sss_status st = SSS_ERR_FORMAT;
-    if (len <= REF_MAX_DER && looks_like_ours(buf, len)) {
-        in_decode = true;
-        st = sss_refkey_decode(buf, len, &r);
-        in_decode = false;
-    }
+    if (len <= REF_MAX_DER && looks_like_ours(buf, len)) /* parsed in our private context */
+        st = sss_refkey_decode_ex(pc->libctx, buf, len, &r);
     free(buf);
     if (st != SSS_OK)
         return 1; /* not a reference: let the other decoders try */

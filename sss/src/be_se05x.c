@@ -90,10 +90,10 @@ sss_status be_se05x_map_ex(sss_session *s, se05x_status st, uint32_t id, const c
 
 /* ---- session ---------------------------------------------------------------- */
 
-static EVP_PKEY *load_eckey(const char *pem)
+static EVP_PKEY *load_eckey(OSSL_LIB_CTX *libctx, const char *pem)
 {
     BIO *b = strstr(pem, "-----BEGIN") ? BIO_new_mem_buf(pem, -1) : BIO_new_file(pem, "r");
-    EVP_PKEY *k = b ? PEM_read_bio_PrivateKey(b, NULL, NULL, NULL) : NULL;
+    EVP_PKEY *k = b ? PEM_read_bio_PrivateKey_ex(b, NULL, NULL, NULL, libctx, NULL) : NULL;
     BIO_free(b);
     ERR_clear_error();
     return k;
@@ -126,7 +126,7 @@ static sss_status open_auth(sss_session *s, const sss_session_cfg *cfg)
         break;
     case SSS_AUTH_ECKEY: {
         kind = "ECKey";
-        EVP_PKEY *k = cfg->eckey_pem ? load_eckey(cfg->eckey_pem) : NULL;
+        EVP_PKEY *k = cfg->eckey_pem ? load_eckey(cfg->libctx, cfg->eckey_pem) : NULL;
         if (!k) {
             sss_seterr(s, "ECKey session: cannot read the host EC private key (PEM file or text)");
             return SSS_ERR_FORMAT;
@@ -393,7 +393,7 @@ static sss_status be_generate(sss_session *s, uint32_t id, const sss_keygen *g,
     case SSS_KT_HMAC: {
         uint8_t key[256];
         size_t n = g->bits / 8u;
-        if (n > sizeof(key) || RAND_priv_bytes(key, (int)n) != 1) {
+        if (n > sizeof(key) || RAND_priv_bytes_ex(s->libctx, key, n, 0) != 1) {
             sss_seterr(s, "generate 0x%08X: host random generator failed", id);
             return SSS_ERR_CRYPTO;
         }

@@ -45,7 +45,7 @@ sss_status be_se05x_key_open(sss_key *k)
 static sss_status pub_from_params(sss_key *k, OSSL_PARAM_BLD *b, const char *type, EVP_PKEY **pub)
 {
     OSSL_PARAM *params = OSSL_PARAM_BLD_to_param(b);
-    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, type, NULL);
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(k->s->libctx, type, NULL);
     int ok = params && ctx && EVP_PKEY_fromdata_init(ctx) == 1 &&
              EVP_PKEY_fromdata(ctx, pub, EVP_PKEY_PUBLIC_KEY, params) == 1;
     EVP_PKEY_CTX_free(ctx);
@@ -71,7 +71,7 @@ static sss_status ec_public(sss_key *k, EVP_PKEY **pub)
             return SSS_ERR_SE;
         }
         reverse(pt, n);
-        *pub = EVP_PKEY_new_raw_public_key_ex(NULL, c == SSS_CURVE_ED25519 ? "ED25519" : "X25519",
+        *pub = EVP_PKEY_new_raw_public_key_ex(k->s->libctx, c == SSS_CURVE_ED25519 ? "ED25519" : "X25519",
                                               NULL, pt, n);
         return *pub ? SSS_OK : SSS_ERR_SE;
     }
@@ -213,13 +213,17 @@ static bool mgf1_xor(const EVP_MD *md, const uint8_t *seed, size_t sl, uint8_t *
 static sss_status emsa_pss(sss_key *k, sss_hash h, int salt_len, const uint8_t *d, size_t dl,
                            uint8_t *em, size_t kb)
 {
-    const EVP_MD *md = sss_hash_md(h);
     size_t hl = dl, sl = salt_len < 0 ? dl : (size_t)salt_len;
     size_t embits = (size_t)k->info.bits - 1, emlen = (embits + 7) / 8;
-    if (!md || emlen > kb || emlen < hl + sl + 2) {
+    if (emlen > kb || emlen < hl + sl + 2) {
         sss_seterr(k->s, "key 0x%08X: PSS salt of %zu bytes does not fit the modulus",
                    k->info.id, sl);
         return SSS_ERR_ARG;
+    }
+    EVP_MD *md = sss_hash_fetch(k->s, h);
+    if (!md) {
+        sss_seterr(k->s, "PSS: digest not available");
+        return SSS_ERR_CRYPTO;
     }
     memset(em, 0, kb);
     uint8_t *e = em + (kb - emlen); /* leading zero byte when modBits % 8 == 1 */
@@ -227,8 +231,10 @@ static sss_status emsa_pss(sss_key *k, sss_hash h, int salt_len, const uint8_t *
     uint8_t *db = e, *hh = e + dblen;
     uint8_t salt[EVP_MAX_MD_SIZE * 8];
     static const uint8_t zeros[8] = {0};
-    if (sl > sizeof(salt) || (sl && RAND_bytes(salt, (int)sl) != 1))
+    if (sl > sizeof(salt) || (sl && RAND_bytes_ex(k->s->libctx, salt, sl, 0) != 1)) {
+        EVP_MD_free(md);
         return SSS_ERR_CRYPTO;
+    }
     EVP_MD_CTX *c = EVP_MD_CTX_new();
     bool ok = c && EVP_DigestInit_ex(c, md, NULL) && EVP_DigestUpdate(c, zeros, 8) &&
               EVP_DigestUpdate(c, d, dl) && EVP_DigestUpdate(c, salt, sl) &&
@@ -242,6 +248,7 @@ static sss_status emsa_pss(sss_key *k, sss_hash h, int salt_len, const uint8_t *
         e[emlen - 1] = 0xBC;
     }
     OPENSSL_cleanse(salt, sizeof(salt));
+    EVP_MD_free(md);
     if (!ok) {
         sss_seterr(k->s, "PSS encoding failed");
         return SSS_ERR_CRYPTO;
@@ -315,17 +322,19 @@ sss_status be_se05x_sign(sss_key *k, const sss_sig_params *p, const uint8_t *in,
     }
 }
 
-static bool set_rsa_params(EVP_PKEY_CTX *ctx, const sss_sig_params *p)
+static bool set_rsa_params(const sss_session *s, EVP_PKEY_CTX *ctx, const sss_sig_params *p)
 {
-    const EVP_MD *md = sss_hash_md(p->hash);
-    if (EVP_PKEY_CTX_set_signature_md(ctx, md) <= 0)
-        return false;
-    if (p->alg == SSS_SIG_RSA_PKCS1)
-        return EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) > 0;
-    return EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PSS_PADDING) > 0 &&
-           EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, md) > 0 &&
-           EVP_PKEY_CTX_set_rsa_pss_saltlen(ctx, p->salt_len < 0 ? RSA_PSS_SALTLEN_DIGEST
-                                                                 : p->salt_len) > 0;
+    EVP_MD *md = sss_hash_fetch(s, p->hash);
+    bool ok = md != NULL && EVP_PKEY_CTX_set_signature_md(ctx, md) > 0;
+    if (ok && p->alg == SSS_SIG_RSA_PKCS1)
+        ok = EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) > 0;
+    else if (ok)
+        ok = EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PSS_PADDING) > 0 &&
+             EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, md) > 0 &&
+             EVP_PKEY_CTX_set_rsa_pss_saltlen(ctx, p->salt_len < 0 ? RSA_PSS_SALTLEN_DIGEST
+                                                                   : p->salt_len) > 0;
+    EVP_MD_free(md);
+    return ok;
 }
 
 /* Verification on the host with the cached public key (no APDU once cached). */
@@ -338,14 +347,14 @@ sss_status be_se05x_verify(sss_key *k, const sss_sig_params *p, const uint8_t *i
     int ok;
     if (p->alg == SSS_SIG_EDDSA) {
         EVP_MD_CTX *m = EVP_MD_CTX_new();
-        ok = m && EVP_DigestVerifyInit_ex(m, NULL, NULL, NULL, NULL, k->pub, NULL) == 1
+        ok = m && EVP_DigestVerifyInit_ex(m, NULL, NULL, k->s->libctx, NULL, k->pub, NULL) == 1
                  ? EVP_DigestVerify(m, sig, siglen, in, inlen)
                  : -2;
         EVP_MD_CTX_free(m);
     } else {
-        EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, k->pub, NULL);
+        EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(k->s->libctx, k->pub, NULL);
         ok = ctx && EVP_PKEY_verify_init(ctx) == 1 &&
-                     (p->alg == SSS_SIG_ECDSA || set_rsa_params(ctx, p))
+                     (p->alg == SSS_SIG_ECDSA || set_rsa_params(k->s, ctx, p))
                  ? EVP_PKEY_verify(ctx, sig, siglen, in, inlen)
                  : -2;
         EVP_PKEY_CTX_free(ctx);

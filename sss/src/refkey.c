@@ -62,17 +62,22 @@ sss_status sss_refkey_uri_parse(const char *uri, size_t len, uint32_t *id)
 }
 
 /* Parse a whole DER SubjectPublicKeyInfo (nothing may follow). */
-static EVP_PKEY *spki_parse(const uint8_t *spki, size_t len)
+static EVP_PKEY *spki_parse_ex(OSSL_LIB_CTX *libctx, const uint8_t *spki, size_t len)
 {
     if (!spki || len == 0 || len > 0x10000)
         return NULL;
     const unsigned char *p = spki;
-    EVP_PKEY *pk = d2i_PUBKEY(NULL, &p, (long)len);
+    EVP_PKEY *pk = d2i_PUBKEY_ex(NULL, &p, (long)len, libctx, NULL);
     if (pk && p != spki + len) {
         EVP_PKEY_free(pk);
         pk = NULL;
     }
     return pk;
+}
+
+static EVP_PKEY *spki_parse(const uint8_t *spki, size_t len)
+{
+    return spki_parse_ex(NULL, spki, len);
 }
 
 /* Copy an OPENSSL_malloc'ed buffer to a malloc'ed one (NUL-terminated). */
@@ -292,7 +297,8 @@ static sss_status spki_of(EVP_PKEY *pk, sss_refkey *out)
 }
 
 /* Our DER; SSS_ERR_FORMAT if it is not exactly one valid structure. */
-static sss_status decode_ours(const uint8_t *der, size_t len, sss_refkey *out)
+static sss_status decode_ours(OSSL_LIB_CTX *libctx, const uint8_t *der, size_t len,
+                              sss_refkey *out)
 {
     const unsigned char *p = der;
     SSS_REFKEY_ASN1 *r =
@@ -311,7 +317,7 @@ static sss_status decode_ours(const uint8_t *der, size_t len, sss_refkey *out)
     n = i2d_X509_PUBKEY(r->pub, &spki);
     if (n <= 0)
         goto done;
-    EVP_PKEY *pk = spki_parse(spki, (size_t)n);
+    EVP_PKEY *pk = spki_parse_ex(libctx, spki, (size_t)n);
     if (pk) {
         EVP_PKEY_free(pk);
         st = dup_out(spki, (size_t)n, &out->spki, &out->spki_len);
@@ -373,10 +379,11 @@ out:
 }
 
 /* A private key in DER (PKCS#8 or traditional) holding NXP's magic. */
-static sss_status decode_nxp(const uint8_t *der, size_t len, sss_refkey *out)
+static sss_status decode_nxp(OSSL_LIB_CTX *libctx, const uint8_t *der, size_t len,
+                             sss_refkey *out)
 {
     const unsigned char *p = der;
-    EVP_PKEY *pk = d2i_AutoPrivateKey(NULL, &p, (long)len);
+    EVP_PKEY *pk = d2i_AutoPrivateKey_ex(NULL, &p, (long)len, libctx, NULL);
     if (!pk)
         return SSS_ERR_FORMAT;
     sss_status st = SSS_ERR_FORMAT;
@@ -398,7 +405,8 @@ static bool looks_pem(const uint8_t *in, size_t len)
     return len - i >= 10 && memcmp(in + i, "-----BEGIN", 10) == 0;
 }
 
-static sss_status decode_pem(const uint8_t *in, size_t len, sss_refkey *out)
+static sss_status decode_pem(OSSL_LIB_CTX *libctx, const uint8_t *in, size_t len,
+                             sss_refkey *out)
 {
     BIO *b = BIO_new_mem_buf(in, (int)len);
     if (!b)
@@ -409,19 +417,22 @@ static sss_status decode_pem(const uint8_t *in, size_t len, sss_refkey *out)
     sss_status st = SSS_ERR_FORMAT;
     if (PEM_read_bio(b, &name, &header, &data, &dlen) == 1 && dlen > 0) {
         if (strcmp(name, SSS_REFKEY_PEM_LABEL) == 0)
-            st = decode_ours(data, (size_t)dlen, out);
+            st = decode_ours(libctx, data, (size_t)dlen, out);
         else if (strcmp(name, "EC PRIVATE KEY") == 0 || strcmp(name, "RSA PRIVATE KEY") == 0 ||
                  strcmp(name, "PRIVATE KEY") == 0)
-            st = decode_nxp(data, (size_t)dlen, out);
+            st = decode_nxp(libctx, data, (size_t)dlen, out);
     }
     OPENSSL_free(name);
     OPENSSL_free(header);
+    if (data != NULL)
+        OPENSSL_cleanse(data, (size_t)dlen);
     OPENSSL_free(data);
     BIO_free(b);
     return st;
 }
 
-sss_status sss_refkey_decode(const uint8_t *in, size_t len, sss_refkey *out)
+static sss_status decode_any(OSSL_LIB_CTX *libctx, const uint8_t *in, size_t len,
+                             sss_refkey *out)
 {
     if (!out)
         return SSS_ERR_ARG;
@@ -430,13 +441,39 @@ sss_status sss_refkey_decode(const uint8_t *in, size_t len, sss_refkey *out)
         return SSS_ERR_FORMAT;
     sss_status st;
     if (looks_pem(in, len))
-        st = decode_pem(in, len, out);
-    else if ((st = decode_ours(in, len, out)) != SSS_OK)
-        st = decode_nxp(in, len, out);
+        st = decode_pem(libctx, in, len, out);
+    else if ((st = decode_ours(libctx, in, len, out)) != SSS_OK)
+        st = decode_nxp(libctx, in, len, out);
     if (st != SSS_OK)
         sss_refkey_free(out);
+    return st;
+}
+
+sss_status sss_refkey_decode(const uint8_t *in, size_t len, sss_refkey *out)
+{
+    sss_status st = decode_any(NULL, in, len, out);
     ERR_clear_error(); /* failed trial decodes leave libcrypto errors behind */
     return st;
+}
+
+sss_status sss_refkey_decode_ex(OSSL_LIB_CTX *libctx, const uint8_t *in, size_t len,
+                                sss_refkey *out)
+{
+    ERR_set_mark();
+    sss_status st = decode_any(libctx, in, len, out);
+    ERR_pop_to_mark(); /* failed trial decodes are not the caller's errors */
+    return st;
+}
+
+bool sss_refkey_nxp_maybe(const uint8_t *der, size_t len)
+{
+    /* EC: the 8-byte magic inside the private scalar; RSA: iqmp is the
+     * INTEGER 0xA5A6B5B6 (content 00 A5 A6 B5 B6, the sign byte needed) */
+    static const uint8_t rsa_iqmp[] = {0x02, 0x05, 0x00, 0xA5, 0xA6, 0xB5, 0xB6};
+    if (!der)
+        return false;
+    return (len >= sizeof(NXP_MAGIC) && memmem(der, len, NXP_MAGIC, sizeof(NXP_MAGIC)) != NULL) ||
+           (len >= sizeof(rsa_iqmp) && memmem(der, len, rsa_iqmp, sizeof(rsa_iqmp)) != NULL);
 }
 
 void sss_refkey_free(sss_refkey *r)

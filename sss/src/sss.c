@@ -90,6 +90,20 @@ const EVP_MD *sss_hash_md(sss_hash h)
     }
 }
 
+EVP_MD *sss_hash_fetch(const sss_session *s, sss_hash h)
+{
+    const char *name = NULL;
+    switch (h) {
+    case SSS_HASH_SHA1: name = "SHA1"; break;
+    case SSS_HASH_SHA224: name = "SHA224"; break;
+    case SSS_HASH_SHA256: name = "SHA256"; break;
+    case SSS_HASH_SHA384: name = "SHA384"; break;
+    case SSS_HASH_SHA512: name = "SHA512"; break;
+    default: return NULL;
+    }
+    return EVP_MD_fetch(s != NULL ? s->libctx : NULL, name, NULL);
+}
+
 size_t sss_hash_len(sss_hash h)
 {
     switch (h) {
@@ -201,6 +215,7 @@ sss_status sss_session_open(const sss_session_cfg *cfg, sss_session **out, char 
     pthread_mutex_init(&s->mu, &a);
     pthread_mutexattr_destroy(&a);
     s->ops = ops;
+    s->libctx = cfg->libctx;
     sss_status st = ops->open(s, cfg);
     if (st != SSS_OK) {
         done(s, st, "session open");
@@ -409,12 +424,13 @@ static bool is_pem(const uint8_t *d, size_t len)
 
 /* Decode a key with OSSL_DECODER (PEM or DER; PKCS#8, traditional, SPKI).
  * selection: OSSL_KEYMGMT_SELECT_KEYPAIR or _PUBLIC_KEY. */
-static EVP_PKEY *decode_key(const uint8_t *data, size_t len, int selection)
+static EVP_PKEY *decode_key(OSSL_LIB_CTX *libctx, const uint8_t *data, size_t len,
+                            int selection)
 {
     EVP_PKEY *pkey = NULL;
     OSSL_DECODER_CTX *dc =
         OSSL_DECODER_CTX_new_for_pkey(&pkey, is_pem(data, len) ? "PEM" : "DER", NULL, NULL,
-                                      selection, NULL, NULL);
+                                      selection, libctx, NULL);
     if (!dc)
         return NULL;
     const unsigned char *p = data;
@@ -429,17 +445,24 @@ static EVP_PKEY *decode_key(const uint8_t *data, size_t len, int selection)
 }
 
 /* X.509 certificate from PEM or DER (exactly one DER structure). */
-static X509 *decode_cert(const uint8_t *data, size_t len)
+static X509 *decode_cert(OSSL_LIB_CTX *libctx, const uint8_t *data, size_t len)
 {
-    X509 *x = NULL;
+    X509 *x = X509_new_ex(libctx, NULL);
+    if (!x)
+        return NULL;
     if (is_pem(data, len)) {
         BIO *b = BIO_new_mem_buf(data, (int)len);
-        if (b)
-            x = PEM_read_bio_X509(b, NULL, NULL, NULL);
+        if (!b || !PEM_read_bio_X509(b, &x, NULL, NULL)) {
+            X509_free(x);
+            x = NULL;
+        }
         BIO_free(b);
     } else {
         const unsigned char *p = data;
-        x = d2i_X509(NULL, &p, (long)len);
+        if (!d2i_X509(&x, &p, (long)len)) {
+            X509_free(x);
+            x = NULL;
+        }
         if (x && p != data + len) { /* trailing garbage */
             X509_free(x);
             x = NULL;
@@ -481,13 +504,13 @@ static sss_status import_locked(sss_session *s, uint32_t id, sss_import_kind kin
     X509 *x = NULL;
     bool pair = false;
     if (kind == SSS_IMPORT_AUTO || kind == SSS_IMPORT_KEY_PAIR) {
-        pk = decode_key(data, len, OSSL_KEYMGMT_SELECT_KEYPAIR);
+        pk = decode_key(s->libctx, data, len, OSSL_KEYMGMT_SELECT_KEYPAIR);
         pair = pk != NULL;
     }
     if (!pk && (kind == SSS_IMPORT_AUTO || kind == SSS_IMPORT_PUBLIC))
-        pk = decode_key(data, len, OSSL_KEYMGMT_SELECT_PUBLIC_KEY);
+        pk = decode_key(s->libctx, data, len, OSSL_KEYMGMT_SELECT_PUBLIC_KEY);
     if (!pk && kind != SSS_IMPORT_KEY_PAIR)
-        x = decode_cert(data, len);
+        x = decode_cert(s->libctx, data, len);
     if (x && kind == SSS_IMPORT_PUBLIC) { /* public key of a certificate */
         pk = X509_get_pubkey(x);
         X509_free(x);
@@ -597,10 +620,14 @@ static sss_status cert_to_der(sss_session *s, uint32_t id, const uint8_t *buf, s
         n--;
     X509 *x = NULL;
     if (is_pem(buf, n)) {
-        x = decode_cert(buf, n);
+        x = decode_cert(s->libctx, buf, n);
     } else {
         const unsigned char *p = buf;
-        x = d2i_X509(NULL, &p, (long)n);
+        x = X509_new_ex(s->libctx, NULL);
+        if (x && !d2i_X509(&x, &p, (long)n)) {
+            X509_free(x);
+            x = NULL;
+        }
         /* whatever follows the DER structure must be zero padding */
         for (const unsigned char *q = p; x && q < buf + n; q++) {
             if (*q) {
@@ -842,7 +869,7 @@ sss_status sss_derive_ecdh(sss_key *k, const uint8_t *peer_spki, size_t peerlen,
         k->info.curve == SSS_CURVE_ED25519)
         return unlock(s, key_type_err(k, "ECDH"));
     const unsigned char *p = peer_spki;
-    EVP_PKEY *peer = d2i_PUBKEY(NULL, &p, (long)peerlen);
+    EVP_PKEY *peer = d2i_PUBKEY_ex(NULL, &p, (long)peerlen, s->libctx, NULL);
     ERR_clear_error();
     if (!peer || p != peer_spki + peerlen) {
         EVP_PKEY_free(peer);

@@ -20,6 +20,7 @@ struct sss_session {
     pthread_mutex_t mu; /* recursive */
     char err[512];
     void *be;           /* backend state */
+    OSSL_LIB_CTX *libctx; /* sss_session_cfg.libctx: NULL = process default */
 };
 
 struct sss_key {
@@ -80,6 +81,8 @@ extern const sss_backend_ops sss_backend_host_ops;  /* be_host*.c */
 
 /* libcrypto digest of an sss_hash (NULL for SSS_HASH_NONE / unknown). */
 const EVP_MD *sss_hash_md(sss_hash h);
+/* The same fetched in the session's library context (EVP_MD_free it). */
+EVP_MD *sss_hash_fetch(const sss_session *s, sss_hash h);
 
 /* printf-style message into s->err (core and backends). */
 void sss_seterr(sss_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -14,6 +14,7 @@
 #ifndef SSS_REFKEY_H
 #define SSS_REFKEY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -58,6 +59,16 @@ sss_status sss_refkey_nxp_encode_pem(uint32_t id, uint8_t key_class, const uint8
  * magic) or any malformed input gives SSS_ERR_FORMAT; out is then zeroed.
  * On success release with sss_refkey_free(). */
 sss_status sss_refkey_decode(const uint8_t *in, size_t len, sss_refkey *out);
+/* The same with libcrypto's work (key parsing) done in libctx (NULL: the
+ * process default), e.g. a provider's private library context so that
+ * decoding never recurses into the application's decoders. Unlike
+ * sss_refkey_decode() it leaves libcrypto's error queue as it found it. */
+sss_status sss_refkey_decode_ex(OSSL_LIB_CTX *libctx, const uint8_t *in, size_t len,
+                                sss_refkey *out);
+/* Cheap pre-test on DER (no parsing): true if in carries NXP's EC magic
+ * (A5 A6 B5 B6 A5 A6 B5 B6) or the RSA iqmp INTEGER 0xA5A6B5B6; false
+ * means it cannot be an NXP reference. */
+bool sss_refkey_nxp_maybe(const uint8_t *der, size_t len);
 void sss_refkey_free(sss_refkey *r);
 
 /* Formats "se05x:0x%08X" into buf (>= 17 bytes); parses it back (exactly

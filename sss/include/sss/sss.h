@@ -18,6 +18,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <openssl/types.h>
+
 #include "se05x/policy.h"
 
 typedef enum {
@@ -67,6 +69,11 @@ typedef struct {
     const uint8_t *secret;
     size_t secret_len;
     const char *eckey_pem;
+    /* libcrypto context for sss's own host-side crypto (key parsing,
+     * digests, verification, random padding); NULL = the process default.
+     * An OpenSSL provider passes its private context here so that sss never
+     * recurses into the application's providers. Must outlive the session. */
+    OSSL_LIB_CTX *libctx;
 } sss_session_cfg;
 
 typedef struct sss_session sss_session;
