@@ -331,7 +331,14 @@ if command -v curl >/dev/null; then
 else
     echo "ok   - SKIP curl check: no curl"
 fi
-expect_rc nonzero "openssl CLI -in ref.pem (file: store) fails cleanly: use the se05x: URI" openssl pkey "${P[@]}" -in ecref.pem -pubout
+# the openssl CLI reads reference files through its file: store (nxpref.c)
+for order in P PD; do
+    eval "O=(\"\${$order[@]}\")"
+    expect_rc 0 "openssl CLI -in ref.pem (file: store) gives the SE key ($order)" openssl pkey "${O[@]}" -in ecref.pem -pubout -out ecref_pub.pem
+    same ecref_pub.pem ecpub.pem "reference file names the SE key's public part ($order)"
+    expect_rc 0 "dgst -sign with the reference file ($order)" openssl dgst "${O[@]}" -sha256 -sign ecref.pem -out ecref.sig msg
+    expect_rc 0 "default provider verifies the signature made through the reference file" V dgst -sha256 -verify ecpub.pem -signature ecref.sig msg
+done
 
 # ---- configuration through openssl.cnf -------------------------------------------
 sed -e "s|^module = se05x.so|module = $MOD/se05x.so|" \
