@@ -94,9 +94,9 @@ signs() { # signs NAME CNF|- [ENV=VAL...]: sign the digest, verify with the defa
     local name=$1 cnf=$2; shift 2
     rm -f s.sig
     if [ "$cnf" = - ]; then
-        expect_rc 0 "sign in $name" env "$@" openssl pkeyutl "${P[@]}" -sign -inkey se05x:0x30000100 -in dgst -out s.sig
+        expect_rc 0 "sign in $name" env "$@" timeout 20 openssl pkeyutl "${P[@]}" -sign -inkey se05x:0x30000100 -in dgst -out s.sig
     else
-        expect_rc 0 "sign in $name" env OPENSSL_CONF="$T/$cnf" "$@" openssl pkeyutl -sign -inkey se05x:0x30000100 -in dgst -out s.sig
+        expect_rc 0 "sign in $name" env OPENSSL_CONF="$T/$cnf" "$@" timeout 20 openssl pkeyutl -sign -inkey se05x:0x30000100 -in dgst -out s.sig
     fi
     expect_rc 0 "default provider verifies the $name signature" V pkeyutl -verify -pubin -inkey sess-pub.pem -in dgst -sigfile s.sig
 }
