@@ -167,11 +167,15 @@ static void log_config(const se05x_prov *pc, const char *port)
     char id[32] = "";
     if (a->auth >= SSS_AUTH_USERID)
         snprintf(id, sizeof(id), " (auth object 0x%08X)", (unsigned)a->auth_id);
+    /* auth_eckey may hold PEM text instead of a path: never log that */
+    const char *eckey = a->eckey == NULL                       ? ""
+                        : strstr(a->eckey, "-----BEGIN") != NULL ? "(PEM text)"
+                                                                 : a->eckey;
     se05x_log("loaded: port %s, auth %s%s%s%s%s%s", port != NULL ? port : "(default)",
               pc->config_err[0] ? "invalid" : sss_auth_name(a->auth), id,
               a->scp03_keyfile != NULL ? ", platform SCP03 keys " : "",
               a->scp03_keyfile != NULL ? a->scp03_keyfile : "", a->eckey != NULL ? ", host key " : "",
-              a->eckey != NULL ? a->eckey : "");
+              eckey);
 }
 
 static int read_config(se05x_prov *pc, OSSL_FUNC_core_get_params_fn *get_params)

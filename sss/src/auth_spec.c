@@ -290,11 +290,13 @@ static sss_status parse_spec(const sss_auth_text *in, const sss_auth_names *nm,
     if (!set(in->eckey))
         return fail(SSS_ERR_ARG, err, errlen, "%s eckey needs %s (the host's EC private key, PEM)",
                     mo, eo);
-    FILE *f = fopen(in->eckey, "r");
-    if (f == NULL)
-        return fail(SSS_ERR_FORMAT, err, errlen, "%s: cannot read %s: %s", eo, in->eckey,
-                    strerror(errno));
-    fclose(f);
+    if (strstr(in->eckey, "-----BEGIN") == NULL) { /* a path (sss also takes PEM text) */
+        FILE *f = fopen(in->eckey, "r");
+        if (f == NULL)
+            return fail(SSS_ERR_FORMAT, err, errlen, "%s: cannot read %s: %s", eo, in->eckey,
+                        strerror(errno));
+        fclose(f);
+    }
     out->eckey = dup_or_null(in->eckey, &ok);
     return ok ? SSS_OK : SSS_ERR_NOMEM;
 }
@@ -330,6 +332,8 @@ void sss_auth_spec_clear(sss_auth_spec *spec)
 {
     if (spec == NULL)
         return;
+    if (spec->eckey != NULL) /* may be PEM text: a private key */
+        OPENSSL_cleanse(spec->eckey, strlen(spec->eckey));
     free(spec->eckey);
     free(spec->scp03_keyfile);
     OPENSSL_cleanse(spec, sizeof(*spec));

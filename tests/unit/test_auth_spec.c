@@ -303,6 +303,10 @@ static void test_eckey(void **state)
     assert_string_equal(cfg.scp03_keyfile, "/k");
     assert_int_equal(cfg.auth, SSS_AUTH_ECKEY);
     sss_auth_spec_clear(&a);
+    t.eckey = "-----BEGIN PRIVATE KEY-----\nMIGH...\n"; /* PEM text is passed on as it is */
+    assert_int_equal(sss_auth_spec_parse(&t, &a, err, sizeof(err)), SSS_OK);
+    assert_string_equal(a.eckey, t.eckey);
+    sss_auth_spec_clear(&a);
     t.eckey = NULL;
     parse_fails(&t, SSS_ERR_ARG, "auth eckey needs auth_eckey");
     t.eckey = "/nonexistent/host.pem";

@@ -41,7 +41,7 @@ typedef struct {
     const char *auth_id;       /* auth object id (hex) for userid/aeskey/eckey */
     const char *secret;        /* HEX, or @FILE: UserID value or AES key */
     const char *secret_file;   /* FILE with that secret (hex text or raw bytes) */
-    const char *eckey;         /* PEM file: the host's EC private key (eckey) */
+    const char *eckey;         /* PEM file (or PEM text): the host's EC private key (eckey) */
     const char *scp03_keyfile; /* platform SCP03 keys; alone it means platformscp03 */
     const sss_auth_names *names;
 } sss_auth_text;
@@ -53,7 +53,7 @@ typedef struct {
     uint32_t auth_id;
     uint8_t secret[SSS_AUTH_SECRET_MAX];
     size_t secret_len;
-    char *eckey;         /* owned path, NULL unless eckey */
+    char *eckey;         /* owned path (or PEM text), NULL unless eckey */
     char *scp03_keyfile; /* owned path or NULL (combines with a session auth) */
 } sss_auth_spec;
 
@@ -61,7 +61,7 @@ typedef struct {
  * ignored) is read as hex, any other content as the raw bytes. Rules:
  * platformscp03 needs scp03_keyfile; userid and aeskey need auth_id and
  * exactly one of secret / secret_file (userid 1..16 bytes, aeskey 16);
- * eckey needs auth_id and eckey (a readable file); a secret, key or id for a
+ * eckey needs auth_id and eckey (a readable file or PEM text); a secret, key or id for a
  * method that does not use it is refused. On failure *out is cleared, err
  * (never holding secret bytes) gets one line and SSS_ERR_ARG (bad value),
  * SSS_ERR_FORMAT (unreadable secret) or SSS_ERR_NOMEM is returned. */
