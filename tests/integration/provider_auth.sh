@@ -155,7 +155,11 @@ has "$T/err" "auth_id 'nothex' is not an object id" "invalid environment value e
 rm -f prov.log
 env SE05X_PROVIDER_LOG="$T/prov.log" OPENSSL_CONF="$T/userid.cnf" openssl pkeyutl -sign -inkey se05x:0x30000100 -in dgst -out x.sig 2>/dev/null
 env SE05X_PROVIDER_LOG="$T/prov.log" OPENSSL_CONF="$T/wrongaes.cnf" openssl pkeyutl -sign -inkey se05x:0x30000100 -in dgst -out x.sig 2>"$T/err2"
+env SE05X_PROVIDER_LOG="$T/prov.log" SE05X_AUTH=eckey SE05X_AUTH_ID=0xF0000020 SE05X_AUTH_ECKEY="$(cat host-auth.pem)" \
+    openssl pkeyutl "${P[@]}" -sign -inkey se05x:0x30000100 -in dgst -out x.sig 2>/dev/null
 has prov.log "auth userid \(auth object 0x7DA00001\)" "log names the method and auth object"
+has prov.log "host key \(PEM text\)" "ECKey host key given as PEM text in the environment: not logged"
+hasnt prov.log "BEGIN|PRIVATE" "no private key in the log"
 hasnt prov.log "C0 ?01 ?02 ?03 ?04|c0 ?01 ?02|000102030405060708090A0B0C0D0E|0D0EFF" "no secret in the log"
 hasnt "$T/err2" "000102030405060708090A0B0C0D0E|0D0EFF" "no secret in the error output"
 
