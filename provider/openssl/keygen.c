@@ -271,10 +271,9 @@ void *se05x_gen(void *vctx, OSSL_CALLBACK *cb, void *cbarg)
         return NULL;
     se05x_log("generated %s key at 0x%08X", se05x_kind_name(g->kind), (unsigned)g->id);
     se05x_key *k = se05x_key_open(g->pc, g->id);
-    if (k == NULL && g->have_policy)
-        SE05X_ERR(g->pc, SE05X_R_SSS,
-                  "the key was generated at 0x%08X but cannot be used: OpenSSL needs its public "
-                  "key, so give %s the rule 'read' too", (unsigned)g->id, PARAM_POLICY);
+    if (g->have_policy && (k == NULL || __atomic_load_n(&k->pub, __ATOMIC_ACQUIRE) == NULL))
+        se05x_log("key 0x%08X: its %s has no 'read' for this session, so OpenSSL cannot get its "
+                  "public key from the SE", (unsigned)g->id, PARAM_POLICY);
     return k;
 }
 
