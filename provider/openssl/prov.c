@@ -107,13 +107,28 @@ static void lock_for_this_process(se05x_prov *pc)
     pthread_mutex_lock(&pc->lock);
 }
 
+/* A session authentication the SE refused (wrong UserID, AES key, host EC
+ * key or SCP03 keys) is not tried again by this provider instance: each
+ * failed attempt counts against the auth object's limit, and a
+ * long-running server would block it. It becomes a configuration error
+ * (lock held). */
+static void remember_auth_failure(se05x_prov *pc, sss_status st, const char *err)
+{
+    if (st != SSS_ERR_AUTH || pc->authspec.auth == SSS_AUTH_NONE)
+        return;
+    snprintf(pc->config_err, sizeof(pc->config_err),
+             "%s (not retried: failed attempts count against the auth object's limit; fix the "
+             "configuration and restart)", err[0] ? err : sss_strerror(st));
+}
+
 int se05x_session_acquire(se05x_prov *pc, sss_session **s)
 {
+    lock_for_this_process(pc);
     if (pc->config_err[0] != '\0') {
         SE05X_ERR(pc, SE05X_R_CONFIG, "%s", pc->config_err);
+        pthread_mutex_unlock(&pc->lock);
         return 0;
     }
-    lock_for_this_process(pc);
     if (pc->sess == NULL) {
         sss_session_cfg cfg = {
             .backend = SSS_BACKEND_SE05X,
@@ -129,6 +144,7 @@ int se05x_session_acquire(se05x_prov *pc, sss_session **s)
             SE05X_ERR(pc, SE05X_R_CONNECT, "%s (%s%s%s)", err[0] ? err : sss_strerror(st),
                       where != NULL ? "port " : "default port",
                       where != NULL ? where : "", where != NULL ? "" : " 127.0.0.1:8050");
+            remember_auth_failure(pc, st, err);
             pthread_mutex_unlock(&pc->lock);
             return 0;
         }

@@ -128,6 +128,24 @@ has "$T/err" "AESKey session with auth object 0x7DA00002 failed" "wrong AES key 
 mkcnf wrongec.cnf "auth = eckey" "auth_id = 0xF0000020" "auth_eckey = $T/other-host.pem"
 expect_fail "wrong host EC key" C wrongec.cnf openssl pkeyutl -sign -inkey se05x:0x30000100 -in dgst -out x.sig
 has "$T/err" "ECKey session with auth object 0xF0000020 failed" "wrong host EC key explained"
+# a refused secret is not tried again by the same process (each failed
+# attempt counts against the auth object's limit): Python loads the key
+# reference three times, the SE sees one attempt
+command -v python3 >/dev/null && {
+V req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout /dev/null -subj /CN=x -days 1 -out any.pem 2>/dev/null
+rm -f retry.log
+env OPENSSL_CONF="$T/wrongaes.cnf" SE05X_PROVIDER_LOG="$T/retry.log" python3 -c '
+import ssl
+for _ in range(3):
+    try:
+        ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER).load_cert_chain("any.pem", "sess-ref.pem")
+    except (ssl.SSLError, OSError):
+        pass' 2>/dev/null
+n_all=$(grep -c "AESKey session with auth object 0x7DA00002 failed" retry.log)
+n_first=$(grep "AESKey session with auth object 0x7DA00002 failed" retry.log | grep -vc "not retried")
+[ "$n_all" -eq 3 ] && [ "$n_first" -eq 1 ] && ok "wrong AES key: one attempt on the SE, later uses fail without retrying" \
+    || { bad "wrong AES key retried ($n_all failures, $n_first attempts)"; sed 's/^/     /' retry.log; }
+}
 
 # ---- invalid configuration values: the provider loads, each use fails ---------
 badcnf() { # badcnf NAME PATTERN LINES...
