@@ -1,7 +1,9 @@
 /* Helpers of the se05x CLI: connecting with the global options, uniform
  * one-line error reporting with exit codes, and parsing of object ids and
  * hex strings; the sss session from the global --auth/--host-store options,
- * subcommand option parsing, policies, and file reading/writing. */
+ * subcommand option parsing, policies, and file reading/writing. Ids, hex,
+ * --auth* and --policy text go through sss's shared parsers (sss/spec.h),
+ * the same as the OpenSSL provider's configuration. */
 #include <ctype.h>
 #include <errno.h>
 #include <openssl/crypto.h>
