@@ -1,7 +1,9 @@
 /* Helpers of the se05x CLI: connecting with the global options, uniform
  * one-line error reporting with exit codes, and parsing of object ids and
  * hex strings; the sss session from the global --auth/--host-store options,
- * subcommand option parsing, policies, and file reading/writing. */
+ * subcommand option parsing, policies, and file reading/writing. Ids, hex,
+ * --auth* and --policy text go through sss's shared parsers (sss/spec.h),
+ * the same as the OpenSSL provider's configuration. */
 #include <ctype.h>
 #include <errno.h>
 #include <openssl/crypto.h>
@@ -13,6 +15,7 @@
 #include <strings.h>
 
 #include "cli.h"
+#include "sss/spec.h"
 
 int cli_connect(cli_ctx *ctx)
 {
@@ -64,51 +67,12 @@ int cli_usage_error(const cli_command *cmd, const char *fmt, ...)
 
 bool cli_parse_id(const char *s, uint32_t *id)
 {
-    if (!s)
-        return false;
-    if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
-        s += 2;
-    size_t n = strlen(s);
-    if (n == 0 || n > 8)
-        return false;
-    uint32_t v = 0;
-    for (size_t i = 0; i < n; i++) {
-        int c = (unsigned char)s[i];
-        if (!isxdigit(c))
-            return false;
-        v = (v << 4) | (uint32_t)(isdigit(c) ? c - '0' : tolower(c) - 'a' + 10);
-    }
-    *id = v;
-    return true;
+    return sss_parse_id(s, id);
 }
 
 bool cli_parse_hex(const char *s, uint8_t *out, size_t cap, size_t *len)
 {
-    size_t n = 0;
-    int hi = -1;
-    for (; *s; s++) {
-        int c = (unsigned char)*s;
-        if (isspace(c) || c == ':') {
-            if (hi >= 0)
-                return false; /* separator inside a byte */
-            continue;
-        }
-        if (!isxdigit(c))
-            return false;
-        int v = isdigit(c) ? c - '0' : tolower(c) - 'a' + 10;
-        if (hi < 0) {
-            hi = v;
-            continue;
-        }
-        if (n >= cap)
-            return false;
-        out[n++] = (uint8_t)(hi << 4 | v);
-        hi = -1;
-    }
-    if (hi >= 0)
-        return false;
-    *len = n;
-    return true;
+    return sss_parse_hex(s, strlen(s), out, cap, len);
 }
 
 void cli_print_hex(const uint8_t *b, size_t n)
@@ -126,76 +90,23 @@ bool cli_use_sss(const cli_ctx *ctx)
            (ctx->auth && strcasecmp(ctx->auth, "none") != 0 && strcasecmp(ctx->auth, "scp03") != 0);
 }
 
-/* --auth-secret HEX or @FILE (the file holds hex text or raw bytes). */
-static int parse_secret(const char *s, uint8_t *out, size_t cap, size_t *len)
-{
-    if (s[0] != '@') {
-        if (!cli_parse_hex(s, out, cap, len) || *len == 0)
-            return cli_usage_error(NULL, "--auth-secret: invalid hex (or use @FILE)");
-        return CLI_OK;
-    }
-    uint8_t *buf = NULL;
-    size_t n = 0;
-    if (cli_read_file(s + 1, 4096, &buf, &n) != CLI_OK)
-        return CLI_USAGE;
-    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
-        buf[--n] = 0;
-    int rc = CLI_OK;
-    if (!cli_parse_hex((const char *)buf, out, cap, len) || *len == 0) {
-        if (n > cap || n == 0)
-            rc = cli_usage_error(NULL, "--auth-secret: %s holds %zu bytes (at most %zu)", s + 1,
-                                 n, cap);
-        else {
-            memcpy(out, buf, n); /* raw bytes */
-            *len = n;
-        }
-    }
-    OPENSSL_cleanse(buf, n);
-    free(buf);
-    return rc;
-}
-
 /* Fill the auth part of cfg from --auth, --auth-id, --auth-secret,
- * --auth-key, --scp03. */
-static int auth_cfg(cli_ctx *ctx, sss_session_cfg *cfg, uint8_t *secret, size_t cap)
+ * --auth-key, --scp03 (the shared parser of sss/spec.h; spec holds the
+ * secret until the caller clears it). */
+static int auth_cfg(cli_ctx *ctx, sss_session_cfg *cfg, sss_auth_spec *spec)
 {
-    const char *a = ctx->auth ? ctx->auth : "none";
-    cfg->scp03_keyfile = ctx->scp03;
-    if (strcasecmp(a, "none") == 0)
-        cfg->auth = ctx->scp03 ? SSS_AUTH_PLATFORM_SCP03 : SSS_AUTH_NONE;
-    else if (strcasecmp(a, "scp03") == 0 || strcasecmp(a, "platformscp") == 0)
-        cfg->auth = SSS_AUTH_PLATFORM_SCP03;
-    else if (strcasecmp(a, "userid") == 0)
-        cfg->auth = SSS_AUTH_USERID;
-    else if (strcasecmp(a, "aeskey") == 0)
-        cfg->auth = SSS_AUTH_AESKEY;
-    else if (strcasecmp(a, "eckey") == 0)
-        cfg->auth = SSS_AUTH_ECKEY;
-    else
-        return cli_usage_error(NULL, "--auth: unknown method '%s' (none, scp03, userid, aeskey, "
-                                     "eckey)", a);
-    if (cfg->auth == SSS_AUTH_PLATFORM_SCP03 && !ctx->scp03)
-        return cli_usage_error(NULL, "--auth scp03 needs --scp03 KEYFILE");
-    if (cfg->auth == SSS_AUTH_NONE || cfg->auth == SSS_AUTH_PLATFORM_SCP03)
-        return CLI_OK;
-    if (!ctx->auth_id || !cli_parse_id(ctx->auth_id, &cfg->auth_id))
-        return cli_usage_error(NULL, "--auth %s needs --auth-id ID (hex)", a);
-    if (cfg->auth == SSS_AUTH_ECKEY) {
-        if (!ctx->auth_key)
-            return cli_usage_error(NULL, "--auth eckey needs --auth-key PEM");
-        cfg->eckey_pem = ctx->auth_key;
-        return CLI_OK;
-    }
-    if (!ctx->auth_secret)
-        return cli_usage_error(NULL, "--auth %s needs --auth-secret HEX|@FILE", a);
-    size_t n = 0;
-    int rc = parse_secret(ctx->auth_secret, secret, cap, &n);
-    if (rc != CLI_OK)
-        return rc;
-    if (cfg->auth == SSS_AUTH_AESKEY && n != 16)
-        return cli_usage_error(NULL, "--auth aeskey: the secret must be 16 bytes, not %zu", n);
-    cfg->secret = secret;
-    cfg->secret_len = n;
+    static const sss_auth_names names = {
+        .method = "--auth", .auth_id = "--auth-id", .secret = "--auth-secret",
+        .eckey = "--auth-key", .scp03_keyfile = "--scp03",
+    };
+    sss_auth_text t = {
+        .method = ctx->auth, .auth_id = ctx->auth_id, .secret = ctx->auth_secret,
+        .eckey = ctx->auth_key, .scp03_keyfile = ctx->scp03, .names = &names,
+    };
+    char err[300];
+    if (sss_auth_spec_parse(&t, spec, err, sizeof(err)) != SSS_OK)
+        return cli_usage_error(NULL, "%s", err);
+    sss_auth_spec_apply(spec, cfg);
     return CLI_OK;
 }
 
@@ -206,7 +117,7 @@ int cli_sss_open(cli_ctx *ctx)
     if (ctx->trace)
         setenv("SE05X_APDU_TRACE", "1", 1);
     sss_session_cfg cfg = {0};
-    uint8_t secret[256];
+    sss_auth_spec spec = {0};
     int rc;
     if (ctx->host_store) {
         if (ctx->port)
@@ -218,12 +129,12 @@ int cli_sss_open(cli_ctx *ctx)
     } else {
         cfg.backend = SSS_BACKEND_SE05X;
         cfg.connstr = ctx->port ? ctx->port : se05x_connstr_default();
-        if ((rc = auth_cfg(ctx, &cfg, secret, sizeof(secret))) != CLI_OK)
+        if ((rc = auth_cfg(ctx, &cfg, &spec)) != CLI_OK)
             return rc;
     }
     char err[512] = "";
     sss_status st = sss_session_open(&cfg, &ctx->sss, err, sizeof(err));
-    OPENSSL_cleanse(secret, sizeof(secret));
+    sss_auth_spec_clear(&spec);
     if (st == SSS_OK)
         return CLI_OK;
     ctx->sss = NULL;
@@ -277,37 +188,11 @@ int cli_key_id(const cli_command *cmd, const char *s, bool for_write, uint32_t *
 
 int cli_parse_policy(const cli_command *cmd, const char *rules, se05x_policy *p)
 {
-    se05x_policy_init(p);
-    char *copy = strdup(rules);
-    if (!copy)
+    char err[200];
+    sss_status st = sss_policy_parse_text(rules, p, err, sizeof(err));
+    if (st == SSS_ERR_NOMEM)
         return CLI_FAIL;
-    int rc = CLI_OK;
-    char *save = NULL;
-    for (char *e = strtok_r(copy, ";", &save); e && rc == CLI_OK; e = strtok_r(NULL, ";", &save)) {
-        while (isspace((unsigned char)*e))
-            e++;
-        if (!*e)
-            continue;
-        uint32_t auth_id = 0, ar = 0;
-        char *colon = strchr(e, ':');
-        if (colon) {
-            *colon = '\0';
-            if (!cli_parse_id(e, &auth_id)) {
-                rc = cli_usage_error(cmd, "--policy: invalid auth object id '%s'", e);
-                break;
-            }
-            e = colon + 1;
-        }
-        char err[128] = "";
-        if (se05x_ar_parse(e, &ar, err, sizeof(err)) != SE05X_OK || ar == 0)
-            rc = cli_usage_error(cmd, "--policy: %s", err[0] ? err : "no access rules given");
-        else if (se05x_policy_add(p, auth_id, ar) != SE05X_OK)
-            rc = cli_usage_error(cmd, "--policy: too many entries");
-    }
-    if (rc == CLI_OK && p->n == 0)
-        rc = cli_usage_error(cmd, "--policy: no access rules given");
-    free(copy);
-    return rc;
+    return st == SSS_OK ? CLI_OK : cli_usage_error(cmd, "--policy: %s", err);
 }
 
 int cli_parse_args(const cli_command *cmd, int argc, char **argv, const cli_opt *opts,

@@ -2,7 +2,9 @@
  * for EC (group P-256/384/521), RSA (bits 2048/3072/4096), Ed25519 and X25519, with the
  * parameters "se05x-id" (required: there is no host-key fallback, ever)
  * and "se05x-overwrite" (1 to replace an existing object; otherwise an
- * existing id is an error). E.g.
+ * existing id is an error) and "se05x-policy" (the object's access rules
+ * instead of the SE's default, in the syntax of the CLI's --policy, parsed
+ * by sss: "sign,read" or "0x7DA00001:sign;0:read,verify"). E.g.
  *   openssl genpkey -propquery provider=se05x -algorithm EC \
  *     -pkeyopt group:P-256 -pkeyopt se05x-id:0x30000001 -out ref.pem */
 #include <stdio.h>
@@ -17,6 +19,7 @@
 
 #define PARAM_ID "se05x-id"
 #define PARAM_OVERWRITE "se05x-overwrite"
+#define PARAM_POLICY "se05x-policy"
 
 typedef struct {
     se05x_prov *pc;
@@ -29,6 +32,8 @@ typedef struct {
     int selection;
     /* a TLS ephemeral (group "se05x-eph-*", ephemeral.c): made on the host */
     const char *eph_type, *eph_group;
+    bool have_policy;
+    se05x_policy policy;
 } gen_ctx;
 
 static const struct {
@@ -62,6 +67,25 @@ static int parse_id(gen_ctx *g, const OSSL_PARAM *p)
     return 1;
 }
 
+/* se05x-policy: rejected here, before anything reaches the SE */
+static int parse_policy(gen_ctx *g, const OSSL_PARAM *p)
+{
+    const char *text = NULL;
+    if (!OSSL_PARAM_get_utf8_string_ptr(p, &text)) {
+        SE05X_ERR(g->pc, SE05X_R_BAD_PARAM, "%s must be a string", PARAM_POLICY);
+        return 0;
+    }
+    char err[200];
+    if (sss_policy_parse_text(text, &g->policy, err, sizeof(err)) != SSS_OK) {
+        SE05X_ERR(g->pc, SE05X_R_BAD_PARAM, "%s '%s': %s (e.g. sign,verify,read or "
+                  "0x7DA00001:sign;0:read)", PARAM_POLICY, text, err);
+        g->have_policy = false;
+        return 0;
+    }
+    g->have_policy = true;
+    return 1;
+}
+
 int se05x_gen_set_params(void *vctx, const OSSL_PARAM params[])
 {
     gen_ctx *g = vctx;
@@ -72,6 +96,8 @@ int se05x_gen_set_params(void *vctx, const OSSL_PARAM params[])
         return 0;
     if ((p = OSSL_PARAM_locate_const(params, PARAM_OVERWRITE)) != NULL &&
         !OSSL_PARAM_get_int(p, &g->overwrite))
+        return 0;
+    if ((p = OSSL_PARAM_locate_const(params, PARAM_POLICY)) != NULL && !parse_policy(g, p))
         return 0;
     if ((p = OSSL_PARAM_locate_const(params, OSSL_PKEY_PARAM_GROUP_NAME)) != NULL &&
         (g->kind == SE05X_KEY_EC || g->kind == SE05X_KEY_X25519)) {
@@ -118,6 +144,7 @@ const OSSL_PARAM *se05x_ec_gen_settable(void *vctx, void *provctx)
         OSSL_PARAM_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, NULL, 0),
         OSSL_PARAM_utf8_string(PARAM_ID, NULL, 0),
         OSSL_PARAM_int(PARAM_OVERWRITE, NULL),
+        OSSL_PARAM_utf8_string(PARAM_POLICY, NULL, 0),
         OSSL_PARAM_END,
     };
     return t;
@@ -130,6 +157,7 @@ const OSSL_PARAM *se05x_rsa_gen_settable(void *vctx, void *provctx)
         OSSL_PARAM_uint(OSSL_PKEY_PARAM_RSA_PRIMES, NULL),
         OSSL_PARAM_utf8_string(PARAM_ID, NULL, 0),
         OSSL_PARAM_int(PARAM_OVERWRITE, NULL),
+        OSSL_PARAM_utf8_string(PARAM_POLICY, NULL, 0),
         OSSL_PARAM_END,
     };
     return t;
@@ -189,6 +217,7 @@ const OSSL_PARAM *se05x_ed25519_gen_settable(void *vctx, void *provctx)
     static const OSSL_PARAM t[] = {
         OSSL_PARAM_utf8_string(PARAM_ID, NULL, 0),
         OSSL_PARAM_int(PARAM_OVERWRITE, NULL),
+        OSSL_PARAM_utf8_string(PARAM_POLICY, NULL, 0),
         OSSL_PARAM_END,
     };
     return t;
@@ -222,7 +251,8 @@ void *se05x_gen(void *vctx, OSSL_CALLBACK *cb, void *cbarg)
         .curve = g->kind == SE05X_KEY_RSA ? SSS_CURVE_NONE : g->curve,
         .bits = g->kind == SE05X_KEY_RSA ? (uint16_t)g->bits : 0,
     };
-    sss_write_opts opts = {.policy = NULL, .force = g->overwrite != 0};
+    sss_write_opts opts = {.policy = g->have_policy ? &g->policy : NULL,
+                           .force = g->overwrite != 0};
     sss_session *s;
     if (!se05x_session_acquire(g->pc, &s))
         return NULL;
@@ -240,7 +270,11 @@ void *se05x_gen(void *vctx, OSSL_CALLBACK *cb, void *cbarg)
     if (st != SSS_OK)
         return NULL;
     se05x_log("generated %s key at 0x%08X", se05x_kind_name(g->kind), (unsigned)g->id);
-    return se05x_key_open(g->pc, g->id);
+    se05x_key *k = se05x_key_open(g->pc, g->id);
+    if (g->have_policy && (k == NULL || __atomic_load_n(&k->pub, __ATOMIC_ACQUIRE) == NULL))
+        se05x_log("key 0x%08X: its %s has no 'read' for this session, so OpenSSL cannot get its "
+                  "public key from the SE", (unsigned)g->id, PARAM_POLICY);
+    return k;
 }
 
 void se05x_gen_cleanup(void *vctx)

@@ -1,6 +1,7 @@
 /* Entry point and context of the se05x OpenSSL 3 provider: reads the
- * configuration (provider params from openssl.cnf, then environment),
- * creates a private OSSL_LIB_CTX for our own libcrypto use, opens the sss
+ * configuration (provider params from openssl.cnf, then environment; the
+ * authentication is checked by sss's shared parser, sss/spec.h), creates a
+ * private OSSL_LIB_CTX for our own libcrypto use, opens the sss
  * session lazily on first use under a mutex (loading never touches the SE),
  * re-initialises that mutex in a forked child, raises errors under our
  * provider's name, logs only to stderr or the file named by
@@ -106,21 +107,35 @@ static void lock_for_this_process(se05x_prov *pc)
     pthread_mutex_lock(&pc->lock);
 }
 
+/* A session authentication the SE refused (wrong UserID, AES key, host EC
+ * key or SCP03 keys) is not tried again by this provider instance: each
+ * failed attempt counts against the auth object's limit, and a
+ * long-running server would block it. It becomes a configuration error
+ * (lock held). */
+static void remember_auth_failure(se05x_prov *pc, sss_status st, const char *err)
+{
+    if (st != SSS_ERR_AUTH || pc->authspec.auth == SSS_AUTH_NONE)
+        return;
+    snprintf(pc->config_err, sizeof(pc->config_err),
+             "%s (not retried: failed attempts count against the auth object's limit; fix the "
+             "configuration and restart)", err[0] ? err : sss_strerror(st));
+}
+
 int se05x_session_acquire(se05x_prov *pc, sss_session **s)
 {
+    lock_for_this_process(pc);
     if (pc->config_err[0] != '\0') {
         SE05X_ERR(pc, SE05X_R_CONFIG, "%s", pc->config_err);
+        pthread_mutex_unlock(&pc->lock);
         return 0;
     }
-    lock_for_this_process(pc);
     if (pc->sess == NULL) {
         sss_session_cfg cfg = {
             .backend = SSS_BACKEND_SE05X,
             .connstr = pc->connstr,
-            .auth = pc->auth,
-            .scp03_keyfile = pc->scp03_keyfile,
             .libctx = pc->libctx, /* sss's host-side crypto stays in our context */
         };
+        sss_auth_spec_apply(&pc->authspec, &cfg);
         char err[256] = "";
         sss_status st = sss_session_open(&cfg, &pc->sess, err, sizeof(err));
         if (st != SSS_OK) {
@@ -129,6 +144,7 @@ int se05x_session_acquire(se05x_prov *pc, sss_session **s)
             SE05X_ERR(pc, SE05X_R_CONNECT, "%s (%s%s%s)", err[0] ? err : sss_strerror(st),
                       where != NULL ? "port " : "default port",
                       where != NULL ? where : "", where != NULL ? "" : " 127.0.0.1:8050");
+            remember_auth_failure(pc, st, err);
             pthread_mutex_unlock(&pc->lock);
             return 0;
         }
@@ -154,60 +170,68 @@ void se05x_err_sss(se05x_prov *pc, sss_status st, const char *file, int line, co
 
 /* ---- configuration ------------------------------------------------------ */
 
-static int parse_auth(const char *v, sss_auth *out)
-{
-    if (v == NULL || *v == '\0' || strcasecmp(v, "none") == 0) {
-        *out = SSS_AUTH_NONE;
-        return 1;
-    }
-    if (strcasecmp(v, "platformscp03") == 0 || strcasecmp(v, "platform_scp03") == 0 ||
-        strcasecmp(v, "scp03") == 0) {
-        *out = SSS_AUTH_PLATFORM_SCP03;
-        return 1;
-    }
-    return 0;
-}
-
 static const char *first_set(const char *a, const char *b)
 {
     return a != NULL && *a != '\0' ? a : (b != NULL && *b != '\0' ? b : NULL);
 }
 
+/* One line for the log: the method and where its parts come from, never a
+ * secret's value. */
+static void log_config(const se05x_prov *pc, const char *port)
+{
+    const sss_auth_spec *a = &pc->authspec;
+    char id[32] = "";
+    if (a->auth >= SSS_AUTH_USERID)
+        snprintf(id, sizeof(id), " (auth object 0x%08X)", (unsigned)a->auth_id);
+    /* auth_eckey may hold PEM text instead of a path: never log that */
+    const char *eckey = a->eckey == NULL                       ? ""
+                        : strstr(a->eckey, "-----BEGIN") != NULL ? "(PEM text)"
+                                                                 : a->eckey;
+    se05x_log("loaded: port %s, auth %s%s%s%s%s%s", port != NULL ? port : "(default)",
+              pc->config_err[0] ? "invalid" : sss_auth_name(a->auth), id,
+              a->scp03_keyfile != NULL ? ", platform SCP03 keys " : "",
+              a->scp03_keyfile != NULL ? a->scp03_keyfile : "", a->eckey != NULL ? ", host key " : "",
+              eckey);
+}
+
 static int read_config(se05x_prov *pc, OSSL_FUNC_core_get_params_fn *get_params)
 {
-    char *port = NULL, *port2 = NULL, *auth = NULL, *keyfile = NULL;
+    char *port = NULL, *port2 = NULL, *auth = NULL, *keyfile = NULL, *auth_id = NULL,
+         *secret_file = NULL, *eckey = NULL;
     if (get_params != NULL) {
         OSSL_PARAM req[] = {
             OSSL_PARAM_utf8_ptr("se05x_port", &port, 0),
             OSSL_PARAM_utf8_ptr("port", &port2, 0),
             OSSL_PARAM_utf8_ptr("auth", &auth, 0),
             OSSL_PARAM_utf8_ptr("scp03_keyfile", &keyfile, 0),
+            OSSL_PARAM_utf8_ptr("auth_id", &auth_id, 0),
+            OSSL_PARAM_utf8_ptr("auth_secret_file", &secret_file, 0),
+            OSSL_PARAM_utf8_ptr("auth_eckey", &eckey, 0),
             OSSL_PARAM_END,
         };
         if (!get_params(pc->handle, req))
             return 0;
     }
     /* openssl.cnf first; the environment fills what the file leaves out
-     * (SE05X_PORT itself is applied by hostlib when connstr is NULL). */
+     * (SE05X_PORT itself is applied by hostlib when connstr is NULL). The
+     * checks are sss's (sss/spec.h), the same as the se05x CLI's --auth. */
     const char *p = first_set(port, port2);
-    const char *a = first_set(auth, getenv("SE05X_AUTH"));
-    const char *k = first_set(keyfile, getenv("SE05X_SCP03_KEYFILE"));
+    sss_auth_text t = {
+        .method = first_set(auth, getenv("SE05X_AUTH")),
+        .auth_id = first_set(auth_id, getenv("SE05X_AUTH_ID")),
+        .secret_file = first_set(secret_file, getenv("SE05X_AUTH_SECRET_FILE")),
+        .eckey = first_set(eckey, getenv("SE05X_AUTH_ECKEY")),
+        .scp03_keyfile = first_set(keyfile, getenv("SE05X_SCP03_KEYFILE")),
+        .names = NULL, /* the openssl.cnf names */
+    };
     /* A bad value does not fail loading (that would break every
      * application using this openssl.cnf): it fails each use instead. */
-    if (!parse_auth(a, &pc->auth))
-        snprintf(pc->config_err, sizeof(pc->config_err),
-                 "auth '%s' is not one of: none, platformscp03", a);
-    if (pc->auth == SSS_AUTH_NONE && k != NULL)
-        pc->auth = SSS_AUTH_PLATFORM_SCP03;
-    if (pc->auth == SSS_AUTH_PLATFORM_SCP03 && k == NULL)
-        snprintf(pc->config_err, sizeof(pc->config_err),
-                 "auth platformscp03 needs scp03_keyfile (or SE05X_SCP03_KEYFILE)");
-    if ((p != NULL && (pc->connstr = strdup(p)) == NULL) ||
-        (k != NULL && (pc->scp03_keyfile = strdup(k)) == NULL))
+    sss_status st = sss_auth_spec_parse(&t, &pc->authspec, pc->config_err, sizeof(pc->config_err));
+    if (st == SSS_ERR_NOMEM)
         return 0;
-    se05x_log("loaded: port %s, auth %s%s%s", p != NULL ? p : "(default)",
-              pc->auth == SSS_AUTH_NONE ? "none" : "platformscp03", k != NULL ? ", keys " : "",
-              k != NULL ? k : "");
+    if ((p != NULL && (pc->connstr = strdup(p)) == NULL))
+        return 0;
+    log_config(pc, p);
     return 1;
 }
 
@@ -221,7 +245,7 @@ static void prov_free(se05x_prov *pc)
         sss_session_close(pc->sess);
     OSSL_LIB_CTX_free(pc->libctx);
     free(pc->connstr);
-    free(pc->scp03_keyfile);
+    sss_auth_spec_clear(&pc->authspec); /* wipes the secret */
     pthread_mutex_destroy(&pc->lock);
     free(pc);
 }

@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "sss/spec.h"
 #include "sss/sss.h"
 
 #define SE05X_PROV_NAME "se05x"
@@ -48,9 +49,8 @@ typedef struct se05x_prov {
 
     /* configuration (strings owned) */
     char *connstr;        /* NULL: SE05X_PORT / EX_SSS_BOOT_SSS_PORT / default */
-    sss_auth auth;
-    char *scp03_keyfile;
-    char config_err[160]; /* invalid configuration: reported on first use */
+    sss_auth_spec authspec; /* auth method, id, secret (wiped at unload), key paths */
+    char config_err[320];   /* invalid configuration: reported on first use */
 
     pthread_mutex_t lock; /* guards sess and every sss call */
     pid_t lock_pid;       /* process that initialised lock (fork detection) */

@@ -188,7 +188,11 @@ static void be_close(sss_session *s)
     be_se05x *b = s->be;
     if (!b)
         return;
-    if (se05x_session_active(b->c))
+    /* Once OPENSSL_cleanup has begun (an OpenSSL provider torn down at
+     * exit) libcrypto must not be used, and CloseSession of an AESKey or
+     * ECKey session (or inside platform SCP03) needs a MAC: then only the
+     * link is closed; the card drops the session at the next SELECT. */
+    if (se05x_session_active(b->c) && OPENSSL_init_crypto(0, NULL) /* 0: cleanup begun */)
         se05x_session_close(b->c);
     se05x_conn_close(b->c);
     free(b);
