@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <openssl/asn1.h>
 #include <openssl/crypto.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -81,11 +82,51 @@ static bool on_our_keystore(const Nxp__Iot__SssObjectReference *r)
 
 /* ---- JSON (json-c) ------------------------------------------------------- */
 
+/* Length of the valid UTF-8 character at p (at most n bytes), 0 if none. */
+static size_t utf8_char(const unsigned char *p, size_t n)
+{
+    unsigned long cp = 0;
+    int len = UTF8_getc(p, n > 8 ? 8 : (int)n, &cp);
+    if (len <= 0 || len > 4 || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+        return 0;
+    return (size_t)len;
+}
+
+/* A JSON string of v. The server's strings are not checked to be UTF-8
+ * and json-c copies bytes as they are, so each byte that does not start a
+ * valid UTF-8 character becomes U+FFFD: the output stays valid UTF-8. */
+static json_object *jstring(const char *v)
+{
+    const unsigned char *p = (const unsigned char *)v;
+    size_t n = strlen(v), i = 0, k;
+    while (i < n && (k = utf8_char(p + i, n - i)) > 0)
+        i += k;
+    if (i == n)
+        return json_object_new_string(v);
+    char *fixed = malloc(3 * n + 1); /* each byte at most U+FFFD (3 bytes) */
+    if (!fixed)
+        return NULL;
+    size_t o = 0;
+    for (i = 0; i < n; i += k) {
+        if ((k = utf8_char(p + i, n - i)) > 0) {
+            memcpy(fixed + o, p + i, k);
+            o += k;
+        } else {
+            memcpy(fixed + o, "\xEF\xBF\xBD", 3);
+            o += 3;
+            k = 1;
+        }
+    }
+    json_object *j = json_object_new_string_len(fixed, (int)o);
+    free(fixed);
+    return j;
+}
+
 /* Add the string member k unless v is NULL (absent settings are omitted). */
 static void jstr(json_object *o, const char *k, const char *v)
 {
     if (v)
-        json_object_object_add(o, k, json_object_new_string(v));
+        json_object_object_add(o, k, jstring(v));
 }
 
 json_object *el2go_service_json(const Nxp__Iot__ServiceDescriptor *sd)

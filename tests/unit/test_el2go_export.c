@@ -3,6 +3,7 @@
  * json-c, so quotes, backslashes and control characters in the server's
  * strings come back byte for byte when parsed, UTF-8 stays UTF-8 (the old
  * hand-written escaper turned each byte >= 0x7F into a \u00XX code point),
+ * bytes that are not UTF-8 become U+FFFD so the file stays valid UTF-8,
  * secrets are never written, and absent settings are omitted. Exports run
  * without an SE session (s = NULL) into a temporary directory. */
 #include <setjmp.h>
@@ -199,6 +200,46 @@ static void test_export_bad_input(void **state)
     free(c);
 }
 
+/* Parse text with json-c's UTF-8 validation on; NULL if invalid. */
+static json_object *parse_strict_utf8(const char *text)
+{
+    json_tokener *tok = json_tokener_new();
+    assert_non_null(tok);
+    json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+    json_object *root = json_tokener_parse_ex(tok, text, (int)strlen(text));
+    json_tokener_free(tok);
+    return root;
+}
+
+#define FFFD "\xef\xbf\xbd"
+
+static void test_export_invalid_utf8(void **state)
+{
+    fixture *f = *state;
+    Nxp__Iot__ServiceDescriptor a = NXP__IOT__SERVICE_DESCRIPTOR__INIT;
+    a.identifier = 7;
+    /* stray bytes, a truncated 2-byte character, a UTF-8 encoded surrogate,
+     * then valid text */
+    a.client_id = "ok\xff\xfe-\xc3(-\xed\xa0\x80-\xc3\xa9";
+    a.hostname = UTF8;
+    Nxp__Iot__ServiceDescriptor *sds[] = {&a};
+    size_t len, count = 0;
+    uint8_t *c = contents(sds, 1, &len);
+    assert_int_equal(el2go_export(c, len, NULL, f->dir, &count, NULL, 0), EL2GO_OK);
+    free(c);
+    size_t tlen;
+    char *text = read_json(f, &tlen);
+    json_object *root = parse_strict_utf8(text);
+    if (!root)
+        fail_msg("services.json is not valid UTF-8 JSON:\n%s", text);
+    json_object *s0 = json_object_array_get_idx(root, 0);
+    assert_string_equal(member_str(s0, "client_id"),
+                        "ok" FFFD FFFD "-" FFFD "(-" FFFD FFFD FFFD "-\xc3\xa9");
+    assert_string_equal(member_str(s0, "hostname"), UTF8); /* valid text untouched */
+    json_object_put(root);
+    free(text);
+}
+
 static void test_service_json_minimal(void **state)
 {
     Nxp__Iot__ServiceDescriptor a = NXP__IOT__SERVICE_DESCRIPTOR__INIT;
@@ -222,6 +263,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_export_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_export_no_services, setup, teardown),
         cmocka_unit_test_setup_teardown(test_export_bad_input, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_export_invalid_utf8, setup, teardown),
         cmocka_unit_test(test_service_json_minimal),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
