@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <json-c/json.h>
+
 #include "se05x/conn.h"
 #include "se05x/policy.h"
 #include "sss/sss.h"
@@ -54,6 +56,10 @@ extern const cli_command cli_cmd_gen, cli_cmd_set, cli_cmd_get, cli_cmd_sign, cl
 bool cli_use_sss(const cli_ctx *ctx);
 /* list / erase on sss (cmd_keys.c), used by cmd_basic.c when cli_use_sss(). */
 int cli_sss_list(cli_ctx *ctx, bool json);
+/* One element of `list --json` (cmd_basic.c): {"id": "0x%08X", "type",
+ * "type_code" (the SE05x object type, null when type_code < 0), "size"
+ * (bytes, null when size < 0)}; NULL when out of memory. */
+json_object *cli_list_entry(uint32_t id, const char *type, int type_code, long long size);
 int cli_sss_erase(cli_ctx *ctx, uint32_t id);
 
 /* Open the connection (once). Returns CLI_OK or CLI_NOCONN after printing
@@ -100,8 +106,13 @@ int cli_write_file(const char *path, const void *buf, size_t len);
 
 /* PEM text (malloc'ed, NUL-terminated) of DER under label ("PUBLIC KEY"). */
 char *cli_pem_encode(const char *label, const uint8_t *der, size_t len);
-/* Print s as a JSON string. */
-void cli_json_str(const char *s);
+/* --json output, built with json-c (which does all the escaping). Add
+ * member key to the JSON object obj: the string v, or null when v is NULL. */
+void cli_json_add_str(json_object *obj, const char *key, const char *v);
+/* Print the JSON document j on one line (members separated by ", ") and a
+ * newline to stdout, then release it (json_object_put). Returns CLI_OK, or
+ * CLI_FAIL after a message when j is NULL (out of memory building it). */
+int cli_json_print(json_object *j);
 /* Name of an SSS_CURVE_* ("P-256", "Ed25519"...) or NULL. */
 const char *cli_curve_name(uint8_t curve);
 /* One-line description of an object ("EC key pair (P-256)"). */

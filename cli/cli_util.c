@@ -1,9 +1,10 @@
 /* Helpers of the se05x CLI: connecting with the global options, uniform
  * one-line error reporting with exit codes, and parsing of object ids and
  * hex strings; the sss session from the global --auth/--host-store options,
- * subcommand option parsing, policies, and file reading/writing. Ids, hex,
- * --auth* and --policy text go through sss's shared parsers (sss/spec.h),
- * the same as the OpenSSL provider's configuration. */
+ * subcommand option parsing, policies, file reading/writing, and the
+ * --json output (json-c). Ids, hex, --auth* and --policy text go through
+ * sss's shared parsers (sss/spec.h), the same as the OpenSSL provider's
+ * configuration. */
 #include <ctype.h>
 #include <errno.h>
 #include <openssl/crypto.h>
@@ -319,20 +320,28 @@ char *cli_pem_encode(const char *label, const uint8_t *der, size_t len)
     return out;
 }
 
-void cli_json_str(const char *s)
+void cli_json_add_str(json_object *obj, const char *key, const char *v)
 {
-    putchar('"');
-    for (; *s; s++) {
-        if (*s == '"' || *s == '\\')
-            printf("\\%c", *s);
-        else if (*s == '\n')
-            printf("\\n");
-        else if ((unsigned char)*s < 0x20)
-            printf("\\u%04x", (unsigned char)*s);
-        else
-            putchar(*s);
+    json_object_object_add(obj, key, v ? json_object_new_string(v) : NULL);
+}
+
+int cli_json_print(json_object *j)
+{
+    if (!j) {
+        fprintf(stderr, "se05x: out of memory building the JSON output\n");
+        return CLI_FAIL;
     }
-    putchar('"');
+    const char *text =
+        json_object_to_json_string_ext(j, JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE);
+    int rc = CLI_OK;
+    if (!text) {
+        fprintf(stderr, "se05x: out of memory printing the JSON output\n");
+        rc = CLI_FAIL;
+    } else {
+        puts(text);
+    }
+    json_object_put(j);
+    return rc;
 }
 
 const char *cli_curve_name(uint8_t curve)

@@ -24,17 +24,37 @@ static int check_args(const cli_command *cmd, int argc, char **argv, int want)
 
 /* ---- info ------------------------------------------------------------- */
 
-/* Free memory of one kind: text line, or a JSON member (null if refused). */
-static void print_mem(const char *label, const char *key, se05x_conn *c, uint8_t type, bool json)
+/* Free memory of one kind: a text line, or (js given) a member of js,
+ * null if refused. */
+static void print_mem(const char *label, const char *key, se05x_conn *c, uint8_t type,
+                      json_object *js)
 {
     uint32_t v = 0;
     bool ok = se05x_get_free_memory(c, type, &v) == SE05X_OK;
-    if (json)
-        ok ? printf(", \"%s\": %u", key, v) : printf(", \"%s\": null", key);
+    if (js)
+        json_object_object_add(js, key, ok ? json_object_new_int64(v) : NULL);
     else if (ok)
         printf("%-27s %u bytes%s\n", label, v, v == 0x7FFF ? " (or more)" : "");
     else
         printf("%-27s unavailable (%s)\n", label, se05x_conn_errmsg(c));
+}
+
+/* The --json object of info without the free memory and the UID. */
+static json_object *info_json(const char *conn, const se05x_version *v, const char *feat)
+{
+    json_object *js = json_object_new_object();
+    if (!js)
+        return NULL;
+    char buf[32];
+    cli_json_add_str(js, "connection", conn);
+    snprintf(buf, sizeof(buf), "%u.%u.%u", v->major, v->minor, v->patch);
+    cli_json_add_str(js, "applet_version", buf);
+    snprintf(buf, sizeof(buf), "%u.%u", v->sb_major, v->sb_minor);
+    cli_json_add_str(js, "securebox_version", buf);
+    snprintf(buf, sizeof(buf), "0x%04X", v->config);
+    cli_json_add_str(js, "applet_config", buf);
+    cli_json_add_str(js, "features", feat);
+    return js;
 }
 
 /* info and uid need a chip. */
@@ -67,34 +87,30 @@ static int run_info(cli_ctx *ctx, int argc, char **argv)
     char feat[512];
     se05x_features_format(v.config, feat, sizeof(feat));
     const char *conn = ctx->port ? ctx->port : se05x_connstr_default();
+    json_object *js = NULL;
     if (json) {
-        printf("{\"connection\": ");
-        cli_json_str(conn);
-        printf(", \"applet_version\": \"%u.%u.%u\", \"securebox_version\": \"%u.%u\", "
-               "\"applet_config\": \"0x%04X\", \"features\": ",
-               v.major, v.minor, v.patch, v.sb_major, v.sb_minor, v.config);
-        cli_json_str(feat);
+        if (!(js = info_json(conn, &v, feat)))
+            return cli_json_print(NULL);
     } else {
         printf("%-27s %s\n", "Connection:", conn);
         printf("%-27s %u.%u.%u\n", "Applet version:", v.major, v.minor, v.patch);
         printf("%-27s %u.%u\n", "SecureBox version:", v.sb_major, v.sb_minor);
         printf("%-27s 0x%04X %s\n", "Applet config:", v.config, feat);
     }
-    print_mem("Free persistent:", "free_persistent", c, SE05X_MEM_PERSISTENT, json);
-    print_mem("Free transient (reset):", "free_transient_reset", c, SE05X_MEM_TRANSIENT_RESET,
-              json);
+    print_mem("Free persistent:", "free_persistent", c, SE05X_MEM_PERSISTENT, js);
+    print_mem("Free transient (reset):", "free_transient_reset", c, SE05X_MEM_TRANSIENT_RESET, js);
     print_mem("Free transient (deselect):", "free_transient_deselect", c,
-              SE05X_MEM_TRANSIENT_DESELECT, json);
-    if (json) {
-        printf(", \"uid\": \"");
-        for (size_t i = 0; i < sizeof(uid); i++)
-            printf("%02X", uid[i]);
-        printf("\"}\n");
-    } else {
+              SE05X_MEM_TRANSIENT_DESELECT, js);
+    if (!js) {
         printf("%-27s ", "UID:");
         cli_print_hex(uid, sizeof(uid));
+        return CLI_OK;
     }
-    return CLI_OK;
+    char hex[2 * SE05X_UID_LEN + 1];
+    for (size_t i = 0; i < sizeof(uid); i++)
+        snprintf(hex + 2 * i, 3, "%02X", uid[i]);
+    cli_json_add_str(js, "uid", hex);
+    return cli_json_print(js);
 }
 
 const cli_command cli_cmd_info = {
@@ -126,6 +142,20 @@ const cli_command cli_cmd_uid = {"uid", "", "print the 18-byte chip UID in hex",
 
 /* ---- list ------------------------------------------------------------- */
 
+json_object *cli_list_entry(uint32_t id, const char *type, int type_code, long long size)
+{
+    json_object *o = json_object_new_object();
+    if (!o)
+        return NULL;
+    char hex[16];
+    snprintf(hex, sizeof(hex), "0x%08X", id);
+    cli_json_add_str(o, "id", hex);
+    cli_json_add_str(o, "type", type);
+    json_object_object_add(o, "type_code", type_code >= 0 ? json_object_new_int(type_code) : NULL);
+    json_object_object_add(o, "size", size >= 0 ? json_object_new_int64(size) : NULL);
+    return o;
+}
+
 static int run_list(cli_ctx *ctx, int argc, char **argv)
 {
     bool json = false;
@@ -147,9 +177,12 @@ static int run_list(cli_ctx *ctx, int argc, char **argv)
     se05x_status st = se05x_read_id_list(ctx->conn, SE05X_TYPE_ALL, &ids, &n);
     if (st != SE05X_OK)
         return cli_fail(ctx, st, "listing objects");
-    if (json)
-        printf("[");
-    else
+    json_object *arr = json ? json_object_new_array() : NULL;
+    if (json && !arr) {
+        free(ids);
+        return cli_json_print(NULL);
+    }
+    if (!json)
         printf("%-12s %-34s %s\n", "ID", "TYPE", "SIZE");
     for (size_t i = 0; i < n; i++) {
         uint8_t type = 0;
@@ -159,31 +192,27 @@ static int run_list(cli_ctx *ctx, int argc, char **argv)
         bool have_size = se05x_read_size(ctx->conn, ids[i], &size) == SE05X_OK;
         const char *tname = have_type ? se05x_type_name(type) : "unknown";
         if (json) {
-            printf("%s\n  {\"id\": \"0x%08X\", \"type\": ", i ? "," : "", ids[i]);
-            cli_json_str(tname);
-            if (have_type)
-                printf(", \"type_code\": %u", type);
-            else
-                printf(", \"type_code\": null");
-            if (have_size)
-                printf(", \"size\": %u}", size);
-            else
-                printf(", \"size\": null}");
+            json_object *o = cli_list_entry(ids[i], tname, have_type ? (int)type : -1,
+                                            have_size ? (long long)size : -1);
+            if (!o || json_object_array_add(arr, o) != 0) {
+                json_object_put(o);
+                json_object_put(arr);
+                free(ids);
+                return cli_json_print(NULL);
+            }
         } else if (have_size) {
             printf("0x%08X   %-34s %u\n", ids[i], tname, size);
         } else {
             printf("0x%08X   %-34s -\n", ids[i], tname);
         }
     }
-    if (json)
-        printf("%s]\n", n ? "\n" : "");
     free(ids);
-    return CLI_OK;
+    return json ? cli_json_print(arr) : CLI_OK;
 }
 
 const cli_command cli_cmd_list = {
     "list", "[--json]", "list every object: id, type and size (all pages)",
-    "  --json   print a JSON array of {\"id\", \"type\", \"type_code\", \"size\"}\n"
+    "  --json   print a JSON array of {\"id\", \"type\", \"type_code\", \"size\"} (one line)\n"
     "Sizes are in bytes (EC keys: field size; RSA: modulus bytes); '-' (null in\n"
     "JSON) when the SE does not report one (e.g. UserID objects).\n",
     run_list};

@@ -11,6 +11,7 @@
 #include <openssl/crypto.h>
 
 #include "cli.h"
+#include "se05x/commands.h"
 
 #define KEYFILE_MAX (64 * 1024)
 #define PUB_MAX 2048
@@ -102,7 +103,7 @@ static int gen_spec(const char *kind, const char *curve, const char *bits, const
     return CLI_OK;
 }
 
-static void print_generated(uint32_t id, const sss_object_info *info, const char *pem, bool json)
+static int print_generated(uint32_t id, const sss_object_info *info, const char *pem, bool json)
 {
     char desc[96];
     cli_describe(info, desc, sizeof(desc));
@@ -110,23 +111,22 @@ static void print_generated(uint32_t id, const sss_object_info *info, const char
         printf("Generated %s at 0x%08X\n", desc, id);
         if (pem)
             fputs(pem, stdout);
-        return;
+        return CLI_OK;
     }
-    printf("{\"id\": \"0x%08X\", \"type\": ", id);
-    cli_json_str(sss_key_type_name(info->type));
-    printf(", \"description\": ");
-    cli_json_str(desc);
+    json_object *js = json_object_new_object();
+    if (!js)
+        return cli_json_print(NULL);
+    char hex[16];
+    snprintf(hex, sizeof(hex), "0x%08X", id);
+    cli_json_add_str(js, "id", hex);
+    cli_json_add_str(js, "type", sss_key_type_name(info->type));
+    cli_json_add_str(js, "description", desc);
     const char *c = cli_curve_name(info->curve);
-    if (c) {
-        printf(", \"curve\": ");
-        cli_json_str(c);
-    }
-    printf(", \"bits\": %u, \"public_key\": ", info->bits);
-    if (pem)
-        cli_json_str(pem);
-    else
-        printf("null");
-    printf("}\n");
+    if (c)
+        cli_json_add_str(js, "curve", c);
+    json_object_object_add(js, "bits", json_object_new_int(info->bits));
+    cli_json_add_str(js, "public_key", pem);
+    return cli_json_print(js);
 }
 
 static int run_gen(cli_ctx *ctx, int argc, char **argv)
@@ -166,9 +166,9 @@ static int run_gen(cli_ctx *ctx, int argc, char **argv)
         else
             pem = cli_pem_encode("PUBLIC KEY", der, dlen);
     }
-    print_generated(id, &info, pem, json);
+    rc = print_generated(id, &info, pem, json);
     free(pem);
-    return CLI_OK;
+    return rc;
 }
 
 const cli_command cli_cmd_gen = {
@@ -298,6 +298,31 @@ const cli_command cli_cmd_get = {
 
 /* ---- list and erase on sss ------------------------------------------- */
 
+/* type_code of `list --json` on sss: the SE05x object type (SE05X_TYPE_*)
+ * an object of this kind has on the SE (plain, not CRT or curve-specific);
+ * -1 (null) for none. */
+static int se_type_code(sss_key_type t)
+{
+    switch (t) {
+    case SSS_KT_EC_PAIR: return SE05X_TYPE_EC_KEY_PAIR;
+    case SSS_KT_EC_PUB: return SE05X_TYPE_EC_PUB;
+    case SSS_KT_EC_PRIV: return SE05X_TYPE_EC_PRIV;
+    case SSS_KT_RSA_PAIR: return SE05X_TYPE_RSA_KEY_PAIR;
+    case SSS_KT_RSA_PUB: return SE05X_TYPE_RSA_PUB;
+    case SSS_KT_RSA_PRIV: return SE05X_TYPE_RSA_PRIV;
+    case SSS_KT_AES: return SE05X_TYPE_AES;
+    case SSS_KT_DES: return SE05X_TYPE_DES;
+    case SSS_KT_HMAC: return SE05X_TYPE_HMAC;
+    case SSS_KT_BINARY: return SE05X_TYPE_BINARY;
+    case SSS_KT_USERID: return SE05X_TYPE_USERID;
+    case SSS_KT_COUNTER: return SE05X_TYPE_COUNTER;
+    case SSS_KT_PCR: return SE05X_TYPE_PCR;
+    case SSS_KT_NONE:
+    case SSS_KT_OTHER: break;
+    }
+    return -1;
+}
+
 int cli_sss_list(cli_ctx *ctx, bool json)
 {
     int rc = cli_sss_open(ctx);
@@ -308,25 +333,31 @@ int cli_sss_list(cli_ctx *ctx, bool json)
     sss_status st = sss_object_list(ctx->sss, &list, &n);
     if (st != SSS_OK)
         return cli_sss_fail(ctx, st, "listing objects");
-    if (json)
-        printf("[");
-    else
+    json_object *arr = json ? json_object_new_array() : NULL;
+    if (json && !arr) {
+        free(list);
+        return cli_json_print(NULL);
+    }
+    if (!json)
         printf("%-12s %-34s %s\n", "ID", "TYPE", "SIZE");
     for (size_t i = 0; i < n; i++) {
         char desc[96];
         cli_describe(&list[i], desc, sizeof(desc));
-        if (json) {
-            printf("%s\n  {\"id\": \"0x%08X\", \"type\": ", i ? "," : "", list[i].id);
-            cli_json_str(desc);
-            printf(", \"type_code\": null, \"size\": %u}", list[i].size);
-        } else {
+        if (!json) {
             printf("0x%08X   %-34s %u\n", list[i].id, desc, list[i].size);
+            continue;
+        }
+        json_object *o =
+            cli_list_entry(list[i].id, desc, se_type_code(list[i].type), (long long)list[i].size);
+        if (!o || json_object_array_add(arr, o) != 0) {
+            json_object_put(o);
+            json_object_put(arr);
+            free(list);
+            return cli_json_print(NULL);
         }
     }
-    if (json)
-        printf("%s]\n", n ? "\n" : "");
     free(list);
-    return CLI_OK;
+    return json ? cli_json_print(arr) : CLI_OK;
 }
 
 int cli_sss_erase(cli_ctx *ctx, uint32_t id)

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <json-c/json.h>
 #include <openssl/crypto.h>
 
 #include "el2go/agent.h"
@@ -116,64 +117,56 @@ static int cmd_status(const globals *g)
     return rc;
 }
 
-static void json_str(const char *key, const char *v, bool *first)
-{
-    if (!v)
-        return;
-    printf("%s\"%s\": \"", *first ? "" : ", ", key);
-    for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            printf("\\%c", *p);
-        else if (*p < 0x20 || *p >= 0x7F)
-            printf("\\u%04x", *p);
-        else
-            putchar(*p);
-    }
-    putchar('"');
-    *first = false;
-}
-
-static void json_ref(const char *key, const Nxp__Iot__SssObjectReference *r, bool *first)
+/* {"endpoint_id", "object_id"} of an SSS object reference as member key. */
+static void json_ref(json_object *o, const char *key, const Nxp__Iot__SssObjectReference *r)
 {
     if (!r)
         return;
-    printf("%s\"%s\": {\"endpoint_id\": %u, \"object_id\": %u}", *first ? "" : ", ", key,
-           r->endpoint_id, r->object_id);
-    *first = false;
+    json_object *j = json_object_new_object();
+    if (j) {
+        json_object_object_add(j, "endpoint_id", json_object_new_int64(r->endpoint_id));
+        json_object_object_add(j, "object_id", json_object_new_int64(r->object_id));
+    }
+    json_object_object_add(o, key, j);
 }
 
-static void print_service(const Nxp__Iot__ServiceDescriptor *sd, bool json, bool last)
+static void print_service(const Nxp__Iot__ServiceDescriptor *sd)
 {
     const char *type = sd->has_service_type ? el2go_service_type_name(sd->service_type) : "aws";
-    if (!json) {
-        printf("service %llu: type %s, protocol %s, host %s:%u", (unsigned long long)sd->identifier,
-               type, el2go_service_protocol_name(sd), sd->hostname ? sd->hostname : "-",
-               sd->has_port ? sd->port : 0);
-        if (sd->client_key_sss_ref)
-            printf(", key 0x%08x", sd->client_key_sss_ref->object_id);
-        if (sd->client_certificate_sss_ref)
-            printf(", cert 0x%08x", sd->client_certificate_sss_ref->object_id);
-        printf("\n");
-        return;
+    printf("service %llu: type %s, protocol %s, host %s:%u", (unsigned long long)sd->identifier,
+           type, el2go_service_protocol_name(sd), sd->hostname ? sd->hostname : "-",
+           sd->has_port ? sd->port : 0);
+    if (sd->client_key_sss_ref)
+        printf(", key 0x%08x", sd->client_key_sss_ref->object_id);
+    if (sd->client_certificate_sss_ref)
+        printf(", cert 0x%08x", sd->client_certificate_sss_ref->object_id);
+    printf("\n");
+}
+
+/* The `services --json` entry: the settings and the SE object references. */
+static json_object *service_json(const Nxp__Iot__ServiceDescriptor *sd)
+{
+    json_object *o = el2go_service_json(sd);
+    if (o) {
+        json_ref(o, "client_key_ref", sd->client_key_sss_ref);
+        json_ref(o, "client_certificate_ref", sd->client_certificate_sss_ref);
     }
-    bool first = false;
-    printf("  {\"identifier\": %llu", (unsigned long long)sd->identifier);
-    json_str("type", type, &first);
-    json_str("protocol", el2go_service_protocol_name(sd), &first);
-    json_str("hostname", sd->hostname, &first);
-    if (sd->has_port)
-        printf(", \"port\": %u", sd->port);
-    if (sd->has_timeout_ms)
-        printf(", \"timeout_ms\": %u", sd->timeout_ms);
-    json_str("client_id", sd->client_id, &first);
-    json_str("username", sd->username, &first);
-    json_ref("client_key_ref", sd->client_key_sss_ref, &first);
-    json_ref("client_certificate_ref", sd->client_certificate_sss_ref, &first);
-    json_str("customer_metadata_json", sd->customer_metadata_json, &first);
-    json_str("azure_id_scope", sd->azure_id_scope, &first);
-    json_str("azure_registration_id", sd->azure_registration_id, &first);
-    json_str("azure_global_device_endpoint", sd->azure_global_device_endpoint, &first);
-    printf("}%s\n", last ? "" : ",");
+    return o;
+}
+
+/* Print the services --json array on one line; releases arr. */
+static int print_json(json_object *arr, int rc)
+{
+    int flags = JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE;
+    const char *text = json_object_to_json_string_ext(arr, flags);
+    if (!text) {
+        fprintf(stderr, "el2go-agent: out of memory printing JSON\n");
+        rc = EXIT_FAILURE;
+    } else {
+        puts(text);
+    }
+    json_object_put(arr);
+    return rc;
 }
 
 static int cmd_services(const globals *g, int argc, char **argv)
@@ -183,12 +176,18 @@ static int cmd_services(const globals *g, int argc, char **argv)
         usage(stderr);
         return EXIT_USAGE;
     }
+    json_object *arr = json ? json_object_new_array() : NULL;
+    if (json && !arr) {
+        fprintf(stderr, "el2go-agent: out of memory\n");
+        return EXIT_FAILURE;
+    }
     char *base = state_path(g, SERVICES_DS_FILE);
     el2go_datastore *ds = NULL;
     el2go_status st =
         base ? el2go_ds_fs_open(0, base, el2go_dscontent_valid, &ds) : EL2GO_ERR_NOMEM;
     free(base);
     if (st != EL2GO_OK) {
+        json_object_put(arr);
         fprintf(stderr, "el2go-agent: cannot open the service datastore: %s\n", el2go_strerror(st));
         return EXIT_FAILURE;
     }
@@ -196,28 +195,31 @@ static int cmd_services(const globals *g, int argc, char **argv)
     const uint8_t *data = el2go_ds_data(ds, &len);
     if (el2go_services_count(data, len, &n) != EL2GO_OK) {
         el2go_ds_free(ds);
-        if (json)
-            printf("[]\n");
         fprintf(stderr, "el2go-agent: no valid service datastore in %s\n", g->dir);
-        return EXIT_NODATA;
+        return json ? print_json(arr, EXIT_NODATA) : EXIT_NODATA;
     }
     int rc = EXIT_SUCCESS;
-    if (json)
-        printf("[\n");
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n && rc == EXIT_SUCCESS; i++) {
         Nxp__Iot__ServiceDescriptor *sd;
         if (el2go_service_by_index(data, len, i, &sd) != EL2GO_OK) {
             fprintf(stderr, "el2go-agent: service %zu is corrupt\n", i);
             rc = EXIT_FAILURE;
             break;
         }
-        print_service(sd, json, i + 1 == n);
+        if (!json) {
+            print_service(sd);
+        } else {
+            json_object *o = service_json(sd);
+            if (!o || json_object_array_add(arr, o) != 0) {
+                json_object_put(o);
+                fprintf(stderr, "el2go-agent: out of memory\n");
+                rc = EXIT_FAILURE;
+            }
+        }
         el2go_service_free(sd);
     }
-    if (json)
-        printf("]\n");
     el2go_ds_free(ds);
-    return rc;
+    return json ? print_json(arr, rc) : rc;
 }
 
 static int parse_host_port(int argc, char **argv, const char **host, const char **port)

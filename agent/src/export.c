@@ -1,6 +1,7 @@
 /* Export of provisioned services for other applications (el2go/export.h):
  * SE key references as "SE05X KEY REFERENCE" PEMs (sss/refkey.h), client
- * certificates and server roots as PEM, and services.json. Files are
+ * certificates and server roots as PEM, and services.json (json-c,
+ * pretty-printed). Files are
  * written as NAME.tmp and renamed, so a reader never sees half a file. */
 #include <errno.h>
 #include <stdarg.h>
@@ -10,9 +11,12 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <openssl/asn1.h>
 #include <openssl/crypto.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
+
+#include <json-c/json.h>
 
 #include "el2go/crl.h"
 #include "el2go/datastore.h"
@@ -76,46 +80,75 @@ static bool on_our_keystore(const Nxp__Iot__SssObjectReference *r)
     return r && r->has_object_id && (!r->has_endpoint_id || r->endpoint_id == EL2GO_KEYSTORE_ID);
 }
 
-/* ---- JSON ------------------------------------------------------------------ */
+/* ---- JSON (json-c) ------------------------------------------------------- */
 
-typedef struct {
-    FILE *f;
-    bool first;
-} jobj;
-
-static void jkey(jobj *j, const char *k)
+/* Length of the valid UTF-8 character at p (at most n bytes), 0 if none. */
+static size_t utf8_char(const unsigned char *p, size_t n)
 {
-    fprintf(j->f, "%s\"%s\": ", j->first ? "" : ", ", k);
-    j->first = false;
+    unsigned long cp = 0;
+    int len = UTF8_getc(p, n > 8 ? 8 : (int)n, &cp);
+    if (len <= 0 || len > 4 || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+        return 0;
+    return (size_t)len;
 }
 
-static void jstr(jobj *j, const char *k, const char *v)
+/* A JSON string of v. The server's strings are not checked to be UTF-8
+ * and json-c copies bytes as they are, so each byte that does not start a
+ * valid UTF-8 character becomes U+FFFD: the output stays valid UTF-8. */
+static json_object *jstring(const char *v)
 {
-    if (!v)
-        return;
-    jkey(j, k);
-    fputc('"', j->f);
-    for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            fprintf(j->f, "\\%c", *p);
-        else if (*p < 0x20 || *p >= 0x7F)
-            fprintf(j->f, "\\u%04x", *p);
-        else
-            fputc(*p, j->f);
+    const unsigned char *p = (const unsigned char *)v;
+    size_t n = strlen(v), i = 0, k;
+    while (i < n && (k = utf8_char(p + i, n - i)) > 0)
+        i += k;
+    if (i == n)
+        return json_object_new_string(v);
+    char *fixed = malloc(3 * n + 1); /* each byte at most U+FFFD (3 bytes) */
+    if (!fixed)
+        return NULL;
+    size_t o = 0;
+    for (i = 0; i < n; i += k) {
+        if ((k = utf8_char(p + i, n - i)) > 0) {
+            memcpy(fixed + o, p + i, k);
+            o += k;
+        } else {
+            memcpy(fixed + o, "\xEF\xBF\xBD", 3);
+            o += 3;
+            k = 1;
+        }
     }
-    fputc('"', j->f);
+    json_object *j = json_object_new_string_len(fixed, (int)o);
+    free(fixed);
+    return j;
 }
 
-static void jnum(jobj *j, const char *k, unsigned long long v)
+/* Add the string member k unless v is NULL (absent settings are omitted). */
+static void jstr(json_object *o, const char *k, const char *v)
 {
-    jkey(j, k);
-    fprintf(j->f, "%llu", v);
+    if (v)
+        json_object_object_add(o, k, jstring(v));
 }
 
-static void jbool(jobj *j, const char *k, bool v)
+json_object *el2go_service_json(const Nxp__Iot__ServiceDescriptor *sd)
 {
-    jkey(j, k);
-    fputs(v ? "true" : "false", j->f);
+    json_object *o = json_object_new_object();
+    if (!o)
+        return NULL;
+    json_object_object_add(o, "identifier", json_object_new_uint64(sd->identifier));
+    jstr(o, "type", sd->has_service_type ? el2go_service_type_name(sd->service_type) : "aws");
+    jstr(o, "protocol", el2go_service_protocol_name(sd));
+    jstr(o, "hostname", sd->hostname);
+    if (sd->has_port)
+        json_object_object_add(o, "port", json_object_new_int64(sd->port));
+    if (sd->has_timeout_ms)
+        json_object_object_add(o, "timeout_ms", json_object_new_int64(sd->timeout_ms));
+    jstr(o, "client_id", sd->client_id);
+    jstr(o, "username", sd->username);
+    jstr(o, "customer_metadata_json", sd->customer_metadata_json);
+    jstr(o, "azure_id_scope", sd->azure_id_scope);
+    jstr(o, "azure_registration_id", sd->azure_registration_id);
+    jstr(o, "azure_global_device_endpoint", sd->azure_global_device_endpoint);
+    return o;
 }
 
 /* ---- one service -------------------------------------------------------------- */
@@ -208,36 +241,48 @@ static el2go_status export_ca(const Nxp__Iot__ServiceDescriptor *sd, const char 
     return e;
 }
 
-static void json_service(FILE *f, const Nxp__Iot__ServiceDescriptor *sd, const exported *x,
-                         bool last)
+/* The services.json entry: the settings plus what was exported. */
+static json_object *json_service(const Nxp__Iot__ServiceDescriptor *sd, const exported *x)
 {
-    jobj j = {.f = f, .first = true};
-    fputs("  {", f);
-    jnum(&j, "identifier", sd->identifier);
-    jstr(&j, "type", sd->has_service_type ? el2go_service_type_name(sd->service_type) : "aws");
-    jstr(&j, "protocol", el2go_service_protocol_name(sd));
-    jstr(&j, "hostname", sd->hostname);
-    if (sd->has_port)
-        jnum(&j, "port", sd->port);
-    if (sd->has_timeout_ms)
-        jnum(&j, "timeout_ms", sd->timeout_ms);
-    jstr(&j, "client_id", sd->client_id);
-    jstr(&j, "username", sd->username);
+    json_object *o = el2go_service_json(sd);
+    if (!o)
+        return NULL;
     if (sd->password)
-        jbool(&j, "has_password", true); /* never exported */
-    if (sd->has_client_key && sd->client_key.len)
-        jbool(&j, "has_embedded_key", true); /* never exported */
-    jstr(&j, "key_uri", x->key_uri[0] ? x->key_uri : NULL);
-    jstr(&j, "key_file", x->key_file[0] ? x->key_file : NULL);
-    jstr(&j, "certificate_uri", x->cert_uri[0] ? x->cert_uri : NULL);
-    jstr(&j, "certificate_file", x->cert_file[0] ? x->cert_file : NULL);
-    jstr(&j, "ca_file", x->ca_file[0] ? x->ca_file : NULL);
-    jstr(&j, "customer_metadata_json", sd->customer_metadata_json);
-    jstr(&j, "azure_id_scope", sd->azure_id_scope);
-    jstr(&j, "azure_registration_id", sd->azure_registration_id);
-    jstr(&j, "azure_global_device_endpoint", sd->azure_global_device_endpoint);
-    jstr(&j, "note", x->note[0] ? x->note : NULL);
-    fprintf(f, "}%s\n", last ? "" : ",");
+        json_object_object_add(o, "has_password", json_object_new_boolean(1)); /* never exported */
+    if (sd->has_client_key && sd->client_key.len) /* never exported */
+        json_object_object_add(o, "has_embedded_key", json_object_new_boolean(1));
+    jstr(o, "key_uri", x->key_uri[0] ? x->key_uri : NULL);
+    jstr(o, "key_file", x->key_file[0] ? x->key_file : NULL);
+    jstr(o, "certificate_uri", x->cert_uri[0] ? x->cert_uri : NULL);
+    jstr(o, "certificate_file", x->cert_file[0] ? x->cert_file : NULL);
+    jstr(o, "ca_file", x->ca_file[0] ? x->ca_file : NULL);
+    jstr(o, "note", x->note[0] ? x->note : NULL);
+    return o;
+}
+
+/* Export service idx of contents: its files in dir, its entry into arr. */
+static el2go_status export_one(const uint8_t *contents, size_t len, size_t idx, sss_session *s,
+                               const char *dir, json_object *arr, char *err, size_t errlen)
+{
+    Nxp__Iot__ServiceDescriptor *sd = NULL;
+    el2go_status st = el2go_service_by_index(contents, len, idx, &sd);
+    if (st != EL2GO_OK)
+        return efail(err, errlen, st, "service %zu is corrupt", idx);
+    exported x = {0};
+    st = export_key(sd, s, dir, &x, err, errlen);
+    if (st == EL2GO_OK)
+        st = export_cert(sd, s, dir, &x, err, errlen);
+    if (st == EL2GO_OK)
+        st = export_ca(sd, dir, &x, err, errlen);
+    if (st == EL2GO_OK) {
+        json_object *o = json_service(sd, &x);
+        if (!o || json_object_array_add(arr, o) != 0) {
+            json_object_put(o);
+            st = efail(err, errlen, EL2GO_ERR_NOMEM, "out of memory");
+        }
+    }
+    el2go_service_free(sd);
+    return st;
 }
 
 el2go_status el2go_export(const uint8_t *contents, size_t len, sss_session *s, const char *dir,
@@ -250,35 +295,24 @@ el2go_status el2go_export(const uint8_t *contents, size_t len, sss_session *s, c
         return efail(err, errlen, st, "no valid service datastore");
     if (mkdir(dir, 0700) != 0 && errno != EEXIST)
         return efail(err, errlen, EL2GO_ERR_IO, "cannot create %s: %s", dir, strerror(errno));
-    char *json = NULL;
-    size_t json_len = 0;
-    FILE *jf = open_memstream(&json, &json_len);
-    if (!jf)
+    json_object *arr = json_object_new_array();
+    if (!arr)
         return efail(err, errlen, EL2GO_ERR_NOMEM, "out of memory");
-    fputs("[\n", jf);
-    for (size_t i = 0; st == EL2GO_OK && i < n; i++) {
-        Nxp__Iot__ServiceDescriptor *sd = NULL;
-        st = el2go_service_by_index(contents, len, i, &sd);
-        if (st != EL2GO_OK) {
-            efail(err, errlen, st, "service %zu is corrupt", i);
-            break;
-        }
-        exported x = {0};
-        st = export_key(sd, s, dir, &x, err, errlen);
-        if (st == EL2GO_OK)
-            st = export_cert(sd, s, dir, &x, err, errlen);
-        if (st == EL2GO_OK)
-            st = export_ca(sd, dir, &x, err, errlen);
-        if (st == EL2GO_OK) {
-            json_service(jf, sd, &x, i + 1 == n);
+    for (size_t i = 0; st == EL2GO_OK && i < n; i++)
+        if ((st = export_one(contents, len, i, s, dir, arr, err, errlen)) == EL2GO_OK)
             (*count)++;
-        }
-        el2go_service_free(sd);
+    if (st == EL2GO_OK) {
+        int flags = JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE;
+        const char *text = json_object_to_json_string_ext(arr, flags);
+        char *doc = NULL; /* the document and a final newline */
+        int dlen = text ? asprintf(&doc, "%s\n", text) : -1;
+        if (dlen < 0)
+            st = efail(err, errlen, EL2GO_ERR_NOMEM, "out of memory");
+        else
+            st = write_file(dir, "services.json", doc, (size_t)dlen, err, errlen);
+        if (dlen >= 0)
+            free(doc);
     }
-    fputs("]\n", jf);
-    fclose(jf);
-    if (st == EL2GO_OK)
-        st = write_file(dir, "services.json", json, json_len, err, errlen);
-    free(json);
+    json_object_put(arr);
     return st;
 }

@@ -1,5 +1,5 @@
 /* Crash-safe object store of the simulator. Every persistent secure object
- * lives in its own file DIR/objects/XXXXXXXX.obj (id in upper-case hex):
+ * lives in its own file DIR/objects/XXXXXXXX.obj (name: se05x/objname.h):
  * magic "SESO", format version, the object's fields and components, then a
  * SHA-256 over everything before it. A change is written to a temporary
  * file, fsync'ed, renamed over the final name and the directory fsync'ed,
@@ -24,6 +24,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "se05x/objname.h"
 #include "sim_internal.h"
 
 #define OBJ_MAGIC "SESO"
@@ -195,7 +196,7 @@ static store_state *st(sesim *s) { return (store_state *)s->store; }
 
 static void obj_path(const store_state *ss, uint32_t id, char *out, size_t cap)
 {
-    snprintf(out, cap, "%s/%08X.obj", ss->objdir, (unsigned)id);
+    se05x_objname_path(ss->objdir, id, out, cap);
 }
 
 static se05x_status fsync_dir(const char *dir)
@@ -330,23 +331,6 @@ static se05x_status load_cached(sesim *s, const char *path, uint32_t id, sesim_o
     return rc;
 }
 
-/* Parse "XXXXXXXX.obj"; false for anything else. */
-static bool parse_name(const char *name, uint32_t *id)
-{
-    if (strlen(name) != 12 || strcmp(name + 8, ".obj") != 0)
-        return false;
-    uint32_t v = 0;
-    for (int i = 0; i < 8; i++) {
-        char c = name[i];
-        int d = (c >= '0' && c <= '9') ? c - '0' : (c >= 'A' && c <= 'F') ? c - 'A' + 10 : -1;
-        if (d < 0)
-            return false;
-        v = (v << 4) | (uint32_t)d;
-    }
-    *id = v;
-    return true;
-}
-
 /* Remove stale temporary files; quarantine corrupt object files. */
 static void store_scan(sesim *s)
 {
@@ -362,7 +346,7 @@ static void store_scan(sesim *s)
         if (strncmp(e->d_name, ".tmp.", 5) == 0) {
             sesim_log(s, "store: removing stale temporary file %s", path);
             unlink(path);
-        } else if (parse_name(e->d_name, &id)) {
+        } else if (se05x_objname_parse(e->d_name, &id)) {
             sesim_obj o;
             if (load_file(s, path, id, &o) == SE05X_OK) {
                 sesim_obj_free(&o);
@@ -588,7 +572,7 @@ se05x_status sesim_store_list(sesim *s, uint32_t **ids, size_t *n)
         struct dirent *e;
         while ((e = readdir(d)) != NULL) {
             uint32_t id;
-            if (!parse_name(e->d_name, &id) || trans_find(ss, id))
+            if (!se05x_objname_parse(e->d_name, &id) || trans_find(ss, id))
                 continue;
             if (cnt == cap) {
                 uint32_t *nv = realloc(v, 2 * cap * sizeof(*v));
@@ -621,7 +605,7 @@ size_t sesim_store_used(sesim *s)
     char path[4096];
     while ((e = readdir(d)) != NULL) {
         uint32_t id;
-        if (!parse_name(e->d_name, &id))
+        if (!se05x_objname_parse(e->d_name, &id))
             continue;
         snprintf(path, sizeof(path), "%s/%s", ss->objdir, e->d_name);
         used += file_size(path);

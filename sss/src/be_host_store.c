@@ -1,5 +1,5 @@
 /* sss host backend: the object store. One file per object, DIR/XXXXXXXX.obj
- * (id in upper-case hex): a 24-byte header (magic "SSSH", version, type,
+ * (name: se05x/objname.h): a 24-byte header (magic "SSSH", version, type,
  * curve, origin, bits, size, policy length, material length, id), the raw
  * policy (TAG_POLICY value), the material, and a SHA-256 of everything
  * before it. Files are written to a temporary name (mode 0600), fsync'ed and
@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "be_host.h"
+#include "se05x/objname.h"
 #include "se05x/tlv.h"
 
 #define MAGIC "SSSH"
@@ -28,7 +29,7 @@
 
 void host_obj_path(const hstore *st, uint32_t id, char *buf, size_t cap)
 {
-    snprintf(buf, cap, "%s/%08X.obj", st->dir, id);
+    se05x_objname_path(st->dir, id, buf, cap);
 }
 
 void host_obj_free(hobj *o)
@@ -273,27 +274,6 @@ sss_status host_obj_unlink(sss_session *s, uint32_t id)
     return SSS_OK;
 }
 
-/* "XXXXXXXX.obj" exactly as host_obj_path writes it. */
-static bool parse_name(const char *name, uint32_t *id)
-{
-    if (strlen(name) != 12 || strcmp(name + 8, ".obj") != 0)
-        return false;
-    uint32_t v = 0;
-    for (int i = 0; i < 8; i++) {
-        char c = name[i];
-        uint32_t d;
-        if (c >= '0' && c <= '9')
-            d = (uint32_t)(c - '0');
-        else if (c >= 'A' && c <= 'F')
-            d = (uint32_t)(c - 'A' + 10);
-        else
-            return false;
-        v = (v << 4) | d;
-    }
-    *id = v;
-    return true;
-}
-
 static int cmp_u32(const void *a, const void *b)
 {
     uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
@@ -312,7 +292,7 @@ sss_status host_obj_ids(sss_session *s, uint32_t **ids, size_t *n)
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
         uint32_t id;
-        if (!parse_name(e->d_name, &id))
+        if (!se05x_objname_parse(e->d_name, &id))
             continue; /* temporary files, lock files, anything else */
         if (cnt == cap) {
             size_t nc = cap ? cap * 2 : 16;

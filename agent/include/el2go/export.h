@@ -17,8 +17,18 @@
 #include <stdint.h>
 
 #include "el2go/common.h"
+#include "el2go/datastore.h"
 
 typedef struct sss_session sss_session;
+struct json_object;
+
+/* The settings of a service as a new json-c object (release with
+ * json_object_put): identifier, type, protocol, hostname, port, timeout_ms,
+ * client_id, username, customer_metadata_json, azure_id_scope,
+ * azure_registration_id, azure_global_device_endpoint; absent settings are
+ * omitted, secrets never included. NULL when out of memory. Shared by
+ * services.json and `el2go-agent services --json`. */
+struct json_object *el2go_service_json(const Nxp__Iot__ServiceDescriptor *sd);
 
 /* contents: a checked datastore (el2go_dscontent_check); s: SE session
  * for keys/certificates referenced on the keystore EL2GO_KEYSTORE_ID (may
