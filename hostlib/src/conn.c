@@ -213,6 +213,34 @@ void se05x_conn_close(se05x_conn *c)
     free(c);
 }
 
+/* conn_setup on a re-opened link (reconnect or fork), keeping the applet
+ * session's parameters if re-opening it fails: after a link failure the
+ * next command retries the whole relink with them; after a refusal (wrong
+ * secret, auth object changed, applet gone) the connection is marked
+ * unusable instead: commands never run silently outside the session, and
+ * a refused secret is not tried again (each try counts against the auth
+ * object's limit on the SE). */
+static se05x_status conn_resetup(se05x_conn *c)
+{
+    struct se05x_conn_session saved = c->session;
+    saved.scp = NULL; /* dropped with the old link (drop_channels) */
+    se05x_status st = conn_setup(c, true);
+    if (st != SE05X_OK) {
+        if (saved.kind != SE05X_SESSION_NONE && c->session.kind == SE05X_SESSION_NONE)
+            c->session = saved; /* not open: only what is needed to open it again */
+        if (!c->link_broken) {
+            snprintf(c->refused, sizeof(c->refused), "%s",
+                     c->err[0] ? c->err : se05x_strerror(st));
+            se05x_conn_seterr(c, "the SE refused to re-establish this connection after a "
+                                 "reconnect (%s); open a new connection",
+                              c->refused);
+            st = SE05X_ERR_STATE; /* not the SE's answer to the caller's command */
+        }
+    }
+    OPENSSL_cleanse(&saved, sizeof(saved));
+    return st;
+}
+
 /* The previous exchange failed on the link (peer gone, timeout, framing):
  * reset the transport (JRCP reconnects, T=1 resynchronises) and bring the
  * connection back to its state. The failed command itself is not retried. */
@@ -233,11 +261,17 @@ static se05x_status conn_relink(se05x_conn *c)
     }
     drop_channels(c); /* the card side of any secure channel is gone */
     c->link_broken = false;
-    return conn_setup(c, true);
+    return conn_resetup(c);
 }
 
 se05x_status se05x_conn_check_fork(se05x_conn *c)
 {
+    if (c->refused[0]) {
+        se05x_conn_seterr(c, "the SE refused to re-establish this connection after a "
+                             "reconnect (%s); open a new connection",
+                          c->refused);
+        return SE05X_ERR_STATE;
+    }
     if (c->pid == getpid())
         return c->link_broken ? conn_relink(c) : SE05X_OK;
     if (!c->connstr) {
@@ -254,7 +288,7 @@ se05x_status se05x_conn_check_fork(se05x_conn *c)
         c->t = NULL;
         return st;
     }
-    return conn_setup(c, true);
+    return conn_resetup(c);
 }
 
 /* ---- exchanges ----------------------------------------------------- */

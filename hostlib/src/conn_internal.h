@@ -48,7 +48,7 @@ struct se05x_conn {
     bool have_scp_keys;
     se05x_scp03_keys scp_keys;
     se05x_scp03_chan *pscp; /* platform SCP03, NULL if plain */
-    struct {
+    struct se05x_conn_session {
         int kind;           /* SE05X_SESSION_* */
         uint32_t auth_id;
         uint8_t id[8];
@@ -64,6 +64,11 @@ struct se05x_conn {
     se05x_counters ctr;
     uint16_t last_sw;
     bool link_broken;   /* the last exchange failed on the link: reconnect before the next */
+    /* re-establishing the connection's state after a reconnect or fork was
+     * refused (not a link failure): every command fails with this message
+     * until the connection is re-opened (never silently outside the
+     * session, never re-trying a refused secret) */
+    char refused[200]; /* empty: not refused */
     char err[256];
     FILE *trace;
     bool trace_owned;
