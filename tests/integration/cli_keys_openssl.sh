@@ -10,18 +10,9 @@
 # exit code and leaves the store unchanged; UserID, AESKey and ECKey sessions
 # reach objects whose policy names their auth object. Env: BUILD_DIR.
 set -u
-BUILD_DIR=${BUILD_DIR:-build}
-SIM="$BUILD_DIR/sim/se05x-sim"
-CLI="$BUILD_DIR/cli/se05x"
-T=$(mktemp -d "${SE05X_TEST_TMP:-/tmp}/cli_keys.XXXXXX")
-SIMPID=
-fails=0
-cleanup() {
-    [ -n "$SIMPID" ] && kill -KILL "$SIMPID" 2>/dev/null
-    rm -rf "$T"
-}
-trap cleanup EXIT
-source "$(dirname "$0")/lib/assert.sh"
+# shellcheck source=lib/sim.sh
+. "$(dirname "$0")/lib/sim.sh"
+it_setup cli_keys
 # case-insensitive here, unlike the shared has()
 has() { # has FILE PATTERN DESCRIPTION
     if grep -qiE -- "$2" "$1"; then ok "$3"; else bad "$3 (no /$2/ in $(basename "$1"))"; sed 's/^/     /' "$1"; fi
@@ -29,9 +20,6 @@ has() { # has FILE PATTERN DESCRIPTION
 check() { # check DESCRIPTION COMMAND... (exit 0 wanted; output kept in $T/chk)
     local d=$1; shift
     if "$@" >"$T/chk" 2>&1; then ok "$d"; else bad "$d"; sed 's/^/     /' "$T/chk"; fi
-}
-same() { # same A B DESCRIPTION
-    if cmp -s "$1" "$2"; then ok "$3"; else bad "$3 ($(basename "$1") != $(basename "$2"))"; fi
 }
 
 # ---- host-side material made by openssl ------------------------------------
@@ -232,11 +220,8 @@ policy_suite() { # policy_suite TAG CLI-ARGS... (SE only)
 
 # ---- the simulator over JRCP ----------------------------------------------
 rm -f "$T/x"
-"$SIM" --dir "$T/card" --port 0 --port-file "$T/port" --quiet &
-SIMPID=$!
-for _ in $(seq 1 300); do [ -s "$T/port" ] && break; sleep 0.1; done
-[ -s "$T/port" ] || { echo "FAIL - se05x-sim did not start"; exit 1; }
-J="127.0.0.1:$(cat "$T/port")"
+sim_launch 0 "$T/card" # SE05X_PORT stays as it was: every command names --port
+J=$SIM_ADDR
 
 expect_rc 0 "sim: info --json" "$CLI" --port "$J" info --json
 if python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["applet_version"].count(".")==2 and len(d["uid"])==36' "$T/out"; then
@@ -277,7 +262,7 @@ expect_rc 2 "sim: --auth userid without --auth-id" "$CLI" --port "$J" --auth use
 expect_rc 2 "sim: unknown --auth" "$CLI" --port "$J" --auth magic list
 expect_rc 2 "sim: --host-store with --port" "$CLI" --port "$J" --host-store "$T/hs" list
 
-kill -TERM "$SIMPID"; wait "$SIMPID"; SIMPID=
+sim_stop TERM
 
 # ---- the same on software keys (--host-store) ----------------------------
 rm -f "$T"/pub_* "$T"/sig_* "$T/x"

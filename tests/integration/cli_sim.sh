@@ -5,24 +5,13 @@
 # exit codes (0 ok, 1 SE error, 2 usage, 3 cannot connect), environment
 # defaults, APDU tracing and error messages. Env: BUILD_DIR.
 set -u
-BUILD_DIR=${BUILD_DIR:-build}
-SIM="$BUILD_DIR/sim/se05x-sim"
-CLI="$BUILD_DIR/cli/se05x"
-T=$(mktemp -d "${SE05X_TEST_TMP:-/tmp}/cli_sim.XXXXXX")
-SIMPID=
-fails=0
-cleanup() {
-    [ -n "$SIMPID" ] && kill -KILL "$SIMPID" 2>/dev/null
-    rm -rf "$T"
-}
-trap cleanup EXIT
-source "$(dirname "$0")/lib/assert.sh"
+# shellcheck source=lib/sim.sh
+. "$(dirname "$0")/lib/sim.sh"
+it_setup cli_sim
 
-"$SIM" --dir "$T/card" --port 0 --port-file "$T/port" --t1-socket "$T/i2c.sock" --quiet &
-SIMPID=$!
-for _ in $(seq 1 300); do [ -s "$T/port" ] && break; sleep 0.1; done
-[ -s "$T/port" ] || { echo "FAIL - se05x-sim did not start"; exit 1; }
-J="127.0.0.1:$(cat "$T/port")"
+# SE05X_PORT stays unset: the CLI's defaults are under test
+sim_launch 0 "$T/card" --t1-socket "$T/i2c.sock"
+J=$SIM_ADDR
 
 # ---- help and usage errors ---------------------------------------------
 expect_rc 0 "--help" "$CLI" --help
@@ -88,7 +77,7 @@ has "$T/trace.log" "<< 41 12 .* 90 00" "trace has the UID answer"
 expect_rc 0 "uid with --trace" "$CLI" --port "$J" --trace uid
 has "$T/err" ">> 00 A4 04 00 10 A0 00 00 03 96" "--trace prints the SELECT on stderr"
 
-kill -TERM "$SIMPID"; wait "$SIMPID"; rc=$?; SIMPID=
+sim_stop TERM; rc=$?
 [ $rc -eq 0 ] && ok "daemon stops cleanly" || bad "daemon exit $rc"
 echo "$fails failure(s)"
 [ $fails -eq 0 ]

@@ -9,43 +9,18 @@
 # never reach the log; genpkey's se05x-policy makes keys whose policy the SE
 # enforces, and bad policy text creates nothing. Env: BUILD_DIR, SRC_DIR.
 set -u
-BUILD_DIR=$(cd "${BUILD_DIR:-build}" && pwd)
-SRC_DIR=${SRC_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
-SIM="$BUILD_DIR/sim/se05x-sim"
-CLI="$BUILD_DIR/cli/se05x"
-MOD="$BUILD_DIR/provider"
-T=$(mktemp -d "${SE05X_TEST_TMP:-/tmp}/provider_auth.XXXXXX")
-SIMPID=
-fails=0
-cleanup() {
-    [ -n "$SIMPID" ] && kill -TERM "$SIMPID" 2>/dev/null && wait "$SIMPID" 2>/dev/null
-    rm -rf "$T"
-}
-trap cleanup EXIT
-# shellcheck source=lib/assert.sh
-. "$SRC_DIR/tests/integration/lib/assert.sh"
-expect_fail() { # expect_fail DESCRIPTION COMMAND...: non-zero exit, no crash
-    local d=$1; shift
-    "$@" >"$T/out" 2>"$T/err"; local rc=$?
-    if [ "$rc" -ne 0 ] && [ "$rc" -lt 124 ]; then ok "$d (exit $rc)"; else
-        bad "$d: exit $rc, expected a clean failure"; sed 's/^/     /' "$T/out" "$T/err" | head -20; fi
-}
-hasnt() { # hasnt FILE PATTERN DESCRIPTION
-    if grep -qE -- "$2" "$1"; then bad "$3 (/$2/ found in $(basename "$1"))"; else ok "$3"; fi
-}
+# shellcheck source=lib/sim.sh
+. "$(dirname "$0")/lib/sim.sh"
+it_setup provider_auth
 
 command -v openssl >/dev/null || { echo "SKIP - no openssl CLI"; exit 0; }
-for f in "$MOD/se05x.so" "$SIM" "$CLI"; do [ -e "$f" ] || { echo "FAIL - $f not built"; exit 1; }; done
+it_need "$MOD/se05x.so" "$SIM" "$CLI"
 P=(-provider-path "$MOD" -provider default -provider se05x)
 G=("${P[@]}" -propquery provider=se05x)
 V() { env -u OPENSSL_CONF -u OPENSSL_MODULES openssl "$@"; }
 
-"$SIM" --dir "$T/card" --port 0 --port-file "$T/port" --quiet &
-SIMPID=$!
-for _ in $(seq 1 300); do [ -s "$T/port" ] && break; sleep 0.1; done
-[ -s "$T/port" ] || { echo "FAIL - se05x-sim did not start"; exit 1; }
-J="127.0.0.1:$(cat "$T/port")"
-export SE05X_PORT=$J
+sim_start "$T/card"
+J=$SE05X_PORT
 cd "$T" || exit 1
 printf 'signed in an authenticated SE05x session\n' >msg
 V dgst -sha256 -binary msg >dgst

@@ -13,42 +13,18 @@
 # the policy sign,verify (the certificate needs the public key); one is
 # generated in the SE. Signatures are checked by the default provider alone.
 set -u
-BUILD_DIR=$(cd "${BUILD_DIR:-build}" && pwd)
-SRC_DIR=${SRC_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
-SIM="$BUILD_DIR/sim/se05x-sim"
-CLI="$BUILD_DIR/cli/se05x"
-MOD="$BUILD_DIR/provider"
-T=$(mktemp -d "${SE05X_TEST_TMP:-/tmp}/provider_match.XXXXXX")
-SIMPID=
-fails=0
-cleanup() {
-    [ -n "$SIMPID" ] && { kill -KILL "$SIMPID"; wait "$SIMPID"; } 2>/dev/null
-    rm -rf "$T"
-}
-trap cleanup EXIT
-# shellcheck source=lib/assert.sh
-. "$SRC_DIR/tests/integration/lib/assert.sh"
-fails_rc() { # fails_rc DESCRIPTION COMMAND...: non-zero exit, no crash (output in $T/out, $T/err)
-    local d=$1; shift
-    "$@" >"$T/out" 2>"$T/err"; local rc=$?
-    if [ "$rc" -ne 0 ] && [ "$rc" -lt 128 ]; then ok "$d (exit $rc)"; else
-        bad "$d: exit $rc, expected a failure"; sed 's/^/     /' "$T/out" "$T/err" | head -10; fi
-}
+# shellcheck source=lib/sim.sh
+. "$(dirname "$0")/lib/sim.sh"
+it_setup provider_match
 
 command -v openssl >/dev/null || { echo "SKIP - no openssl CLI"; exit 0; }
-for f in "$MOD/se05x.so" "$SIM" "$CLI"; do
-    [ -x "$f" ] || [ -f "$f" ] || { echo "FAIL - $f not built"; exit 1; }
-done
+it_need "$MOD/se05x.so" "$SIM" "$CLI"
 P=(-provider-path "$MOD" -provider default -provider se05x)
 DF="-provider-path $MOD -provider default -provider se05x"
 SF="-provider-path $MOD -provider se05x -provider default"
 V() { env -u OPENSSL_CONF -u OPENSSL_MODULES openssl "$@"; } # default provider alone
 
-"$SIM" --dir "$T/card" --port 0 --port-file "$T/port" --quiet &
-SIMPID=$!
-for _ in $(seq 1 300); do [ -s "$T/port" ] && break; sleep 0.1; done
-[ -s "$T/port" ] || { echo "FAIL - se05x-sim did not start"; exit 1; }
-export SE05X_PORT="127.0.0.1:$(cat "$T/port")"
+sim_start "$T/card"
 cd "$T" || exit 1
 
 # ---- provisioning: keys without READ in their policy, certificates ---------
@@ -100,9 +76,8 @@ if [ -n "$n_normal" ] && [ -n "$n_a" ] && [ $((n_a - n_normal)) -eq 3 ]; then
 else bad "APDUs: readable key '$n_normal', unreadable key '$n_a' (want +3)"; fi
 
 # ---- TLS: s_server matches the key and the certificate (keymgmt match) ----
-freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 tls() { # tls NAME "PROVIDER ARGS" "S_SERVER ARGS" "S_CLIENT ARGS" ["S_CLIENT PROVIDER ARGS"]
-    local name=$1 prov=$2 sargs=$3 cargs=$4 cprov=${5:-} port; port=$(freeport)
+    local name=$1 prov=$2 sargs=$3 cargs=$4 cprov=${5:-} port; port=$(free_port)
     rm -f "$T/srv.log"
     # shellcheck disable=SC2086
     timeout 8 openssl s_server $prov -accept 127.0.0.1:$port -naccept 1 $sargs \
@@ -123,24 +98,24 @@ tls "C (no certificate in the SE) with its certificate file: proven by an SE sig
 tls "mutual TLS 1.3, client A with its certificate from the SE" "$DF" "-key se05x:$R -cert cR.pem -Verify 1 -verify_return_error -CAfile cA.pem" "-tls1_3 -CAfile cR.pem -key se05x:$A -cert se05x:0x30100001" "$DF"
 has "$T/srv.log" "Client certificate|subject=CN = localhost" "server saw A's client certificate"
 
-fails_rc "s_server with A and another key's certificate" timeout 8 openssl s_server "${P[@]}" -accept 127.0.0.1:"$(freeport)" -naccept 1 -key se05x:$A -cert cB.pem
+expect_fail "s_server with A and another key's certificate" timeout 8 openssl s_server "${P[@]}" -accept 127.0.0.1:"$(free_port)" -naccept 1 -key se05x:$A -cert cB.pem
 has "$T/err" "key values mismatch" "wrong certificate: key/cert mismatch reported"
-fails_rc "s_server with C and another key's certificate (proof fails)" timeout 8 openssl s_server "${P[@]}" -accept 127.0.0.1:"$(freeport)" -naccept 1 -key se05x:$C -cert cB.pem
+expect_fail "s_server with C and another key's certificate (proof fails)" timeout 8 openssl s_server "${P[@]}" -accept 127.0.0.1:"$(free_port)" -naccept 1 -key se05x:$C -cert cB.pem
 has "$T/err" "key values mismatch" "wrong certificate for C: mismatch reported"
-fails_rc "s_server with G (made in the SE, no certificate) and A's certificate" timeout 8 openssl s_server "${P[@]}" -accept 127.0.0.1:"$(freeport)" -naccept 1 -key se05x:$G -cert cA.pem
+expect_fail "s_server with G (made in the SE, no certificate) and A's certificate" timeout 8 openssl s_server "${P[@]}" -accept 127.0.0.1:"$(free_port)" -naccept 1 -key se05x:$G -cert cA.pem
 has "$T/err" "key values mismatch" "G: mismatch reported"
 
 # ---- no certificate in the SE: loads, public part fails clearly -------------
 for k in C G; do
     id=$([ $k = C ] && echo $C || echo $G)
     expect_rc 0 "$k loads (pkey -noout)" openssl pkey "${P[@]}" -in se05x:$id -noout
-    fails_rc "pkey -pubout of $k" openssl pkey "${P[@]}" -in se05x:$id -pubout
+    expect_fail "pkey -pubout of $k" openssl pkey "${P[@]}" -in se05x:$id -pubout
     has "$T/err" "public part of $id is not readable and no certificate in the SE matches it" "$k: clear error"
     [ -s "$T/out" ] && bad "$k: nothing written on failure" || ok "$k: nothing written on failure"
 done
-fails_rc "req -new with G" openssl req "${P[@]}" -new -key se05x:$G -subj /CN=x -out G.csr
+expect_fail "req -new with G" openssl req "${P[@]}" -new -key se05x:$G -subj /CN=x -out G.csr
 has "$T/err" "is not readable and no certificate in the SE matches it" "req with G: clear error"
-fails_rc "dgst -sign with G" openssl dgst "${P[@]}" -sha256 -sign se05x:$G -out g.sig msg
+expect_fail "dgst -sign with G" openssl dgst "${P[@]}" -sha256 -sign se05x:$G -out g.sig msg
 has "$T/err" "is not readable and no certificate in the SE matches it" "signing with G: clear error"
 
 [ "$fails" -eq 0 ] && echo "all provider_match checks passed" || echo "$fails provider_match checks FAILED"

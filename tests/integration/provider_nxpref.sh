@@ -9,37 +9,17 @@
 # naming a missing object fails cleanly; a host key PEM is unaffected.
 # Env: BUILD_DIR, SRC_DIR.
 set -u
-BUILD_DIR=$(cd "${BUILD_DIR:-build}" && pwd)
-SRC_DIR=${SRC_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
-SIM="$BUILD_DIR/sim/se05x-sim"
-CLI="$BUILD_DIR/cli/se05x"
-MOD="$BUILD_DIR/provider"
-T=$(mktemp -d "${SE05X_TEST_TMP:-/tmp}/provider_nxpref.XXXXXX")
-SIMPID=
-fails=0
-cleanup() {
-    [ -n "$SIMPID" ] && kill -KILL "$SIMPID" 2>/dev/null && wait "$SIMPID" 2>/dev/null
-    rm -rf "$T"
-}
-trap cleanup EXIT
-. "$SRC_DIR/tests/integration/lib/assert.sh"
-expect_fail() { # expect_fail DESCRIPTION COMMAND...  (non-zero, not a signal)
-    local d=$1; shift
-    "$@" >"$T/out" 2>"$T/err"; local rc=$?
-    if [ "$rc" -ne 0 ] && [ "$rc" -lt 128 ]; then ok "$d (exit $rc)"; else
-        bad "$d: exit $rc"; sed 's/^/     /' "$T/out" "$T/err"; fi
-}
+# shellcheck source=lib/sim.sh
+. "$(dirname "$0")/lib/sim.sh"
+it_setup provider_nxpref
 
 command -v openssl >/dev/null || { echo "SKIP - no openssl CLI"; exit 0; }
-[ -f "$MOD/se05x.so" ] || { echo "FAIL - $MOD/se05x.so not built"; exit 1; }
+it_need "$MOD/se05x.so"
 V() { env -u OPENSSL_CONF -u OPENSSL_MODULES openssl "$@"; } # default provider only
 P=(-provider-path "$MOD" -provider default -provider se05x)
 
-"$SIM" --dir "$T/card" --port 0 --port-file "$T/port" --quiet &
-SIMPID=$!
-for _ in $(seq 1 300); do [ -s "$T/port" ] && break; sleep 0.1; done
-[ -s "$T/port" ] || { echo "FAIL - se05x-sim did not start"; exit 1; }
-export SE05X_PORT="127.0.0.1:$(cat "$T/port")" OPENSSL_MODULES="$MOD"
+sim_start "$T/card"
+export OPENSSL_MODULES="$MOD"
 cd "$T"
 printf 'message signed through an NXP reference key\n' >msg
 

@@ -8,43 +8,20 @@
 # session before the next command). Run without authentication and with a
 # UserID session (the session is re-established too). Env: BUILD_DIR, SRC_DIR.
 set -u
-BUILD_DIR=$(cd "${BUILD_DIR:-build}" && pwd)
-SRC_DIR=${SRC_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
-SIM="$BUILD_DIR/sim/se05x-sim"
-CLI="$BUILD_DIR/cli/se05x"
-MOD="$BUILD_DIR/provider"
-T=$(mktemp -d "${SE05X_TEST_TMP:-/tmp}/provider_reconnect.XXXXXX")
-SIMPID= SRVPID=
-fails=0
-cleanup() {
+# shellcheck source=lib/sim.sh
+. "$(dirname "$0")/lib/sim.sh"
+it_setup provider_reconnect
+SRVPID=
+it_on_exit() { # the s_server of the current round, before the daemon
     [ -n "$SRVPID" ] && kill -TERM "$SRVPID" 2>/dev/null && wait "$SRVPID" 2>/dev/null
-    [ -n "$SIMPID" ] && kill -TERM "$SIMPID" 2>/dev/null && wait "$SIMPID" 2>/dev/null
-    rm -rf "$T"
 }
-trap cleanup EXIT
-# shellcheck source=lib/assert.sh
-. "$SRC_DIR/tests/integration/lib/assert.sh"
 
 command -v openssl >/dev/null || { echo "SKIP - no openssl CLI"; exit 0; }
-for f in "$MOD/se05x.so" "$SIM" "$CLI"; do [ -e "$f" ] || { echo "FAIL - $f not built"; exit 1; }; done
+it_need "$MOD/se05x.so" "$SIM" "$CLI"
 P=(-provider-path "$MOD" -provider default -provider se05x)
-freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
-sim_start() { # sim_start PORT (0: ephemeral; the port ends up in $T/port)
-    rm -f "$T/port"
-    "$SIM" --dir "$T/card" --port "$1" --port-file "$T/port" --quiet &
-    SIMPID=$!
-    for _ in $(seq 1 100); do [ -s "$T/port" ] && return 0; sleep 0.1; done
-    echo "FAIL - se05x-sim did not start on port $1"; exit 1
-}
-sim_kill() {
-    kill -KILL "$SIMPID" 2>/dev/null; wait "$SIMPID" 2>/dev/null; SIMPID=
-}
-
-sim_start 0
-SIMPORT=$(cat "$T/port")
-J="127.0.0.1:$SIMPORT"
-export SE05X_PORT=$J
+sim_start "$T/card"
+J=$SE05X_PORT
 cd "$T" || exit 1
 expect_rc 0 "server certificate for the SE key" openssl req "${P[@]}" -x509 -new -key se05x:0xF0000000 \
     -subj /CN=localhost -days 1 -out srv.pem
@@ -71,7 +48,7 @@ handshake() { # handshake PORT: one TLS 1.3 handshake verified against $CERT
 # environment)
 round() {
     local name=$1 key=$2; CERT=$3; shift 3
-    local port; port=$(freeport)
+    local port; port=$(free_port)
     rm -f srv.log prov.log
     env SE05X_PROVIDER_LOG="$T/prov.log" "$@" -accept "127.0.0.1:$port" -key "$key" \
         -cert "$CERT" -www >srv.log 2>&1 < <(sleep 120 2>/dev/null) &
@@ -79,14 +56,14 @@ round() {
     for _ in $(seq 1 100); do grep -q '^ACCEPT' srv.log 2>/dev/null && break; sleep 0.1; done
     if handshake "$port"; then ok "$name: handshake with the SE up"; else bad "$name: first handshake"; sed 's/^/     /' srv.log | tail -5; fi
 
-    sim_kill
+    sim_stop KILL # an outage, not a shutdown
     if handshake "$port"; then bad "$name: handshake succeeded with the SE killed"; else ok "$name: handshake fails with the SE killed"; fi
     if handshake "$port"; then bad "$name: handshake succeeded with the SE down"; else ok "$name: handshake fails while the SE is down"; fi
     if kill -0 "$SRVPID" 2>/dev/null; then ok "$name: server still running"; else bad "$name: server died"; fi
     has srv.log "link to the SE failed" "$name: server logged the link failure"
     has srv.log "reconnecting failed" "$name: server logged the failed reconnect while the SE is down"
 
-    sim_start "$SIMPORT"
+    sim_restart # same port and directory
     if handshake "$port"; then ok "$name: handshake after the SE came back, same server process"
     else bad "$name: no handshake after the SE came back"; sed 's/^/     /' srv.log | tail -5; fi
     if handshake "$port"; then ok "$name: and the next one"; else bad "$name: second handshake after restart"; fi

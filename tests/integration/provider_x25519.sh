@@ -9,45 +9,19 @@
 # handshake (default listed first, EC SE server key) to show that TLS is
 # unaffected. Env: BUILD_DIR, SRC_DIR.
 set -u
-BUILD_DIR=$(cd "${BUILD_DIR:-build}" && pwd)
-SRC_DIR=${SRC_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
-SIM="$BUILD_DIR/sim/se05x-sim"
-MOD="$BUILD_DIR/provider"
-T=$(mktemp -d "${SE05X_TEST_TMP:-/tmp}/provider_x25519.XXXXXX")
-SIMPID=
-fails=0
-cleanup() {
-    [ -n "$SIMPID" ] && kill -KILL "$SIMPID" 2>/dev/null && wait "$SIMPID" 2>/dev/null
-    rm -rf "$T"
-}
-trap cleanup EXIT
-# shellcheck source=lib/assert.sh
-. "$SRC_DIR/tests/integration/lib/assert.sh"
-expect_fail() { # expect_fail DESCRIPTION COMMAND...: non-zero exit, not a signal
-    local d=$1; shift
-    "$@" >"$T/out" 2>"$T/err"; local rc=$?
-    if [ "$rc" -ge 128 ]; then bad "$d: killed by a signal (exit $rc)"
-    elif [ "$rc" -ne 0 ]; then ok "$d (exit $rc)"
-    else bad "$d: succeeded"; fi
-}
-same() { # same FILE1 FILE2 DESCRIPTION
-    if cmp -s "$1" "$2"; then ok "$3"; else bad "$3 ($(basename "$1") != $(basename "$2"))"; fi
-}
+# shellcheck source=lib/sim.sh
+. "$(dirname "$0")/lib/sim.sh"
+it_setup provider_x25519
 
 command -v openssl >/dev/null || { echo "SKIP - no openssl CLI"; exit 0; }
-[ -f "$MOD/se05x.so" ] || { echo "FAIL - $MOD/se05x.so not built"; exit 1; }
+it_need "$MOD/se05x.so"
 P=(-provider-path "$MOD" -provider se05x -provider default)
 PD=(-provider-path "$MOD" -provider default -provider se05x) # default first
 G=("${P[@]}" -propquery provider=se05x)
 # The default provider alone: no se05x, no openssl.cnf.
 V() { env -u OPENSSL_CONF -u OPENSSL_MODULES openssl "$@"; }
 
-"$SIM" --dir "$T/card" --port 0 --port-file "$T/port" --quiet &
-SIMPID=$!
-for _ in $(seq 1 300); do [ -s "$T/port" ] && break; sleep 0.1; done
-[ -s "$T/port" ] || { echo "FAIL - se05x-sim did not start"; exit 1; }
-SE05X_PORT="127.0.0.1:$(cat "$T/port")"
-export SE05X_PORT
+sim_start "$T/card"
 cd "$T" || exit 1
 
 # ---- generation in the SE ------------------------------------------------------------
@@ -120,9 +94,8 @@ expect_fail "signing with an X25519 key is refused" openssl pkeyutl "${P[@]}" -s
 has "$T/err" "not supported for this keytype" "signing: error says the key type cannot sign"
 
 # ---- TLS unaffected (default listed first, EC SE server key, TLS 1.3 over X25519) -----
-freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 expect_rc 0 "self-signed EC server certificate" openssl req "${PD[@]}" -x509 -new -key se05x:0xF0000000 -subj /CN=localhost -days 1 -out ecsrv.pem
-port=$(freeport)
+port=$(free_port)
 timeout 8 openssl s_server "${PD[@]}" -accept "127.0.0.1:$port" -naccept 1 -key se05x:0xF0000000 -cert ecsrv.pem \
     >srv.log 2>&1 < <(sleep 8 2>/dev/null) &
 spid=$!
