@@ -142,12 +142,15 @@ static el2go_status load_providers(el2go_tls *t, const el2go_tls_cfg *cfg, el2go
         return failf(why, EL2GO_TLS_CONFIG, err, errlen,
                      "provider path or SE connection string contains unsupported characters");
     char text[2048];
-    snprintf(text, sizeof(text),
+    int tn = snprintf(text, sizeof(text),
              "openssl_conf = el2go_init\n[el2go_init]\nproviders = el2go_providers\n"
              "[el2go_providers]\ndefault = el2go_default\nse05x = el2go_se05x\n"
              "[el2go_default]\nactivate = 1\n"
              "[el2go_se05x]\nmodule = %s\nactivate = 1\n%s%s%s",
              module, cfg->se ? "se05x_port = " : "", cfg->se ? cfg->se : "", cfg->se ? "\n" : "");
+    if (tn < 0 || (size_t)tn >= sizeof(text))
+        return failf(why, EL2GO_TLS_CONFIG, err, errlen,
+                     "provider path or SE connection string too long");
     OPENSSL_init_crypto(OPENSSL_INIT_LOAD_CONFIG, NULL); /* registers the config modules */
     CONF *conf = NCONF_new_ex(t->lib, NULL);
     BIO *b = BIO_new_mem_buf(text, -1);

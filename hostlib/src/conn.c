@@ -229,7 +229,7 @@ static se05x_status conn_resetup(se05x_conn *c)
         if (saved.kind != SE05X_SESSION_NONE && c->session.kind == SE05X_SESSION_NONE)
             c->session = saved; /* not open: only what is needed to open it again */
         if (!c->link_broken) {
-            snprintf(c->refused, sizeof(c->refused), "%s",
+            snprintf(c->refused, sizeof(c->refused), "%.190s",
                      c->err[0] ? c->err : se05x_strerror(st));
             se05x_conn_seterr(c, "the SE refused to re-establish this connection after a "
                                  "reconnect (%s); open a new connection",

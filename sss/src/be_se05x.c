@@ -142,7 +142,7 @@ static sss_status open_auth(sss_session *s, const sss_session_cfg *cfg)
     if (st == SE05X_OK)
         return SSS_OK;
     sss_status r = be_se05x_map(s, st, 0, "session");
-    char m[400];
+    char m[sizeof(s->err)];
     snprintf(m, sizeof(m), "%s", s->err);
     sss_seterr(s, "%s session with auth object 0x%08X failed: %.300s", kind, cfg->auth_id, m);
     if (r == SSS_ERR_LINK || r == SSS_ERR_UNSUPPORTED || r == SSS_ERR_ARG)

@@ -79,7 +79,8 @@ static int suite_setup(void **state)
     snprintf(g_cs_sim, sizeof(g_cs_sim), "sim:%s", g_dir);
     snprintf(g_cs_jrcp, sizeof(g_cs_jrcp), "127.0.0.1:%u", sesim_jrcp_server_port(g_jrcp));
     char t1[1100];
-    snprintf(t1, sizeof(t1), "t1:%s", g_cs_t1);
+    if (snprintf(t1, sizeof(t1), "t1:%s", g_cs_t1) >= (int)sizeof(t1))
+        return -1;
     strcpy(g_cs_t1, t1);
     g_links[0] = (link_t){"inproc", g_cs_sim, NULL, 0x30000000};
     g_links[1] = (link_t){"jrcp", g_cs_jrcp, NULL, 0x31000000};

@@ -452,7 +452,8 @@ static void test_open_errors(void **state)
     fx->srv = NULL;
     int fd = socket(AF_UNIX, SOCK_STREAM, 0);
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    snprintf(sa.sun_path, sizeof sa.sun_path, "%s", fx->sock);
+    assert_true(snprintf(sa.sun_path, sizeof sa.sun_path, "%s", fx->sock) <
+                (int)sizeof sa.sun_path);
     assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
     close(fd);
     start(fx, NULL);
