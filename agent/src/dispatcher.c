@@ -19,7 +19,7 @@ typedef struct {
     Nxp__Iot__AgentHelloResponse hello;
     Nxp__Iot__EndpointInformation ep[EL2GO_MAX_ENDPOINTS];
     Nxp__Iot__EndpointInformation *epp[EL2GO_MAX_ENDPOINTS];
-    uint8_t ad[EL2GO_MAX_ENDPOINTS][8];
+    uint8_t ad[EL2GO_MAX_ENDPOINTS][EL2GO_VARINT_MAX + 8]; /* varint length || message */
     Nxp__Iot__AgentCrlResponse crl;
     Nxp__Iot__ApduResponse apdu;
     Nxp__Iot__DatastoreResponse ds;

@@ -118,7 +118,7 @@ static se05x_status get_apdu(json_object *holder, const char *where, rtp_bytes *
 static se05x_status parse_apdus(json_object *po, rtp_prov *p, const char *where, perr *e)
 {
     bool bad;
-    char w[160];
+    char w[256];
     json_object *ap = member(po, "apdus", json_type_object, &bad);
     if (!ap)
         return fail(e, "%s: \"apdus\" is %s", where, bad ? "not an object" : "missing");
@@ -163,7 +163,7 @@ static se05x_status parse_prov(json_object *po, rtp_prov *p, const char *where, 
     json_object *so = member(po, "secureObject", json_type_object, &bad);
     if (!so)
         return fail(e, "%s: \"secureObject\" is %s", where, bad ? "not an object" : "missing");
-    char sow[160], objid[32];
+    char sow[256], objid[32];
     snprintf(sow, sizeof(sow), "%s: secureObject", where);
     if ((st = get_str(so, "type", true, p->type, sizeof(p->type), sow, e)) != SE05X_OK ||
         (st = get_str(so, "algorithm", false, p->algorithm, sizeof(p->algorithm), sow, e)) !=

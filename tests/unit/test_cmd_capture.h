@@ -102,10 +102,13 @@ static inline se05x_conn *cap_open(cap_t **out)
 {
     cap_t *c = calloc(1, sizeof(*c));
     se05x_conn *conn = NULL;
+    *out = NULL; /* set on every path (gcc -O2 cannot see the caller's assert) */
+    if (c == NULL)
+        return NULL;
     c->base.ops = &CAP_OPS;
     se05x_conn_opts o = {.no_select = true};
     if (se05x_conn_open_transport(&c->base, &o, &conn) != SE05X_OK)
-        return NULL;
+        return NULL; /* the transport (c) was closed by the failed open */
     *out = c;
     return conn;
 }

@@ -19,7 +19,7 @@ static void refused(const char *name)
 {
     uint32_t id = UNTOUCHED;
     if (se05x_objname_parse(name, &id))
-        fail_msg("'%s' was accepted as an object file name", name);
+        fail_msg("'%s' was accepted as an object file name", name ? name : "(null)");
     assert_int_equal(id, UNTOUCHED);
 }
 

@@ -131,6 +131,7 @@ static inline void tu_select(simfx *f)
 static inline int tu_resp_tlv(simfx *f, uint8_t t, const uint8_t **val)
 {
     size_t pos = 0;
+    *val = NULL; /* set on every path (gcc -O2 cannot see the caller's assert) */
     while (pos < f->rlen) {
         uint8_t tg;
         const uint8_t *v;

@@ -46,7 +46,8 @@ static inline void tfx_rmrf(const char *dir)
     while ((e = readdir(d)) != NULL) {
         if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
             continue;
-        snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
+        if (snprintf(p, sizeof(p), "%s/%s", dir, e->d_name) >= (int)sizeof(p))
+            continue;
         struct stat st;
         if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode))
             tfx_rmrf(p);
