@@ -7,37 +7,12 @@
 # orders, configuration from openssl.cnf, logging, lazy connect and the
 # error cases (missing object, malformed URI, SE absent). Env: BUILD_DIR.
 set -u
-BUILD_DIR=$(cd "${BUILD_DIR:-build}" && pwd)
-SRC_DIR=${SRC_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
-SIM="$BUILD_DIR/sim/se05x-sim"
-MOD="$BUILD_DIR/provider"
-T=$(mktemp -d "${SE05X_TEST_TMP:-/tmp}/provider_openssl.XXXXXX")
-SIMPID=
-fails=0
-cleanup() {
-    [ -n "$SIMPID" ] && kill -KILL "$SIMPID" 2>/dev/null
-    rm -rf "$T"
-}
-trap cleanup EXIT
-ok() { echo "ok   - $*"; }
-bad() { echo "FAIL - $*"; fails=$((fails + 1)); }
-expect_rc() { # expect_rc WANT DESCRIPTION COMMAND...
-    local want=$1 d=$2; shift 2
-    "$@" >"$T/out" 2>"$T/err"; local rc=$?
-    if [ "$want" = nonzero ] && [ "$rc" -ge 128 ]; then bad "$d: killed by a signal (exit $rc)"; return; fi
-    if [ "$want" = nonzero ] && [ "$rc" -ne 0 ]; then ok "$d (exit $rc)"; return; fi
-    if [ "$rc" = "$want" ]; then ok "$d (exit $rc)"; else
-        bad "$d: exit $rc, expected $want"; sed 's/^/     /' "$T/out" "$T/err" | head -20; fi
-}
-has() { # has FILE PATTERN DESCRIPTION
-    if grep -qE -- "$2" "$1"; then ok "$3"; else bad "$3 (no /$2/ in $(basename "$1"))"; sed 's/^/     /' "$1" | head -20; fi
-}
-same() { # same FILE1 FILE2 DESCRIPTION
-    if cmp -s "$1" "$2"; then ok "$3"; else bad "$3 ($(basename "$1") != $(basename "$2"))"; fi
-}
+# shellcheck source=lib/sim.sh
+. "$(dirname "$0")/lib/sim.sh"
+it_setup provider_openssl
 
 command -v openssl >/dev/null || { echo "SKIP - no openssl CLI"; exit 0; }
-[ -f "$MOD/se05x.so" ] || { echo "FAIL - $MOD/se05x.so not built"; exit 1; }
+it_need "$MOD/se05x.so" "$SIM"
 P=(-provider-path "$MOD" -provider se05x -provider default)
 PD=(-provider-path "$MOD" -provider default -provider se05x) # default first
 # Verification always uses the plain CLI: default provider only, no se05x.
@@ -48,17 +23,13 @@ export SE05X_PORT=127.0.0.1:1
 expect_rc 0 "provider loads with no SE running" openssl list -providers "${P[@]}"
 has "$T/out" "se05x" "provider listed"
 has "$T/out" "status: active" "provider active"
-expect_rc nonzero "using a key with no SE running fails" openssl pkey "${P[@]}" -in se05x:0xF0000000 -pubout
+expect_fail "using a key with no SE running fails" openssl pkey "${P[@]}" -in se05x:0xF0000000 -pubout
 has "$T/err" "cannot open a session with the SE05x" "SE absent: clear error"
 has "$T/err" "127.0.0.1:1" "SE absent: error names the port"
 [ -s "$T/out" ] && bad "SE absent: nothing on stdout" || ok "SE absent: nothing on stdout"
 
 # ---- simulator ------------------------------------------------------------
-"$SIM" --dir "$T/card" --port 0 --port-file "$T/port" --quiet &
-SIMPID=$!
-for _ in $(seq 1 300); do [ -s "$T/port" ] && break; sleep 0.1; done
-[ -s "$T/port" ] || { echo "FAIL - se05x-sim did not start"; exit 1; }
-export SE05X_PORT="127.0.0.1:$(cat "$T/port")"
+sim_start "$T/card"
 cd "$T"
 printf 'message signed by the SE05x provider test\n' >msg
 V dgst -sha256 -binary msg >dgst256
@@ -125,7 +96,7 @@ expect_rc 0 "default-first signature verifies" V dgst -sha256 -verify ecpub.pem 
 expect_rc 0 "provider verifies with the SE key's public part" openssl dgst "${P[@]}" -sha256 -verify se05x:0xF0000000 -signature ecdgst.sig msg
 printf 'tampered\n' >msg2
 expect_rc 1 "provider rejects a signature over other data" openssl dgst "${P[@]}" -sha256 -verify se05x:0xF0000000 -signature ecdgst.sig msg2
-expect_rc nonzero "pre-hashed input of a wrong length is refused" openssl pkeyutl "${P[@]}" -sign -inkey se05x:0xF0000000 -in msg -out bad.sig
+expect_fail "pre-hashed input of a wrong length is refused" openssl pkeyutl "${P[@]}" -sign -inkey se05x:0xF0000000 -in msg -out bad.sig
 has "$T/err" "is not a SHA-1/224/256/384/512 digest" "wrong digest length explained"
 
 # ---- RSA ----------------------------------------------------------------------
@@ -141,7 +112,7 @@ done
 expect_rc 0 "default verifies auto-salt PSS as digest-length salt" V dgst -sha256 -verify rsapub.pem -sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:digest -signature pss_auto.sig msg
 expect_rc 0 "RSA-PSS with SHA-384" openssl dgst "${P[@]}" -sha384 -sign se05x:0xF0000004 -sigopt rsa_padding_mode:pss -out pss384.sig msg
 expect_rc 0 "default provider verifies PSS SHA-384" V dgst -sha384 -verify rsapub.pem -sigopt rsa_padding_mode:pss -signature pss384.sig msg
-expect_rc nonzero "PSS salt too large is refused" openssl dgst "${P[@]}" -sha256 -sign se05x:0xF0000004 -sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:300 -out bad.sig msg
+expect_fail "PSS salt too large is refused" openssl dgst "${P[@]}" -sha256 -sign se05x:0xF0000004 -sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:300 -out bad.sig msg
 has "$T/err" "does not fit" "oversized salt explained"
 
 # ---- ECDH and RSA decryption --------------------------------------------------------
@@ -154,14 +125,14 @@ expect_rc 0 "ECDH with default listed first" openssl pkeyutl "${PD[@]}" -derive 
 same ecdh_se2.bin ecdh_host.bin "same secret in the other provider order"
 expect_rc 0 "host-key ECDH with our provider loaded is not captured" openssl pkeyutl "${P[@]}" -derive -inkey peer.pem -peerkey ecpub.pem -out ecdh_host2.bin
 same ecdh_host2.bin ecdh_host.bin "host ECDH unaffected"
-expect_rc nonzero "ECDH with a public-only SE key is refused" openssl pkeyutl "${P[@]}" -derive -inkey se05x:0xF0000020 -peerkey peerpub.pem -out bad.bin
+expect_fail "ECDH with a public-only SE key is refused" openssl pkeyutl "${P[@]}" -derive -inkey se05x:0xF0000020 -peerkey peerpub.pem -out bad.bin
 printf 'secret for the SE\n' >pt
 for pad in pkcs1 oaep; do
     V pkeyutl -encrypt -pubin -inkey rsapub.pem -pkeyopt rsa_padding_mode:$pad -in pt -out ct_$pad
     expect_rc 0 "RSA $pad decrypt in the SE" openssl pkeyutl "${P[@]}" -decrypt -inkey se05x:0xF0000004 -pkeyopt rsa_padding_mode:$pad -in ct_$pad -out dec_$pad
     same pt dec_$pad "RSA $pad plaintext recovered"
 done
-expect_rc nonzero "OAEP with SHA-256 is refused (the SE does SHA-1)" openssl pkeyutl "${P[@]}" -decrypt -inkey se05x:0xF0000004 -pkeyopt rsa_padding_mode:oaep -pkeyopt rsa_oaep_md:sha256 -in ct_oaep -out bad.bin
+expect_fail "OAEP with SHA-256 is refused (the SE does SHA-1)" openssl pkeyutl "${P[@]}" -decrypt -inkey se05x:0xF0000004 -pkeyopt rsa_padding_mode:oaep -pkeyopt rsa_oaep_md:sha256 -in ct_oaep -out bad.bin
 has "$T/err" "SHA-1 only" "OAEP digest limit explained"
 V genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out hostrsa.pem 2>/dev/null
 V pkeyutl -encrypt -inkey hostrsa.pem -in pt -out hostct
@@ -177,17 +148,17 @@ expect_rc 0 "generated key is P-384" V pkey -pubin -in gen1pub.pem -text -noout
 has "$T/out" "NIST CURVE: P-384" "curve of the generated key"
 expect_rc 0 "sign with the generated key" openssl dgst "${P[@]}" -sha384 -sign se05x:0x30000001 -out gen1.sig msg
 expect_rc 0 "default provider verifies it" V dgst -sha384 -verify gen1pub.pem -signature gen1.sig msg
-expect_rc nonzero "generating over an existing object is refused" openssl genpkey "${G[@]}" -algorithm EC -pkeyopt group:P-256 -pkeyopt se05x-id:0x30000001 -out gen2.pem
+expect_fail "generating over an existing object is refused" openssl genpkey "${G[@]}" -algorithm EC -pkeyopt group:P-256 -pkeyopt se05x-id:0x30000001 -out gen2.pem
 has "$T/err" "already exists; set se05x-overwrite:1" "existing object explained"
 expect_rc 0 "the refused generation left the key alone" openssl pkey "${P[@]}" -in se05x:0x30000001 -pubout -out gen1pub2.pem
 same gen1pub.pem gen1pub2.pem "key unchanged"
 expect_rc 0 "se05x-overwrite:1 replaces it" openssl genpkey "${G[@]}" -algorithm EC -pkeyopt group:P-256 -pkeyopt se05x-id:0x30000001 -pkeyopt se05x-overwrite:1 -out gen2.pem
 expect_rc 0 "replaced key is P-256" openssl pkey "${P[@]}" -in se05x:0x30000001 -text -noout
 has "$T/out" "NIST CURVE: P-256" "curve of the replacement"
-expect_rc nonzero "generation without se05x-id is refused (no host key)" openssl genpkey "${G[@]}" -algorithm EC -pkeyopt group:P-256 -out gen3.pem
+expect_fail "generation without se05x-id is refused (no host key)" openssl genpkey "${G[@]}" -algorithm EC -pkeyopt group:P-256 -out gen3.pem
 has "$T/err" "long-term keys only in the SE" "missing id explained"
 [ -s gen3.pem ] && bad "no key file written without an id" || ok "no key file written without an id"
-expect_rc nonzero "unsupported curve is refused" openssl genpkey "${G[@]}" -algorithm EC -pkeyopt group:secp256k1 -pkeyopt se05x-id:0x30000003 -out gen4.pem
+expect_fail "unsupported curve is refused" openssl genpkey "${G[@]}" -algorithm EC -pkeyopt group:secp256k1 -pkeyopt se05x-id:0x30000003 -out gen4.pem
 expect_rc 0 "genpkey Ed25519 in the SE" openssl genpkey "${G[@]}" -algorithm ED25519 -pkeyopt se05x-id:0x30000004 -out gened.pem
 expect_rc 0 "Ed25519 public part" openssl pkey "${P[@]}" -in se05x:0x30000004 -pubout -out edpub.pem
 expect_rc 0 "Ed25519 public key parses in the default provider" V pkey -pubin -in edpub.pem -text -noout
@@ -217,11 +188,10 @@ expect_rc 0 "openssl ca -keyfile se05x:0xF0000004" openssl ca "${P[@]}" -batch -
 expect_rc 0 "default provider verifies the issued certificate" V verify -CAfile self.pem issued.pem
 
 # ---- TLS with SE keys (s_server / s_client) ---------------------------------------
-freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 # tls NAME "PROVIDER ARGS" "S_SERVER ARGS" "S_CLIENT ARGS": one handshake; the
 # server echoes what the client sends, so "hello" in its output means done.
 tls() {
-    local name=$1 prov=$2 sargs=$3 cargs=$4 cprov=${5-$2} port; port=$(freeport)
+    local name=$1 prov=$2 sargs=$3 cargs=$4 cprov=${5-$2} port; port=$(free_port)
     rm -f "$T/srv.log"
     # shellcheck disable=SC2086
     timeout 8 openssl s_server $prov -accept 127.0.0.1:$port -naccept 1 $sargs \
@@ -275,7 +245,7 @@ has "$T/cli.log" "Peer signing digest: SHA384" "P-384 key signs with SHA-384 in 
 # APDUs per handshake: the provider logs its APDU count when unloaded; the
 # difference between a server doing 1 and 4 handshakes is 3 handshakes' worth.
 hs_apdus() { # hs_apdus N -> APDUs of an s_server that served N TLS 1.3 handshakes
-    local n=$1 port; port=$(freeport); rm -f "$T/hs.log" "$T/srv.log"
+    local n=$1 port; port=$(free_port); rm -f "$T/hs.log" "$T/srv.log"
     SE05X_PROVIDER_LOG=$T/hs.log timeout 15 openssl s_server $DF -accept 127.0.0.1:$port -naccept $n \
         -key se05x:0xF0000000 -cert ecsrv.pem -www >"$T/srv.log" 2>&1 < <(sleep 15 2>/dev/null) &
     local spid=$!
@@ -313,12 +283,12 @@ if command -v python3 >/dev/null; then
     OPENSSL_CONF=$T/app.cnf expect_rc 0 "Python ssl server with an RSA key reference file" python3 "$PY" self.pem rsaref.pem
     has "$T/out" "^echo: hello TLSv1" "Python TLS handshake with the SE RSA key"
     OPENSSL_CONF=$T/app.cnf expect_rc 0 "Python ssl with a host key file and the provider loaded" python3 "$PY" hostcert.pem hostkey.pem
-    OPENSSL_CONF=$T/app.cnf expect_rc nonzero "Python ssl: reference whose key does not match the certificate" python3 "$PY" self.pem ecref.pem
+    OPENSSL_CONF=$T/app.cnf expect_fail "Python ssl: reference whose key does not match the certificate" python3 "$PY" self.pem ecref.pem
 else
     echo "ok   - SKIP Python ssl checks: no python3"
 fi
 if command -v curl >/dev/null; then
-    port=$(freeport); rm -f "$T/srv.log"
+    port=$(free_port); rm -f "$T/srv.log"
     timeout 8 openssl s_server "${PD[@]}" -accept 127.0.0.1:$port -naccept 1 -www \
         -key se05x:0xF0000004 -cert self.pem -Verify 1 -verify_return_error -partial_chain \
         -CAfile devcert.pem >"$T/srv.log" 2>&1 < <(sleep 8 2>/dev/null) &
@@ -342,12 +312,12 @@ done
 
 # ---- configuration through openssl.cnf -------------------------------------------
 sed -e "s|^module = se05x.so|module = $MOD/se05x.so|" \
-    -e "s|^#se05x_port = .*|se05x_port = 127.0.0.1:$(cat "$T/port")|" \
+    -e "s|^#se05x_port = .*|se05x_port = $SIM_ADDR|" \
     "$SRC_DIR/examples/openssl/openssl.cnf" >openssl.cnf
 OPENSSL_CONF=$T/openssl.cnf SE05X_PORT=127.0.0.1:1 expect_rc 0 "OPENSSL_CONF with se05x_port (env points elsewhere)" openssl pkey -in se05x:0xF0000000 -pubout -out ecpub4.pem
 same ecpub.pem ecpub4.pem "configured provider reads the same key"
 sed -e "s|^se05x_port = .*|auth = kerberos|" openssl.cnf >badauth.cnf
-OPENSSL_CONF=$T/badauth.cnf expect_rc nonzero "invalid auth in openssl.cnf" openssl pkey -in se05x:0xF0000000 -pubout
+OPENSSL_CONF=$T/badauth.cnf expect_fail "invalid auth in openssl.cnf" openssl pkey -in se05x:0xF0000000 -pubout
 has "$T/err" "auth 'kerberos'" "invalid auth explained"
 
 # ---- RAND from the SE TRNG (opt-in through openssl.cnf) -------------------------------
@@ -379,7 +349,7 @@ OPENSSL_CONF=$T/rand2.cnf expect_rc 0 "second draw" openssl rand -hex 32
 cmp -s "$T/out" rand_a && bad "two draws differ" || ok "two draws differ"
 SE05X_PROVIDER_LOG=$T/rand3.log expect_rc 0 "without the opt-in the SE is not used for RAND" openssl rand "${P[@]}" -hex 8
 grep -qs "TRNG" "$T/rand3.log" && bad "RAND stays off by default" || ok "RAND stays off by default"
-OPENSSL_CONF=$T/rand.cnf SE05X_PORT=127.0.0.1:1 expect_rc nonzero "TRNG seeding with no SE fails" openssl rand -hex 8
+OPENSSL_CONF=$T/rand.cnf SE05X_PORT=127.0.0.1:1 expect_fail "TRNG seeding with no SE fails" openssl rand -hex 8
 has "$T/err" "cannot open a session with the SE05x" "TRNG without SE: clear error"
 
 # ---- logging ------------------------------------------------------------------
@@ -402,28 +372,28 @@ for i in 1 2 3 4; do
 done
 
 # ---- errors -----------------------------------------------------------------------
-expect_rc nonzero "missing object" openssl pkey "${P[@]}" -in se05x:0xF0001234 -pubout
+expect_fail "missing object" openssl pkey "${P[@]}" -in se05x:0xF0001234 -pubout
 has "$T/err" "no such object in the SE05x" "missing object: clear error"
 has "$T/err" "0xF0001234" "missing object: id named"
-expect_rc nonzero "malformed URI" openssl pkey "${P[@]}" -in se05x:0xZZ -pubout
+expect_fail "malformed URI" openssl pkey "${P[@]}" -in se05x:0xZZ -pubout
 has "$T/err" "malformed se05x URI" "malformed URI: clear error"
-expect_rc nonzero "URI with too many digits" openssl pkey "${P[@]}" -in se05x:0x123456789 -pubout
+expect_fail "URI with too many digits" openssl pkey "${P[@]}" -in se05x:0x123456789 -pubout
 has "$T/err" "malformed se05x URI" "long id refused"
-expect_rc nonzero "object that is neither key nor certificate" openssl pkey "${P[@]}" -in se05x:0x7FFF0205 -pubout
+expect_fail "object that is neither key nor certificate" openssl pkey "${P[@]}" -in se05x:0x7FFF0205 -pubout
 has "$T/err" "not usable here" "wrong object type explained"
-expect_rc nonzero "sign with a public-only SE key" openssl dgst "${P[@]}" -sha256 -sign se05x:0xF0000020 -out bad.sig msg
+expect_fail "sign with a public-only SE key" openssl dgst "${P[@]}" -sha256 -sign se05x:0xF0000020 -out bad.sig msg
 for order in P PD; do # key/certificate mismatch: the server refuses to start, in both orders
     eval "O=(\"\${$order[@]}\")"
-    expect_rc nonzero "s_server: SE EC key with an RSA certificate ($order)" timeout 8 openssl s_server "${O[@]}" -accept 127.0.0.1:0 -naccept 1 -key se05x:0xF0000000 -cert self.pem
+    expect_fail "s_server: SE EC key with an RSA certificate ($order)" timeout 8 openssl s_server "${O[@]}" -accept 127.0.0.1:0 -naccept 1 -key se05x:0xF0000000 -cert self.pem
     has "$T/err" "key values mismatch|does not match" "key/certificate mismatch explained ($order)"
-    expect_rc nonzero "s_server: SE key with another EC key's certificate ($order)" timeout 8 openssl s_server "${O[@]}" -accept 127.0.0.1:0 -naccept 1 -key se05x:0xF0000000 -cert ecsrv_host.pem
+    expect_fail "s_server: SE key with another EC key's certificate ($order)" timeout 8 openssl s_server "${O[@]}" -accept 127.0.0.1:0 -naccept 1 -key se05x:0xF0000000 -cert ecsrv_host.pem
     has "$T/err" "key values mismatch" "EC key/certificate mismatch explained ($order)"
 done
-expect_rc nonzero "s_client: SE key with a certificate that is not its own" timeout 8 openssl s_client "${P[@]}" -connect 127.0.0.1:1 -key se05x:0xF0000000 -cert self.pem
+expect_fail "s_client: SE key with a certificate that is not its own" timeout 8 openssl s_client "${P[@]}" -connect 127.0.0.1:1 -key se05x:0xF0000000 -cert self.pem
 has "$T/err" "key values mismatch|does not match" "client-side mismatch explained"
 
-kill -TERM "$SIMPID" 2>/dev/null; wait "$SIMPID" 2>/dev/null; SIMPID=
-expect_rc nonzero "SE stops: signing fails cleanly" openssl dgst "${P[@]}" -sha256 -sign se05x:0xF0000000 -out bad.sig msg
+sim_stop TERM
+expect_fail "SE stops: signing fails cleanly" openssl dgst "${P[@]}" -sha256 -sign se05x:0xF0000000 -out bad.sig msg
 has "$T/err" "cannot open a session with the SE05x" "SE gone: clear error"
 
 echo "provider_openssl: $fails failure(s)"
