@@ -3,8 +3,11 @@
  * with revoked serials), and the protocol engine: against the agent library's
  * dispatcher on a socketpair (agent in a thread, keystore on the in-process
  * simulator, RAM datastores, CRL gate on with the agent's real CRL check)
- * for refusal / provisioning / no-change / revoked server certificate, and against scripted bad peers (malformed Responses, wrong
- * response count, EOF, no keystore). */
+ * for refusal / provisioning / no-change / revoked server certificate and
+ * for removals (service, last service -> emptied datastore, object, group),
+ * and against scripted bad peers (malformed Responses, wrong response
+ * count, EOF, no keystore). Removal in the store: not found, refusal of a
+ * group in use, --force, per-device states. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -126,6 +129,148 @@ static void test_store(void **state)
     assert_int_equal(el2gs_device_get(s, uid, &d), EL2GO_ERR_NOT_FOUND);
     assert_int_equal(el2gs_devobj_get(s, uid, 0x83000101, &st, ser, sizeof(ser)), EL2GO_OK);
     assert_int_equal(st, 0);
+    el2gs_store_close(s);
+    tu_rmtree(dir);
+    free(dir);
+}
+
+static void count_obj(void *ctx, const el2gs_object *o)
+{
+    (void)o;
+    (*(int *)ctx)++;
+}
+
+static void count_svc(void *ctx, const el2gs_service *v)
+{
+    (void)v;
+    (*(int *)ctx)++;
+}
+
+static void count_group(void *ctx, const char *n)
+{
+    (void)n;
+    (*(int *)ctx)++;
+}
+
+static int devobj_state(el2gs_store *s, const char *uid, uint32_t key_id)
+{
+    int st = -1;
+    assert_int_equal(el2gs_devobj_get(s, uid, key_id, &st, NULL, 0), EL2GO_OK);
+    return st;
+}
+
+static int n_objects(el2gs_store *s, const char *group)
+{
+    int n = 0;
+    assert_int_equal(el2gs_object_list(s, group, count_obj, &n), EL2GO_OK);
+    return n;
+}
+
+static int n_services(el2gs_store *s, const char *group)
+{
+    int n = 0;
+    assert_int_equal(el2gs_service_list(s, group, count_svc, &n), EL2GO_OK);
+    return n;
+}
+
+/* Group g: device u1, objects K1/K2 (u1 has a state for each), services 1
+ * and 2, a claim code. Group h: device u2 with a state for K1 (h has its
+ * own object K1). */
+static void fill_remove_fixture(el2gs_store *s, const char *u1, const char *u2, char code[256])
+{
+    assert_int_equal(el2gs_group_add(s, "g"), EL2GO_OK);
+    assert_int_equal(el2gs_group_add(s, "h"), EL2GO_OK);
+    assert_int_equal(el2gs_device_add(s, u1, "g"), EL2GO_OK);
+    assert_int_equal(el2gs_device_add(s, u2, "h"), EL2GO_OK);
+    el2gs_object o = {.group = "g", .name = "k", .key_id = 0x83000101, .type = EL2GS_KEY_EC_P256};
+    assert_int_equal(el2gs_object_add(s, &o), EL2GO_OK);
+    o.key_id = 0x83000201;
+    assert_int_equal(el2gs_object_add(s, &o), EL2GO_OK);
+    snprintf(o.group, sizeof(o.group), "h");
+    o.key_id = 0x83000101;
+    assert_int_equal(el2gs_object_add(s, &o), EL2GO_OK);
+    el2gs_service v = {.group = "g", .id = 1, .type = 0, .hostname = "h", .port = 8883};
+    assert_int_equal(el2gs_service_add(s, &v), EL2GO_OK);
+    v.id = 2;
+    assert_int_equal(el2gs_service_add(s, &v), EL2GO_OK);
+    assert_int_equal(el2gs_claimcode_create(s, "g", 1, 20, code, 256), EL2GO_OK);
+    assert_int_equal(el2gs_devobj_set(s, u1, 0x83000101, EL2GS_PROVISIONING_COMPLETED, "01"), EL2GO_OK);
+    assert_int_equal(el2gs_devobj_set(s, u1, 0x83000201, EL2GS_PROVISIONING_COMPLETED, "02"), EL2GO_OK);
+    assert_int_equal(el2gs_devobj_set(s, u2, 0x83000101, EL2GS_PROVISIONING_COMPLETED, "03"), EL2GO_OK);
+}
+
+static void test_store_remove(void **state)
+{
+    (void)state;
+    char *dir = tu_tempdir("el2gs_strm");
+    el2gs_store *s = open_db(dir);
+    const char *u1 = "0123456789ABCDEF0123456789ABCDEF0123", *u2 = "0123456789ABCDEF0123456789ABCDEF0456";
+    char code[256];
+    fill_remove_fixture(s, u1, u2, code);
+
+    /* Not found: unknown group, object, service. */
+    assert_int_equal(el2gs_object_remove(s, "nosuch", 0x83000101), EL2GO_ERR_NOT_FOUND);
+    assert_non_null(strstr(el2gs_store_err(s), "no group named 'nosuch'"));
+    assert_int_equal(el2gs_object_remove(s, "g", 0x83000301), EL2GO_ERR_NOT_FOUND);
+    assert_non_null(strstr(el2gs_store_err(s), "group 'g' has no object 0x83000301"));
+    assert_int_equal(el2gs_service_remove(s, "g", 9), EL2GO_ERR_NOT_FOUND);
+    assert_non_null(strstr(el2gs_store_err(s), "group 'g' has no service 9"));
+    assert_int_equal(el2gs_service_remove(s, "nosuch", 1), EL2GO_ERR_NOT_FOUND);
+    assert_int_equal(el2gs_group_remove(s, "nosuch", true), EL2GO_ERR_NOT_FOUND);
+    assert_int_equal(el2gs_group_remove(s, "", false), EL2GO_ERR_ARG);
+    assert_int_equal(devobj_state(s, u1, 0x83000101), EL2GS_PROVISIONING_COMPLETED);
+
+    /* Object K1 of g: gone with u1's state for it; h's K1 and u2's state stay. */
+    assert_int_equal(el2gs_object_remove(s, "g", 0x83000101), EL2GO_OK);
+    assert_int_equal(el2gs_object_remove(s, "g", 0x83000101), EL2GO_ERR_NOT_FOUND);
+    assert_int_equal(n_objects(s, "g"), 1);
+    assert_int_equal(n_objects(s, "h"), 1);
+    assert_int_equal(devobj_state(s, u1, 0x83000101), 0);
+    assert_int_equal(devobj_state(s, u1, 0x83000201), EL2GS_PROVISIONING_COMPLETED);
+    assert_int_equal(devobj_state(s, u2, 0x83000101), EL2GS_PROVISIONING_COMPLETED);
+
+    /* Service 1 of g. */
+    assert_int_equal(el2gs_service_remove(s, "g", 1), EL2GO_OK);
+    assert_int_equal(el2gs_service_remove(s, "g", 1), EL2GO_ERR_NOT_FOUND);
+    assert_int_equal(n_services(s, "g"), 1);
+
+    /* g in use: refused with the counts, nothing removed (rolled back). */
+    assert_int_equal(el2gs_group_remove(s, "g", false), EL2GO_ERR_STATE);
+    assert_non_null(strstr(el2gs_store_err(s), "1 device(s), 1 claim code(s), 1 object(s), 1 service(s)"));
+    assert_non_null(strstr(el2gs_store_err(s), "--force"));
+    bool ex = false;
+    assert_int_equal(el2gs_group_exists(s, "g", &ex), EL2GO_OK);
+    assert_true(ex);
+    assert_int_equal(n_objects(s, "g"), 1);
+    el2gs_claimcode cc;
+    assert_int_equal(el2gs_claimcode_get(s, code, &cc), EL2GO_OK);
+
+    /* --force: objects (and u1's states), services, claim codes gone; u1
+     * detached but still allowlisted; group h untouched. Persisted. */
+    assert_int_equal(el2gs_group_remove(s, "g", true), EL2GO_OK);
+    el2gs_store_close(s);
+    s = open_db(dir);
+    assert_int_equal(el2gs_group_exists(s, "g", &ex), EL2GO_OK);
+    assert_false(ex);
+    int n = 0;
+    el2gs_group_list(s, count_group, &n);
+    assert_int_equal(n, 1);
+    assert_int_equal(n_objects(s, "g"), 0);
+    assert_int_equal(n_services(s, "g"), 0);
+    assert_int_equal(el2gs_claimcode_get(s, code, &cc), EL2GO_ERR_NOT_FOUND);
+    el2gs_device d;
+    assert_int_equal(el2gs_device_get(s, u1, &d), EL2GO_OK);
+    assert_string_equal(d.group, "");
+    assert_int_equal(devobj_state(s, u1, 0x83000201), 0);
+    assert_int_equal(el2gs_device_get(s, u2, &d), EL2GO_OK);
+    assert_string_equal(d.group, "h");
+    assert_int_equal(n_objects(s, "h"), 1);
+    assert_int_equal(devobj_state(s, u2, 0x83000101), EL2GS_PROVISIONING_COMPLETED);
+
+    /* An empty group goes without --force; the name can be reused. */
+    assert_int_equal(el2gs_group_add(s, "e"), EL2GO_OK);
+    assert_int_equal(el2gs_group_remove(s, "e", false), EL2GO_OK);
+    assert_int_equal(el2gs_group_add(s, "e"), EL2GO_OK);
     el2gs_store_close(s);
     tu_rmtree(dir);
     free(dir);
@@ -283,22 +428,42 @@ static void session(engfx *f, el2gs_session_result *r, el2go_status *agent_st, i
     assert_int_equal(session_st(f, r, agent_st, agent_report), EL2GO_OK);
 }
 
+/* A server directory with CAs and store, an in-process simulated SE as the
+ * agent's keystore and RAM datastores. */
+static void engfx_setup(engfx *f, const char *name)
+{
+    char err[512], cs[700];
+    memset(f, 0, sizeof(*f));
+    f->dir = tu_tempdir(name);
+    assert_int_equal(el2gs_ca_init(f->dir, "srv.local", false, err, sizeof(err)), EL2GO_OK);
+    assert_int_equal(el2gs_ca_load(f->dir, &f->ca, err, sizeof(err)), EL2GO_OK);
+    f->store = open_db(f->dir);
+    snprintf(cs, sizeof(cs), "sim:%s/se", f->dir);
+    assert_int_equal(se05x_conn_open(cs, NULL, &f->se), SE05X_OK);
+    assert_int_equal(el2go_ks_se05x_new(EL2GO_KEYSTORE_ID, f->se, &f->ks), EL2GO_OK);
+    assert_int_equal(el2go_ds_plain_new(EL2GO_DATASTORE_ID, &f->cds), EL2GO_OK);
+    assert_int_equal(el2go_ds_plain_new(0, &f->ds), EL2GO_OK);
+    uint8_t uidb[SE05X_UID_LEN];
+    assert_int_equal(se05x_read_uid(f->se, uidb), SE05X_OK);
+}
+
+static void engfx_teardown(engfx *f)
+{
+    el2go_ks_free(f->ks);
+    el2go_ds_free(f->cds);
+    el2go_ds_free(f->ds);
+    se05x_conn_close(f->se);
+    el2gs_store_close(f->store);
+    el2gs_ca_free(&f->ca);
+    tu_rmtree(f->dir);
+    free(f->dir);
+}
+
 static void test_engine_with_agent(void **state)
 {
     (void)state;
-    engfx f = {0};
-    char err[512], cs[700];
-    f.dir = tu_tempdir("el2gs_eng");
-    assert_int_equal(el2gs_ca_init(f.dir, "srv.local", false, err, sizeof(err)), EL2GO_OK);
-    assert_int_equal(el2gs_ca_load(f.dir, &f.ca, err, sizeof(err)), EL2GO_OK);
-    f.store = open_db(f.dir);
-    snprintf(cs, sizeof(cs), "sim:%s/se", f.dir);
-    assert_int_equal(se05x_conn_open(cs, NULL, &f.se), SE05X_OK);
-    assert_int_equal(el2go_ks_se05x_new(EL2GO_KEYSTORE_ID, f.se, &f.ks), EL2GO_OK);
-    assert_int_equal(el2go_ds_plain_new(EL2GO_DATASTORE_ID, &f.cds), EL2GO_OK);
-    assert_int_equal(el2go_ds_plain_new(0, &f.ds), EL2GO_OK);
-    uint8_t uidb[SE05X_UID_LEN];
-    assert_int_equal(se05x_read_uid(f.se, uidb), SE05X_OK);
+    engfx f;
+    engfx_setup(&f, "el2gs_eng");
 
     /* Not allowlisted: refused, nothing written. */
     el2gs_session_result r;
@@ -394,15 +559,108 @@ static void test_engine_with_agent(void **state)
     assert_int_equal(r.uid[0], 0); /* no APDU got through */
     assert_int_equal(el2gs_device_get(f.store, uid, &d), EL2GO_OK);
     assert_int_equal(d.connections, 2);
+    engfx_teardown(&f);
+}
 
-    el2go_ks_free(f.ks);
-    el2go_ds_free(f.cds);
-    el2go_ds_free(f.ds);
-    se05x_conn_close(f.se);
-    el2gs_store_close(f.store);
-    el2gs_ca_free(&f.ca);
-    tu_rmtree(f.dir);
-    free(f.dir);
+/* Number of descriptors in the agent's customer datastore (-1: invalid). */
+static int ds_services(const engfx *f)
+{
+    size_t len, n = 0;
+    const uint8_t *d = el2go_ds_data(f->ds, &len);
+    return el2go_services_count(d, len, &n) == EL2GO_OK ? (int)n : -1;
+}
+
+/* Removals seen by the next session: a removed service disappears from the
+ * customer datastore, the last one removed empties it (a valid header with
+ * no descriptor) while a group that never had services leaves a blank
+ * datastore alone; a removed object is no longer provisioned but its key
+ * stays on the SE; a group removed with force leaves its devices refused. */
+static void test_engine_removals(void **state)
+{
+    (void)state;
+    engfx f;
+    engfx_setup(&f, "el2gs_rm");
+    el2gs_session_result r;
+    el2go_status ast;
+    int rep;
+    session(&f, &r, &ast, &rep); /* learn the UID: refused */
+    char uid[EL2GS_UID_HEX + 1];
+    memcpy(uid, r.uid, sizeof(uid));
+    assert_int_equal(el2gs_group_add(f.store, "g"), EL2GO_OK);
+    assert_int_equal(el2gs_device_add(f.store, uid, "g"), EL2GO_OK);
+    el2gs_object o = {.group = "g", .name = "k", .key_id = 0x83000101, .type = EL2GS_KEY_EC_P256};
+    assert_int_equal(el2gs_object_add(f.store, &o), EL2GO_OK);
+
+    /* No services yet: the blank datastore is not touched. */
+    session(&f, &r, &ast, &rep);
+    assert_int_equal(r.update_status, 1);
+    assert_int_equal(r.csp_status, NXP__IOT__AGENT_CSP_STATUS__CSP_STATUS__SUCCESS_NO_CHANGE);
+    assert_false(r.ds_cleared);
+    assert_int_equal(el2go_ds_size(f.ds), 0);
+
+    el2gs_service v = {.group = "g", .id = 101, .type = 0, .hostname = "a.local", .port = 8883};
+    assert_int_equal(el2gs_service_add(f.store, &v), EL2GO_OK);
+    v.id = 102;
+    assert_int_equal(el2gs_service_add(f.store, &v), EL2GO_OK);
+    session(&f, &r, &ast, &rep);
+    assert_int_equal(r.services_written, 2);
+    assert_int_equal(ds_services(&f), 2);
+
+    /* One service removed: rewritten with the other one only. */
+    assert_int_equal(el2gs_service_remove(f.store, "g", 101), EL2GO_OK);
+    session(&f, &r, &ast, &rep);
+    assert_int_equal(r.csp_status, NXP__IOT__AGENT_CSP_STATUS__CSP_STATUS__SUCCESS);
+    assert_int_equal(r.services_written, 1);
+    assert_int_equal(ds_services(&f), 1);
+    size_t len;
+    const uint8_t *dd = el2go_ds_data(f.ds, &len);
+    Nxp__Iot__ServiceDescriptor *sd = NULL;
+    assert_int_equal(el2go_service_by_id(dd, len, 101, &sd), EL2GO_ERR_NOT_FOUND);
+    assert_int_equal(el2go_service_by_id(dd, len, 102, &sd), EL2GO_OK);
+    el2go_service_free(sd);
+
+    /* The object removed: not provisioned any more (RTP has nothing to do),
+     * its key and certificate stay on the SE, its device state is gone. */
+    assert_int_equal(el2gs_object_remove(f.store, "g", 0x83000101), EL2GO_OK);
+    session(&f, &r, &ast, &rep);
+    assert_int_equal(r.update_status, 1);
+    assert_int_equal(r.rtp_status, NXP__IOT__AGENT_RTP_STATUS__RTP_STATUS__SUCCESS_NO_CHANGE);
+    assert_int_equal(r.objects_written, 0);
+    bool ex = false;
+    assert_int_equal(se05x_object_exists(f.se, 0x83000101, &ex), SE05X_OK);
+    assert_true(ex);
+    assert_int_equal(se05x_object_exists(f.se, 0x83000102, &ex), SE05X_OK);
+    assert_true(ex);
+    int st = -1;
+    assert_int_equal(el2gs_devobj_get(f.store, uid, 0x83000101, &st, NULL, 0), EL2GO_OK);
+    assert_int_equal(st, 0);
+
+    /* The last service removed: the datastore is emptied, once. */
+    assert_int_equal(el2gs_service_remove(f.store, "g", 102), EL2GO_OK);
+    session(&f, &r, &ast, &rep);
+    assert_int_equal(r.update_status, 1);
+    assert_int_equal(rep, 1);
+    assert_int_equal(r.csp_status, NXP__IOT__AGENT_CSP_STATUS__CSP_STATUS__SUCCESS);
+    assert_true(r.ds_cleared);
+    assert_int_equal(r.services_written, 0);
+    assert_int_equal(el2go_ds_size(f.ds), EL2GO_DS_HEADER_LEN);
+    assert_int_equal(ds_services(&f), 0);
+    session(&f, &r, &ast, &rep);
+    assert_int_equal(r.csp_status, NXP__IOT__AGENT_CSP_STATUS__CSP_STATUS__SUCCESS_NO_CHANGE);
+    assert_false(r.ds_cleared);
+    assert_int_equal(ds_services(&f), 0);
+
+    /* The group removed with force: the device is detached and refused,
+     * nothing written. */
+    v.id = 103;
+    assert_int_equal(el2gs_service_add(f.store, &v), EL2GO_OK);
+    assert_int_equal(el2gs_group_remove(f.store, "g", false), EL2GO_ERR_STATE);
+    assert_int_equal(el2gs_group_remove(f.store, "g", true), EL2GO_OK);
+    session(&f, &r, &ast, &rep);
+    assert_int_equal(r.update_status,
+                     NXP__IOT__UPDATE_STATUS_REPORT__UPDATE_STATUS__ERR_DEVICE_NOT_WHITELISTED);
+    assert_int_equal(ds_services(&f), 0);
+    engfx_teardown(&f);
 }
 
 /* ---- engine against scripted bad peers ------------------------------- */
@@ -505,8 +763,10 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_uid_forms),
         cmocka_unit_test(test_store),
+        cmocka_unit_test(test_store_remove),
         cmocka_unit_test(test_ca),
         cmocka_unit_test(test_engine_with_agent),
+        cmocka_unit_test(test_engine_removals),
         cmocka_unit_test(test_engine_bad_peers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,6 +1,6 @@
 /* el2go-server: the local EdgeLock 2GO device-link service CLI (issue 7).
  * init | serve | session | devices | groups | claimcodes | objects |
- * services, all working on a server directory (--dir, env EL2GO_SERVER_DIR,
+ * services (add / remove / list), all working on a server directory (--dir, env EL2GO_SERVER_DIR,
  * default ./el2go-server) holding el2go-server.conf, the CA files and the
  * SQLite database. See docs/el2go-server.md. */
 #include <errno.h>
@@ -40,13 +40,21 @@ static const char USAGE[] =
     "                        TLS listener (mutual TLS, factory CA trusted)\n"
     "  session -- CMD [ARGS] run one session with a local agent started as CMD\n"
     "                        (e.g. el2go-agent --se sim:D session --stdio)\n"
-    "  groups add NAME | list\n"
+    "  groups add NAME | remove NAME [--force] | list\n"
+    "                        remove refuses a group in use; --force deletes its\n"
+    "                        objects, services and claim codes and detaches its devices\n"
     "  devices add UID [--group G] | remove UID | list | show UID\n"
     "  claimcodes create GROUP [--limit N] [--length L] | revoke CODE | list\n"
-    "  objects add GROUP --id ID --type ec-p256|ec-p384|rsa2048 [--name N] | list [GROUP]\n"
+    "  objects add GROUP --id ID --type ec-p256|ec-p384|rsa2048 [--name N]\n"
+    "          | remove GROUP --id ID | list [GROUP]\n"
+    "                        remove: no longer provisioned; the key and certificate\n"
+    "                        already on devices stay there\n"
     "  services add GROUP --id N --type aws|azure|custom --host H --port P\n"
     "           [--client-id C] [--username U] [--key-id ID] [--cert-id ID]\n"
-    "           [--azure-scope S] [--metadata JSON] | list [GROUP]\n"
+    "           [--azure-scope S] [--metadata JSON]\n"
+    "           | remove GROUP --id N | list [GROUP]\n"
+    "                        remove: dropped from the customer datastore at the next\n"
+    "                        session (emptied when no service is left)\n"
     "\n"
     "  --dir DIR   server directory (env EL2GO_SERVER_DIR, default ./el2go-server)\n"
     "UID: 0x + 36 hex digits, or 42 decimal digits.\n"
@@ -221,14 +229,17 @@ static void print_group(void *ctx, const char *n)
 static int cmd_groups(config *c, int argc, char **argv)
 {
     if (argc < 2)
-        return usage_err("groups: expected add NAME | list%s", "");
+        return usage_err("groups: expected add NAME | remove NAME [--force] | list%s", "");
     el2gs_store *s;
     if (open_store(c, &s) != EX_OK)
         return EX_FAIL;
     int rc = EX_OK;
     el2go_status st;
+    bool force = argc == 4 && !strcmp(argv[3], "--force");
     if (!strcmp(argv[1], "add") && argc == 3)
         rc = (st = el2gs_group_add(s, argv[2])) == EL2GO_OK ? EX_OK : store_fail(s, st);
+    else if (!strcmp(argv[1], "remove") && (argc == 3 || force))
+        rc = (st = el2gs_group_remove(s, argv[2], force)) == EL2GO_OK ? EX_OK : store_fail(s, st);
     else if (!strcmp(argv[1], "list") && argc == 2)
         el2gs_group_list(s, print_group, NULL);
     else
@@ -425,8 +436,18 @@ static int cmd_objects(config *c, int argc, char **argv)
         if (open_store(c, &s) != EX_OK)
             return EX_FAIL;
         st = el2gs_object_add(s, &o);
+    } else if (argc >= 3 && !strcmp(argv[1], "remove")) {
+        unsigned long long id = 0;
+        if (argc != 5 || strcmp(argv[3], "--id"))
+            return usage_err("objects remove: expected GROUP --id ID%s", "");
+        if (!parse_num(argv[4], 0xFFFFFFFEull, &id) || !id)
+            return usage_err("--id must be a 32-bit object id (not 0, not 0xFFFFFFFF), not '%s'",
+                             argv[4]);
+        if (open_store(c, &s) != EX_OK)
+            return EX_FAIL;
+        st = el2gs_object_remove(s, argv[2], (uint32_t)id);
     } else {
-        return usage_err("objects: expected add GROUP ... | list [GROUP]%s", "");
+        return usage_err("objects: expected add GROUP ... | remove GROUP --id ID | list [GROUP]%s", "");
     }
     int rc = st == EL2GO_OK ? EX_OK : store_fail(s, st);
     el2gs_store_close(s);
@@ -490,8 +511,17 @@ static int cmd_services(config *c, int argc, char **argv)
         if (open_store(c, &s) != EX_OK)
             return EX_FAIL;
         st = el2gs_service_add(s, &v);
+    } else if (argc >= 3 && !strcmp(argv[1], "remove")) {
+        el2gs_service v = {0};
+        if (argc != 5 || strcmp(argv[3], "--id"))
+            return usage_err("services remove: expected GROUP --id N%s", "");
+        if (svc_opt(&v, argv[3], argv[4]) != EX_OK)
+            return EX_USAGE;
+        if (open_store(c, &s) != EX_OK)
+            return EX_FAIL;
+        st = el2gs_service_remove(s, argv[2], v.id);
     } else {
-        return usage_err("services: expected add GROUP ... | list [GROUP]%s", "");
+        return usage_err("services: expected add GROUP ... | remove GROUP --id N | list [GROUP]%s", "");
     }
     int rc = st == EL2GO_OK ? EX_OK : store_fail(s, st);
     el2gs_store_close(s);
@@ -519,10 +549,11 @@ static int session_exit(el2go_status st, const el2gs_session_result *r)
         fprintf(stderr, "el2go-server: session failed: %s\n", r->err[0] ? r->err : el2go_strerror(st));
         return EX_LINK;
     }
-    printf("device 0x%s: %s (rtp 0x%02X, csp 0x%02X, claim 0x%02X; %u object(s), %u service(s)%s, "
+    printf("device 0x%s: %s (rtp 0x%02X, csp 0x%02X, claim 0x%02X; %u object(s), %u service(s)%s%s, "
            "%u APDUs)\n",
            r->uid[0] ? r->uid : "?", el2gs_update_status_name(r->update_status), r->rtp_status,
            r->csp_status, r->claim_status, r->objects_written, r->services_written,
+           r->ds_cleared ? ", customer datastore cleared" : "",
            r->conn_ds_written ? ", connection datastore" : "", r->apdus);
     return r->update_status == 1 ? EX_OK : EX_REFUSED;
 }

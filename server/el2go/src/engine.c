@@ -292,10 +292,10 @@ out:
     return st;
 }
 
-/* Write contents unless the datastore holds exactly them already.
- * *written tells which. */
+/* Write contents unless the datastore holds exactly them already, or
+ * (keep_blank) was never written at all (0 bytes). *written tells which. */
 static el2go_status ds_sync(eng *e, int type, uint32_t id, const uint8_t *want, size_t wlen,
-                            bool *written)
+                            bool keep_blank, bool *written)
 {
     uint8_t *cur = NULL;
     size_t clen = 0;
@@ -303,7 +303,7 @@ static el2go_status ds_sync(eng *e, int type, uint32_t id, const uint8_t *want, 
     el2go_status st = ds_read_all(e, type, id, &cur, &clen);
     if (st != EL2GO_OK)
         return st;
-    bool same = clen == wlen && !memcmp(cur, want, wlen);
+    bool same = (clen == wlen && !memcmp(cur, want, wlen)) || (keep_blank && clen == 0);
     free(cur);
     if (same)
         return EL2GO_OK;
@@ -656,6 +656,8 @@ static void collect_svc(void *ctx, const el2gs_service *s)
 
 static el2go_status build_services(eng *e, const svclist *l, uint8_t **out, size_t *len)
 {
+    if (!l->n) /* empty contents: the §4 header with no descriptor */
+        return el2go_dscontent_build(NULL, 0, out, len);
     Nxp__Iot__ServiceDescriptor *sd = calloc(l->n, sizeof(*sd));
     Nxp__Iot__ServiceDescriptor **sp = calloc(l->n, sizeof(*sp));
     Nxp__Iot__SssObjectReference *kr = calloc(l->n, sizeof(*kr)), *cr = calloc(l->n, sizeof(*cr));
@@ -717,19 +719,22 @@ out:
     return st;
 }
 
+/* The customer datastore holds exactly the group's descriptors. A group
+ * without services leaves a datastore that was never written alone, but
+ * empties one that still lists services (they were all removed). */
 static el2go_status do_csp(eng *e, const char *group)
 {
     svclist l = {0};
     el2gs_service_list(e->cfg->store, group, collect_svc, &l);
     el2go_status st = EL2GO_OK;
     e->r->csp_status = NXP__IOT__AGENT_CSP_STATUS__CSP_STATUS__SUCCESS_NO_CHANGE;
-    if (!l.n) {
-        free(l.v);
-        return EL2GO_OK;
-    }
     if (!e->has_ds) {
-        logf_(e, "%zu service(s) for group %s but the agent has no customer datastore", l.n, group);
-        e->r->csp_status = NXP__IOT__AGENT_CSP_STATUS__CSP_STATUS__ERR_SERVICE_DESCRIPTOR_WRITE_FAILED;
+        if (l.n) {
+            logf_(e, "%zu service(s) for group %s but the agent has no customer datastore", l.n,
+                  group);
+            e->r->csp_status =
+                NXP__IOT__AGENT_CSP_STATUS__CSP_STATUS__ERR_SERVICE_DESCRIPTOR_WRITE_FAILED;
+        }
         free(l.v);
         return EL2GO_OK;
     }
@@ -738,7 +743,7 @@ static el2go_status do_csp(eng *e, const char *group)
     bool written = false;
     st = build_services(e, &l, &want, &wlen);
     if (st == EL2GO_OK)
-        st = ds_sync(e, e->ds_type, e->ds_id, want, wlen, &written);
+        st = ds_sync(e, e->ds_type, e->ds_id, want, wlen, l.n == 0, &written);
     free(want);
     int s = st != EL2GO_OK ? NXP__IOT__AGENT_CSP_STATUS__CSP_STATUS__ERR_SERVICE_DESCRIPTOR_WRITE_FAILED
             : written     ? NXP__IOT__AGENT_CSP_STATUS__CSP_STATUS__SUCCESS
@@ -746,9 +751,12 @@ static el2go_status do_csp(eng *e, const char *group)
     for (size_t i = 0; i < l.n; i++)
         add_csp(e, e->ds_id, l.v[i].id, s);
     e->r->csp_status = s;
-    if (written) {
+    if (written && l.n) {
         e->r->services_written = (unsigned)l.n;
         logf_(e, "%zu service descriptor(s) written to datastore 0x%08X", l.n, e->ds_id);
+    } else if (written) {
+        e->r->ds_cleared = true;
+        logf_(e, "group %s has no services: datastore 0x%08X cleared", group, e->ds_id);
     }
     free(l.v);
     return st;
@@ -787,7 +795,7 @@ static el2go_status do_conn_ds(eng *e)
     el2go_status st = el2go_dscontent_build(&dp, 1, &want, &wlen);
     OPENSSL_free(root);
     if (st == EL2GO_OK)
-        st = ds_sync(e, e->cds_type, e->cds_id, want, wlen, &written);
+        st = ds_sync(e, e->cds_type, e->cds_id, want, wlen, false, &written);
     free(want);
     e->r->conn_ds_written = written;
     if (written)

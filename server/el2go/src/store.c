@@ -184,6 +184,37 @@ static void cpy(char *dst, size_t cap, const unsigned char *src)
     snprintf(dst, cap, "%s", src ? (const char *)src : "");
 }
 
+/* BEGIN IMMEDIATE: takes the write lock at once, so what a removal counts
+ * and deletes is one consistent snapshot. */
+static el2go_status tx_begin(el2gs_store *s)
+{
+    return sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK
+               ? EL2GO_OK
+               : dberr(s, "begin transaction");
+}
+
+/* COMMIT when st is EL2GO_OK, else ROLLBACK (keeping the first error). */
+static el2go_status tx_end(el2gs_store *s, el2go_status st)
+{
+    if (st == EL2GO_OK) {
+        if (sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK)
+            return EL2GO_OK;
+        st = dberr(s, "commit");
+    }
+    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    return st;
+}
+
+/* Run statements (each bound to the single text argument arg) in order,
+ * stopping at the first failure. */
+static el2go_status run_all(el2gs_store *s, const char *const *sql, size_t n, const char *arg)
+{
+    el2go_status st = EL2GO_OK;
+    for (size_t i = 0; i < n && st == EL2GO_OK; i++)
+        st = run(s, prep(s, sql[i], "s", arg), NULL);
+    return st;
+}
+
 el2go_status el2gs_group_add(el2gs_store *s, const char *name)
 {
     if (!name || !*name || strlen(name) >= 64) {
@@ -201,6 +232,69 @@ el2go_status el2gs_group_exists(el2gs_store *s, const char *name, bool *exists)
     *exists = sqlite3_step(st) == SQLITE_ROW;
     sqlite3_finalize(st);
     return EL2GO_OK;
+}
+
+/* What still refers to group: devices, claim codes, objects, services. */
+static el2go_status group_refs(el2gs_store *s, const char *name, int n[4])
+{
+    sqlite3_stmt *st = prep(s, "SELECT (SELECT count(*) FROM devices WHERE grp=?1),"
+                               " (SELECT count(*) FROM claimcodes WHERE grp=?1),"
+                               " (SELECT count(*) FROM objects WHERE grp=?1),"
+                               " (SELECT count(*) FROM services WHERE grp=?1)", "s", name);
+    if (!st)
+        return EL2GO_ERR_IO;
+    el2go_status e = EL2GO_OK;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        for (int i = 0; i < 4; i++)
+            n[i] = sqlite3_column_int(st, i);
+    else
+        e = dberr(s, "read");
+    sqlite3_finalize(st);
+    return e;
+}
+
+/* Inside the transaction: refuse a group in use unless force, else delete. */
+static el2go_status group_remove_tx(el2gs_store *s, const char *name, bool force)
+{
+    static const char *const DEL[] = {
+        ("DELETE FROM devobjs WHERE uid IN (SELECT uid FROM devices WHERE grp=?1)"
+         " AND key_id IN (SELECT key_id FROM objects WHERE grp=?1)"),
+        "DELETE FROM objects WHERE grp=?1",
+        "DELETE FROM services WHERE grp=?1",
+        "DELETE FROM claimcodes WHERE grp=?1",
+        "UPDATE devices SET grp='' WHERE grp=?1",
+        "DELETE FROM groups WHERE name=?1",
+    };
+    bool ex = false;
+    int n[4] = {0};
+    el2go_status e = el2gs_group_exists(s, name, &ex);
+    if (e == EL2GO_OK && !ex) {
+        snprintf(s->err, sizeof(s->err), "no group named '%s'", name);
+        return EL2GO_ERR_NOT_FOUND;
+    }
+    if (e == EL2GO_OK)
+        e = group_refs(s, name, n);
+    if (e == EL2GO_OK && !force && (n[0] || n[1] || n[2] || n[3])) {
+        snprintf(s->err, sizeof(s->err),
+                 "group '%s' is in use: %d device(s), %d claim code(s), %d object(s), "
+                 "%d service(s) (remove them first, or use --force)", name, n[0], n[1], n[2], n[3]);
+        return EL2GO_ERR_STATE;
+    }
+    if (e == EL2GO_OK)
+        e = run_all(s, DEL, sizeof(DEL) / sizeof(DEL[0]), name);
+    return e;
+}
+
+el2go_status el2gs_group_remove(el2gs_store *s, const char *name, bool force)
+{
+    if (!name || !*name) {
+        snprintf(s->err, sizeof(s->err), "group name must be 1..63 characters");
+        return EL2GO_ERR_ARG;
+    }
+    el2go_status e = tx_begin(s);
+    if (e == EL2GO_OK)
+        e = tx_end(s, group_remove_tx(s, name, force));
+    return e;
 }
 
 el2go_status el2gs_group_list(el2gs_store *s, void (*fn)(void *, const char *), void *ctx)
@@ -237,7 +331,7 @@ el2go_status el2gs_device_add(el2gs_store *s, const char *uid, const char *group
                NULL);
 }
 
-el2go_status el2gs_device_remove(el2gs_store *s, const char *uid)
+static el2go_status device_remove_tx(el2gs_store *s, const char *uid)
 {
     int n = 0;
     el2go_status e = run(s, prep(s, "DELETE FROM devices WHERE uid=?", "s", uid), &n);
@@ -247,6 +341,14 @@ el2go_status el2gs_device_remove(el2gs_store *s, const char *uid)
     }
     if (e == EL2GO_OK)
         e = run(s, prep(s, "DELETE FROM devobjs WHERE uid=?", "s", uid), NULL);
+    return e;
+}
+
+el2go_status el2gs_device_remove(el2gs_store *s, const char *uid)
+{
+    el2go_status e = tx_begin(s);
+    if (e == EL2GO_OK)
+        e = tx_end(s, device_remove_tx(s, uid));
     return e;
 }
 
@@ -361,6 +463,32 @@ el2go_status el2gs_object_add(el2gs_store *s, const el2gs_object *o)
                NULL);
 }
 
+static el2go_status object_remove_tx(el2gs_store *s, const char *group, uint32_t key_id)
+{
+    int n = 0;
+    el2go_status e = run(s, prep(s, "DELETE FROM objects WHERE grp=? AND key_id=?", "si", group,
+                                 (long long)key_id), &n);
+    if (e == EL2GO_OK && !n) {
+        snprintf(s->err, sizeof(s->err), "group '%s' has no object 0x%08X", group, key_id);
+        return EL2GO_ERR_NOT_FOUND;
+    }
+    if (e == EL2GO_OK)
+        e = run(s, prep(s, "DELETE FROM devobjs WHERE key_id=?2 AND uid IN"
+                           " (SELECT uid FROM devices WHERE grp=?1)", "si", group, (long long)key_id),
+                NULL);
+    return e;
+}
+
+el2go_status el2gs_object_remove(el2gs_store *s, const char *group, uint32_t key_id)
+{
+    el2go_status e = need_group(s, group);
+    if (e != EL2GO_OK)
+        return e;
+    if ((e = tx_begin(s)) == EL2GO_OK)
+        e = tx_end(s, object_remove_tx(s, group ? group : "", key_id));
+    return e;
+}
+
 el2go_status el2gs_object_list(el2gs_store *s, const char *group,
                                void (*fn)(void *, const el2gs_object *), void *ctx)
 {
@@ -396,6 +524,21 @@ el2go_status el2gs_service_add(el2gs_store *s, const el2gs_service *v)
                        (long long)v->port, v->client_id, v->username, (long long)v->key_id,
                        (long long)v->cert_id, v->azure_scope, v->metadata),
                NULL);
+}
+
+el2go_status el2gs_service_remove(el2gs_store *s, const char *group, uint64_t id)
+{
+    el2go_status e = need_group(s, group);
+    int n = 0;
+    if (e == EL2GO_OK)
+        e = run(s, prep(s, "DELETE FROM services WHERE grp=? AND id=?", "si", group ? group : "",
+                        (long long)id), &n);
+    if (e == EL2GO_OK && !n) {
+        snprintf(s->err, sizeof(s->err), "group '%s' has no service %llu", group ? group : "",
+                 (unsigned long long)id);
+        return EL2GO_ERR_NOT_FOUND;
+    }
+    return e;
 }
 
 el2go_status el2gs_service_list(el2gs_store *s, const char *group,

@@ -88,6 +88,13 @@ const char *el2gs_store_err(const el2gs_store *s);
 
 el2go_status el2gs_group_add(el2gs_store *s, const char *name);
 el2go_status el2gs_group_exists(el2gs_store *s, const char *name, bool *exists);
+/* Remove a group. Without force, a group that still has devices, claim
+ * codes, objects or services is refused with EL2GO_ERR_STATE (the message
+ * counts them). With force, in one transaction: its objects (and every
+ * device's state for them), services and claim codes are deleted and its
+ * devices detached (still allowlisted, in no group: refused at their next
+ * session until moved). Nothing is deleted on the devices. */
+el2go_status el2gs_group_remove(el2gs_store *s, const char *name, bool force);
 /* Calls fn for each group name. */
 el2go_status el2gs_group_list(el2gs_store *s, void (*fn)(void *, const char *), void *ctx);
 
@@ -109,12 +116,20 @@ el2go_status el2gs_devobj_list(el2gs_store *s, const char *uid,
                                void *ctx);
 
 el2go_status el2gs_object_add(el2gs_store *s, const el2gs_object *o);
+/* Remove object key_id from group, with the per-device states of it of the
+ * group's devices (one transaction). The key and certificate already on a
+ * device stay there. EL2GO_ERR_NOT_FOUND if the group has no such object. */
+el2go_status el2gs_object_remove(el2gs_store *s, const char *group, uint32_t key_id);
 el2go_status el2gs_object_list(el2gs_store *s, const char *group,
                                void (*fn)(void *, const el2gs_object *), void *ctx);
 el2gs_key_type el2gs_key_type_parse(const char *name); /* 0 if unknown */
 const char *el2gs_key_type_name(el2gs_key_type t);
 
 el2go_status el2gs_service_add(el2gs_store *s, const el2gs_service *sv);
+/* EL2GO_ERR_NOT_FOUND if the group has no service id. At the next session
+ * the customer datastore is rewritten without it (emptied when it was the
+ * group's last service). */
+el2go_status el2gs_service_remove(el2gs_store *s, const char *group, uint64_t id);
 el2go_status el2gs_service_list(el2gs_store *s, const char *group,
                                 void (*fn)(void *, const el2gs_service *), void *ctx);
 
@@ -173,6 +188,7 @@ typedef struct {
     unsigned objects_written, services_written, apdus;
     bool conn_ds_written;
     char err[256];
+    bool ds_cleared;        /* customer datastore emptied (the group has no services left) */
 } el2gs_session_result;
 
 /* Drive one session: hello, CRL if requested, UID, allowlist check, claim
