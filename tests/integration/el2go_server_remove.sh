@@ -104,6 +104,9 @@ has "$T/out" "ERR_DEVICE_NOT_WHITELISTED" "refusal status"
 expect_rc 0 "nothing deleted on the device" "$CLI" -p "sim:$SE" get pub 83000101 -
 expect_rc 0 "group name reusable" S groups add demo
 expect_rc 0 "an empty group goes without --force" S groups remove demo
+expect_rc 0 "group added again" S groups add demo2
+expect_rc 0 "--force may come before the name" S groups remove --force demo2
+expect_rc 2 "--force alone is not a name" S groups remove --force
 
 [ "$fails" -eq 0 ] || { echo "$fails check(s) failed"; exit 1; }
 echo "all el2go-server removal checks passed"

@@ -235,11 +235,13 @@ static int cmd_groups(config *c, int argc, char **argv)
         return EX_FAIL;
     int rc = EX_OK;
     el2go_status st;
-    bool force = argc == 4 && !strcmp(argv[3], "--force");
+    /* remove NAME [--force] or remove --force NAME */
+    bool force = argc == 4 && (!strcmp(argv[3], "--force") || !strcmp(argv[2], "--force"));
+    const char *name = force && !strcmp(argv[2], "--force") ? argv[3] : argv[2];
     if (!strcmp(argv[1], "add") && argc == 3)
         rc = (st = el2gs_group_add(s, argv[2])) == EL2GO_OK ? EX_OK : store_fail(s, st);
-    else if (!strcmp(argv[1], "remove") && (argc == 3 || force))
-        rc = (st = el2gs_group_remove(s, argv[2], force)) == EL2GO_OK ? EX_OK : store_fail(s, st);
+    else if (!strcmp(argv[1], "remove") && (argc == 3 || force) && strcmp(name, "--force"))
+        rc = (st = el2gs_group_remove(s, name, force)) == EL2GO_OK ? EX_OK : store_fail(s, st);
     else if (!strcmp(argv[1], "list") && argc == 2)
         el2gs_group_list(s, print_group, NULL);
     else
