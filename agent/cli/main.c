@@ -55,14 +55,16 @@ enum {
 typedef struct {
     const char *dir;
     const char *se;
+    const char *scp03; /* platform SCP03 key file (--scp03, env SE05X_SCP03_KEYFILE) or NULL */
 } globals;
 
 static void usage(FILE *f)
 {
     fprintf(
         f,
-        "usage: el2go-agent [--dir DIR] [--se CONN] COMMAND [ARGS]\n"
-        "  connect [--host H] [--port P] [--ca FILE] [--se CONN] [--daemon [--max-tries N]]\n"
+        "usage: el2go-agent [--dir DIR] [--se CONN] [--scp03 KEYFILE] COMMAND [ARGS]\n"
+        "  connect [--host H] [--port P] [--ca FILE] [--se CONN] [--scp03 KEYFILE]\n"
+        "          [--daemon [--max-tries N]]\n"
         "          [--backoff SECS] [--timeout SECS] [--connect-timeout SECS]\n"
         "          [--provider-dir DIR] [-v]\n"
         "                                run a device-link session over TLS\n"
@@ -78,6 +80,10 @@ static void usage(FILE *f)
         "options:\n"
         "  --dir DIR   state directory (datastores, last report); env EL2GO_STATE_DIR, default .\n"
         "  --se CONN   SE connection string (hostlib syntax; default SE05X_PORT)\n"
+        "  --scp03 KEYFILE\n"
+        "              open platform SCP03 with the keys in KEYFILE (lines ENC/MAC/DEK <hex>)\n"
+        "              for the agent's SE connection, the keystore APDUs it forwards and the\n"
+        "              TLS client key (provider); env SE05X_SCP03_KEYFILE\n"
         "exit codes: 0 ok, 1 failure, 2 usage, 3 nothing stored,\n"
         "            4 report status not SUCCESS, 5 session ended without goodbye,\n"
         "            6 CRL check failed, 7 cannot connect, 8 untrusted server,\n"
@@ -279,18 +285,43 @@ static int cmd_settings(const globals *g, int argc, char **argv)
     return EXIT_SUCCESS;
 }
 
-static int open_se(const char *conn, se05x_conn **c)
+/* A plain connection to an SE that requires platform SCP03 opens (SELECT
+ * is plain) but every later command is refused with 6982: probe with
+ * GetVersion so that the user learns why, instead of a failed session. */
+static int probe_plain(se05x_conn *c)
+{
+    static const se05x_apdu getver = {.cla = 0x80, .ins = 0x04, .p1 = 0, .p2 = 0x20,
+                                      .ne = SE05X_NE_SHORT};
+    uint8_t out[32];
+    size_t n;
+    uint16_t sw = 0;
+    if (se05x_conn_apdu(c, &getver, out, sizeof(out), &n, &sw) != SE05X_OK || sw != 0x6982)
+        return EXIT_SUCCESS; /* other failures show up where they matter */
+    fprintf(stderr, "el2go-agent: cannot use the SE: it refuses plain commands (SW 6982, security "
+                    "status not satisfied): it requires platform SCP03; give --scp03 KEYFILE "
+                    "(or SE05X_SCP03_KEYFILE)\n");
+    return EXIT_FAILURE;
+}
+
+static int open_se(const char *conn, const char *scp03, se05x_conn **c)
 {
     char err[256] = "";
-    se05x_status st = se05x_conn_open_err(conn, NULL, c, err, sizeof(err));
+    se05x_conn_opts o = {.scp03_keyfile = scp03};
+    se05x_status st = se05x_conn_open_err(conn, &o, c, err, sizeof(err));
     if (st != SE05X_OK) {
-        fprintf(stderr, "el2go-agent: cannot open the SE: %s\n", err[0] ? err : se05x_strerror(st));
+        fprintf(stderr, "el2go-agent: cannot open the SE%s: %s\n",
+                scp03 ? " with platform SCP03" : "", err[0] ? err : se05x_strerror(st));
+        return EXIT_FAILURE;
+    }
+    if (!scp03 && probe_plain(*c) != EXIT_SUCCESS) {
+        se05x_conn_close(*c);
+        *c = NULL;
         return EXIT_FAILURE;
     }
     return EXIT_SUCCESS;
 }
 
-static int claim_inject(const char *conn, const char *file)
+static int claim_inject(const char *conn, const char *scp03, const char *file)
 {
     char code[EL2GO_CLAIMCODE_MAX + 1];
     size_t len;
@@ -301,7 +332,7 @@ static int claim_inject(const char *conn, const char *file)
         return EXIT_FAILURE;
     }
     se05x_conn *c;
-    int rc = open_se(conn, &c);
+    int rc = open_se(conn, scp03, &c);
     if (rc == EXIT_SUCCESS) {
         char err[256];
         st = el2go_claimcode_inject(c, code, len, err, sizeof(err));
@@ -316,10 +347,10 @@ static int claim_inject(const char *conn, const char *file)
     return rc;
 }
 
-static int claim_delete(const char *conn)
+static int claim_delete(const char *conn, const char *scp03)
 {
     se05x_conn *c;
-    int rc = open_se(conn, &c);
+    int rc = open_se(conn, scp03, &c);
     if (rc != EXIT_SUCCESS)
         return rc;
     char err[256];
@@ -383,7 +414,7 @@ static int cmd_session(const globals *g, int argc, char **argv)
     }
     se05x_conn *c = NULL;
     el2go_keystore *ks = NULL;
-    int rc = open_se(g->se, &c);
+    int rc = open_se(g->se, g->scp03, &c);
     if (rc == EXIT_SUCCESS && el2go_ks_se05x_new(EL2GO_KEYSTORE_ID, c, &ks) != EL2GO_OK)
         rc = EXIT_FAILURE;
     if (rc == EXIT_SUCCESS) {
@@ -443,6 +474,7 @@ static int parse_connect(int argc, char **argv, globals *g, connect_opts *o)
                                          {"port", required_argument, NULL, 'P'},
                                          {"ca", required_argument, NULL, 'c'},
                                          {"se", required_argument, NULL, 's'},
+                                         {"scp03", required_argument, NULL, 'k'},
                                          {"provider-dir", required_argument, NULL, 'm'},
                                          {"daemon", no_argument, NULL, 'D'},
                                          {"max-tries", required_argument, NULL, 'n'},
@@ -460,6 +492,7 @@ static int parse_connect(int argc, char **argv, globals *g, connect_opts *o)
         case 'P': o->port = optarg; break;
         case 'c': o->ca = optarg; break;
         case 's': g->se = optarg; break;
+        case 'k': g->scp03 = optarg; break;
         case 'm': o->provider_dir = optarg; break;
         case 'D': o->daemon = true; break;
         case 'v': o->verbose = true; break;
@@ -654,7 +687,7 @@ static int connect_once(const globals *g, const connect_opts *o)
         rc = connect_roots(o, &s, data, dlen, &roots, &roots_len);
     se05x_conn *c = NULL;
     el2go_keystore *ks = NULL;
-    if (rc == EXIT_SUCCESS && open_se(g->se, &c) != EXIT_SUCCESS)
+    if (rc == EXIT_SUCCESS && open_se(g->se, g->scp03, &c) != EXIT_SUCCESS)
         rc = EXIT_SE;
     if (rc == EXIT_SUCCESS && el2go_ks_se05x_new(EL2GO_KEYSTORE_ID, c, &ks) != EL2GO_OK)
         rc = EXIT_FAILURE;
@@ -664,6 +697,7 @@ static int connect_once(const globals *g, const connect_opts *o)
     if (rc == EXIT_SUCCESS) {
         bool from_ds = s.source == EL2GO_SRC_DATASTORE;
         el2go_tls_cfg tc = {.se = g->se,
+                            .scp03_keyfile = g->scp03,
                             .provider_dir = o->provider_dir,
                             .key_id = from_ds ? s.key_id : 0,
                             .cert_id = from_ds ? s.cert_id : 0,
@@ -757,7 +791,8 @@ static int cmd_export(const globals *g, int argc, char **argv)
         fprintf(stderr, "el2go-agent: no valid service datastore in %s\n", g->dir);
         return EXIT_NODATA;
     }
-    sss_session_cfg cfg = {.backend = SSS_BACKEND_SE05X, .connstr = g->se};
+    sss_session_cfg cfg = {.backend = SSS_BACKEND_SE05X, .connstr = g->se,
+                           .scp03_keyfile = g->scp03};
     sss_session *s = NULL;
     char err[300] = "";
     if (sss_session_open(&cfg, &s, err, sizeof(err)) != SSS_OK) {
@@ -780,11 +815,18 @@ static int cmd_export(const globals *g, int argc, char **argv)
 static int cmd_claimcode(const globals *g, int argc, char **argv)
 {
     if (argc == 3 && strcmp(argv[1], "inject") == 0)
-        return claim_inject(g->se, argv[2]);
+        return claim_inject(g->se, g->scp03, argv[2]);
     if (argc == 2 && strcmp(argv[1], "delete") == 0)
-        return claim_delete(g->se);
+        return claim_delete(g->se, g->scp03);
     usage(stderr);
     return EXIT_USAGE;
+}
+
+/* SE05X_SCP03_KEYFILE, NULL when unset or empty. */
+static const char *env_scp03(void)
+{
+    const char *e = getenv("SE05X_SCP03_KEYFILE");
+    return e && *e ? e : NULL;
 }
 
 /* NXP tool usage: FILE [CONN] or --delete [CONN]. */
@@ -799,9 +841,10 @@ static int claimcode_tool(int argc, char **argv)
         return EXIT_USAGE;
     }
     const char *conn = argc == 3 ? argv[2] : NULL;
+    const char *scp03 = env_scp03();
     if (strcmp(argv[1], "--delete") == 0)
-        return claim_delete(conn);
-    return claim_inject(conn, argv[1]);
+        return claim_delete(conn, scp03);
+    return claim_inject(conn, scp03, argv[1]);
 }
 
 int main(int argc, char **argv)
@@ -811,11 +854,12 @@ int main(int argc, char **argv)
     if (strcmp(prog, "el2go-claimcode-inject") == 0)
         return claimcode_tool(argc, argv);
 
-    globals g = {.dir = getenv("EL2GO_STATE_DIR"), .se = NULL};
+    globals g = {.dir = getenv("EL2GO_STATE_DIR"), .se = NULL, .scp03 = env_scp03()};
     if (!g.dir || !*g.dir)
         g.dir = ".";
     static const struct option opts[] = {{"dir", required_argument, NULL, 'd'},
                                          {"se", required_argument, NULL, 's'},
+                                         {"scp03", required_argument, NULL, 'k'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     int c;
@@ -823,6 +867,7 @@ int main(int argc, char **argv)
         switch (c) {
         case 'd': g.dir = optarg; break;
         case 's': g.se = optarg; break;
+        case 'k': g.scp03 = optarg; break;
         case 'h': usage(stdout); return EXIT_SUCCESS;
         default: usage(stderr); return EXIT_USAGE;
         }

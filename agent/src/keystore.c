@@ -1,6 +1,7 @@
 /* KS_SSS_SE05X keystore endpoint (spec §2.6): raw command APDUs from the
- * cloud go unchanged to the SE through hostlib (se05x_conn_raw) or a
- * caller's callback; the answer is data || SW when the SW is 9000, else
+ * cloud go unchanged to the SE through hostlib (se05x_conn_forward: inside
+ * the connection's platform SCP03 channel when one is open, never inside
+ * the host's own applet session) or a caller's callback; the answer is data || SW when the SW is 9000, else
  * only the 2-byte SW (0xFFFF when the link failed). */
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +20,7 @@ struct el2go_keystore {
 static el2go_status conn_xfer(void *ctx, const uint8_t *capdu, size_t len, uint8_t *rapdu,
                               size_t cap, size_t *rlen)
 {
-    se05x_status st = se05x_conn_raw(ctx, capdu, len, rapdu, cap, rlen);
+    se05x_status st = se05x_conn_forward(ctx, capdu, len, rapdu, cap, rlen);
     return st == SE05X_OK ? EL2GO_OK : EL2GO_ERR_SE;
 }
 

@@ -1,10 +1,10 @@
 /* TLS client of the device link (spec §3) on OpenSSL 3: a dedicated
  * OSSL_LIB_CTX with the default provider and our `se05x` provider (loaded
  * through an in-memory configuration so that the SE connection string
- * reaches the provider as its `se05x_port` parameter), client key and
- * certificate loaded from the SE with OSSL_STORE, trusted roots from DER,
- * TLS 1.2..1.3 with the spec's suites, SNI + hostname check, timeouts, and
- * an el2go_stream over the SSL object. */
+ * reaches the provider as its `se05x_port` and `scp03_keyfile` parameters),
+ * client key and certificate loaded from the SE with OSSL_STORE, trusted
+ * roots from DER, TLS 1.2..1.3 with the spec's suites, SNI + hostname
+ * check, timeouts, and an el2go_stream over the SSL object. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -141,16 +141,25 @@ static el2go_status load_providers(el2go_tls *t, const el2go_tls_cfg *cfg, el2go
     if (!conf_value_ok(module) || (cfg->se && !conf_value_ok(cfg->se)))
         return failf(why, EL2GO_TLS_CONFIG, err, errlen,
                      "provider path or SE connection string contains unsupported characters");
-    char text[2048];
+    /* the provider opens the key file from its own working directory */
+    char keyfile[PATH_MAX];
+    const char *kf = cfg->scp03_keyfile;
+    if (kf && *kf && realpath(kf, keyfile))
+        kf = keyfile;
+    if (kf && !conf_value_ok(kf))
+        return failf(why, EL2GO_TLS_CONFIG, err, errlen,
+                     "SCP03 key file path contains unsupported characters");
+    char text[3072];
     int tn = snprintf(text, sizeof(text),
              "openssl_conf = el2go_init\n[el2go_init]\nproviders = el2go_providers\n"
              "[el2go_providers]\ndefault = el2go_default\nse05x = el2go_se05x\n"
              "[el2go_default]\nactivate = 1\n"
-             "[el2go_se05x]\nmodule = %s\nactivate = 1\n%s%s%s",
-             module, cfg->se ? "se05x_port = " : "", cfg->se ? cfg->se : "", cfg->se ? "\n" : "");
+             "[el2go_se05x]\nmodule = %s\nactivate = 1\n%s%s%s%s%s%s",
+             module, cfg->se ? "se05x_port = " : "", cfg->se ? cfg->se : "", cfg->se ? "\n" : "",
+             kf ? "scp03_keyfile = " : "", kf ? kf : "", kf ? "\n" : "");
     if (tn < 0 || (size_t)tn >= sizeof(text))
         return failf(why, EL2GO_TLS_CONFIG, err, errlen,
-                     "provider path or SE connection string too long");
+                     "provider path, SE connection string or SCP03 key file path too long");
     OPENSSL_init_crypto(OPENSSL_INIT_LOAD_CONFIG, NULL); /* registers the config modules */
     CONF *conf = NCONF_new_ex(t->lib, NULL);
     BIO *b = BIO_new_mem_buf(text, -1);

@@ -427,6 +427,40 @@ se05x_status se05x_conn_raw(se05x_conn *c, const uint8_t *capdu, size_t len, uin
     return st;
 }
 
+se05x_status se05x_conn_forward(se05x_conn *c, const uint8_t *capdu, size_t len, uint8_t *rapdu,
+                                size_t cap, size_t *rlen)
+{
+    if (!c || !capdu || !rapdu || !rlen)
+        return SE05X_ERR_ARG;
+    uint8_t r[SE05X_APDU_MAX];
+    size_t rl = sizeof(r);
+    se05x_conn_lock(c);
+    c->err[0] = 0;
+    se05x_status st = se05x_conn_check_fork(c);
+    /* platform SCP03 (if open) and the link, never the applet session; the
+     * answer lands in r first so that a short rapdu does not cost the channel */
+    if (st == SE05X_OK)
+        st = se05x_conn_xfer(c, capdu, len, r, sizeof(r), &rl);
+    if (st != SE05X_OK || rl > sizeof(r))
+        rl = sizeof(r);
+    else if (rl < 2) {
+        se05x_conn_seterr(c, "response shorter than a status word");
+        st = SE05X_ERR_RESPONSE;
+    } else {
+        c->last_sw = (uint16_t)((r[rl - 2] << 8) | r[rl - 1]);
+        if (rl > cap) {
+            se05x_conn_seterr(c, "response of %zu bytes exceeds the %zu-byte buffer", rl, cap);
+            st = SE05X_ERR_BUFFER;
+        } else {
+            memcpy(rapdu, r, rl);
+            *rlen = rl;
+        }
+    }
+    OPENSSL_cleanse(r, rl);
+    se05x_conn_unlock(c);
+    return st;
+}
+
 se05x_status se05x_conn_select(se05x_conn *c, uint8_t version[7])
 {
     uint8_t cmd[32], r[64];

@@ -31,7 +31,9 @@ typedef struct el2go_keystore el2go_keystore;
 typedef el2go_status (*el2go_apdu_fn)(void *ctx, const uint8_t *capdu, size_t len, uint8_t *rapdu,
                                       size_t cap, size_t *rlen);
 
-/* Keystore forwarding through hostlib se05x_conn_raw (c stays the caller's). */
+/* Keystore forwarding through hostlib se05x_conn_forward: inside c's platform
+ * SCP03 channel when open, never inside c's applet session (c stays the
+ * caller's). */
 el2go_status el2go_ks_se05x_new(uint32_t id, se05x_conn *c, el2go_keystore **out);
 /* Keystore forwarding through a callback (tests, fuzzing, other links). */
 el2go_status el2go_ks_fn_new(uint32_t id, el2go_apdu_fn fn, void *ctx, el2go_keystore **out);

@@ -39,6 +39,9 @@ typedef struct {
     /* SE connection string handed to the provider (its `se05x_port`);
      * NULL: the provider's default (SE05X_PORT, else 127.0.0.1:8050). */
     const char *se;
+    /* Platform SCP03 key file handed to the provider (its `scp03_keyfile`);
+     * NULL: the provider's default (SE05X_SCP03_KEYFILE / SE05X_AUTH). */
+    const char *scp03_keyfile;
     /* Directory holding se05x.so; NULL: env EL2GO_PROVIDER_DIR, env
      * OPENSSL_MODULES, then the build-time EL2GO_PROVIDER_DEFAULT_DIR. */
     const char *provider_dir;

@@ -64,6 +64,13 @@ se05x_status se05x_conn_apdu_ok(se05x_conn *c, const se05x_apdu *a, uint8_t *rsp
 /* Raw bytes in, raw bytes out (data || SW): no session/SCP wrapping. */
 se05x_status se05x_conn_raw(se05x_conn *c, const uint8_t *capdu, size_t len, uint8_t *rapdu,
                             size_t cap, size_t *rlen);
+/* Forward a raw command APDU (bytes as received, e.g. from a remote
+ * service that runs its own applet sessions): wrapped by the connection's
+ * platform SCP03 channel when one is open, never by the host's own applet
+ * session. rapdu receives data || SW (unwrapped); same fork/reconnect
+ * handling, tracing, counters and last SW as se05x_conn_raw. */
+se05x_status se05x_conn_forward(se05x_conn *c, const uint8_t *capdu, size_t len, uint8_t *rapdu,
+                                size_t cap, size_t *rlen);
 
 void se05x_conn_lock(se05x_conn *c);
 void se05x_conn_unlock(se05x_conn *c);
