@@ -427,6 +427,33 @@ se05x_status se05x_conn_raw(se05x_conn *c, const uint8_t *capdu, size_t len, uin
     return st;
 }
 
+/* An ISO SELECT (CLA without secure messaging, INS A4): GlobalPlatform
+ * sends it in plain and a successful one ends the secure channel and the
+ * applet sessions on the card. */
+static bool forward_is_select(const uint8_t *capdu, size_t len)
+{
+    return len >= 4 && (capdu[0] & 0xF4) == 0x00 && capdu[1] == 0xA4;
+}
+
+/* One forwarded command into r: a SELECT goes plain and, when it succeeded
+ * and the connection had platform SCP03 or an applet session, the
+ * connection re-establishes them (as after a reconnect) so that the next
+ * forwarded commands stay inside platform SCP03; anything else goes
+ * through se05x_conn_xfer (platform SCP03 if open). */
+static se05x_status forward_xfer(se05x_conn *c, const uint8_t *capdu, size_t len, uint8_t *r,
+                                 size_t cap, size_t *rl)
+{
+    if (!forward_is_select(capdu, len))
+        return se05x_conn_xfer(c, capdu, len, r, cap, rl);
+    se05x_status st = link_xfer(c, capdu, len, r, cap, rl);
+    if (st != SE05X_OK || *rl < 2 || r[*rl - 2] != 0x90 || r[*rl - 1] != 0x00)
+        return st;
+    if (!c->have_scp_keys && c->session.kind == SE05X_SESSION_NONE)
+        return SE05X_OK;
+    drop_channels(c); /* the card ended them */
+    return conn_resetup(c);
+}
+
 se05x_status se05x_conn_forward(se05x_conn *c, const uint8_t *capdu, size_t len, uint8_t *rapdu,
                                 size_t cap, size_t *rlen)
 {
@@ -438,9 +465,10 @@ se05x_status se05x_conn_forward(se05x_conn *c, const uint8_t *capdu, size_t len,
     c->err[0] = 0;
     se05x_status st = se05x_conn_check_fork(c);
     /* platform SCP03 (if open) and the link, never the applet session; the
-     * answer lands in r first so that a short rapdu does not cost the channel */
+     * answer lands in r first so that a short rapdu does not cost the channel
+     * (a SELECT's answer stays in r while the channel is re-opened) */
     if (st == SE05X_OK)
-        st = se05x_conn_xfer(c, capdu, len, r, sizeof(r), &rl);
+        st = forward_xfer(c, capdu, len, r, sizeof(r), &rl);
     if (st != SE05X_OK || rl > sizeof(r))
         rl = sizeof(r);
     else if (rl < 2) {

@@ -2,7 +2,8 @@
  * SCP03 (the se05x-sim daemon with --require-scp and --scp03-keys, over
  * JRCP on loopback): cloud APDUs forwarded with se05x_conn_forward go
  * through the connection's platform SCP03 channel (C-ENC/C-MAC on the
- * wire, plain answers back, last SW and counters updated) and work;
+ * wire, plain answers back, last SW and counters updated) and work; a
+ * forwarded SELECT goes plain and the channel is re-opened after it;
  * se05x_conn_raw bypasses the channel and is refused (6982), as is a plain
  * connection; forwarding on a plain SE (in-process simulator) works too;
  * bad arguments and malformed APDUs are rejected. */
@@ -187,6 +188,38 @@ static void test_forward_over_scp03(void **state)
     assert_int_equal(plain, 0);
 }
 
+/* The cloud re-selects the applet (our el2go-server does): the SELECT goes
+ * plain, ends the card's channel, and the connection re-opens platform
+ * SCP03 so that the next forwarded command still works. */
+static void test_forward_select(void **state)
+{
+    fixture *fx = *state;
+    static const uint8_t aid[16] = {0xA0, 0x00, 0x00, 0x03, 0x96, 0x54, 0x53, 0x00,
+                                    0x00, 0x00, 0x01, 0x03, 0x00, 0x00, 0x00, 0x00};
+    se05x_apdu sel = {.cla = 0x00, .ins = 0xA4, .p1 = 0x04, .p2 = 0x00, .data = aid,
+                      .lc = sizeof(aid), .ne = SE05X_NE_SHORT};
+    const char *conns[] = {fx->conn, fx->plain};
+    const char *keys[] = {fx->keys, NULL};
+    for (int i = 0; i < 2; i++) {
+        se05x_conn *c = open_conn(conns[i], keys[i]);
+        el2go_keystore *ks = NULL;
+        assert_int_equal(el2go_ks_se05x_new(EL2GO_KEYSTORE_ID, c, &ks), EL2GO_OK);
+        uint8_t cmd[64], out[64];
+        size_t n = enc(&sel, cmd, sizeof(cmd)), olen = 0;
+        for (int round = 0; round < 2; round++) {
+            assert_int_equal(el2go_ks_forward(ks, cmd, n, out, sizeof(out), &olen), EL2GO_OK);
+            assert_int_equal(olen, 7 + 2); /* applet version || 9000 */
+            assert_int_equal(sw_of(out, olen), 0x9000);
+            uint8_t gv[16];
+            size_t gn = getver(gv, sizeof(gv));
+            assert_int_equal(el2go_ks_forward(ks, gv, gn, out, sizeof(out), &olen), EL2GO_OK);
+            assert_int_equal(sw_of(out, olen), 0x9000);
+        }
+        el2go_ks_free(ks);
+        se05x_conn_close(c);
+    }
+}
+
 static void test_raw_refused(void **state)
 {
     fixture *fx = *state;
@@ -254,6 +287,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_forward_over_scp03),
+        cmocka_unit_test(test_forward_select),
         cmocka_unit_test(test_raw_refused),
         cmocka_unit_test(test_forward_plain),
         cmocka_unit_test(test_forward_bad_input),

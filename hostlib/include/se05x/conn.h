@@ -67,8 +67,11 @@ se05x_status se05x_conn_raw(se05x_conn *c, const uint8_t *capdu, size_t len, uin
 /* Forward a raw command APDU (bytes as received, e.g. from a remote
  * service that runs its own applet sessions): wrapped by the connection's
  * platform SCP03 channel when one is open, never by the host's own applet
- * session. rapdu receives data || SW (unwrapped); same fork/reconnect
- * handling, tracing, counters and last SW as se05x_conn_raw. */
+ * session. A SELECT goes plain; when it succeeds (which ends the card's
+ * channel and sessions) the connection re-opens platform SCP03 and its
+ * session as after a reconnect. rapdu receives data || SW (unwrapped); same
+ * fork/reconnect handling, tracing, counters and last SW as se05x_conn_raw;
+ * SE05X_ERR_BUFFER (channel kept) when the answer exceeds cap. */
 se05x_status se05x_conn_forward(se05x_conn *c, const uint8_t *capdu, size_t len, uint8_t *rapdu,
                                 size_t cap, size_t *rlen);
 
