@@ -36,13 +36,14 @@ S() { "$SRV" --dir "$D" "$@"; }
 
 expect_fail "plain CLI command refused by the SE" "$CLI" -p "$SE" uid
 U=$("$CLI" -p "$SE" --scp03 "$KEYS" uid 2>/dev/null | tr -d '\r\n' | sed 's/^0x//')
-[ ${#U} -eq 36 ] && ok "UID read over platform SCP03" || bad "UID over SCP03: '$U'"
+if [ ${#U} -eq 36 ]; then ok "UID read over platform SCP03"; else bad "UID over SCP03: '$U'"; fi
 PORT=$(free_port)
-S init --port "$PORT" --factory-ca "$T/card/factory-ca.pem" >/dev/null &&
+if ! { S init --port "$PORT" --factory-ca "$T/card/factory-ca.pem" >/dev/null &&
   S groups add g >/dev/null && S objects add g --id 0x83000101 --type ec-p256 >/dev/null &&
   S services add g --id 101 --type aws --host localhost --port 8883 --key-id 0x83000101 \
-    --cert-id 0x83000102 >/dev/null && S devices add "0x$U" --group g >/dev/null ||
-  { bad "server setup"; exit 1; }
+    --cert-id 0x83000102 >/dev/null && S devices add "0x$U" --group g >/dev/null; }; then
+  bad "server setup"; exit 1
+fi
 
 serve_one() { # serve_one LOG: a listener for one connection, ready when it logs "listening"
   S serve --listen "127.0.0.1:$PORT" --count 1 -v >"$1" 2>&1 &

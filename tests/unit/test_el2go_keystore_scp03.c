@@ -119,6 +119,18 @@ static uint16_t sw_of(const uint8_t *r, size_t n)
     return (uint16_t)((r[n - 2] << 8) | r[n - 1]);
 }
 
+/* One command through a fresh keystore endpoint on c: the answer's SW and
+ * length. */
+static uint16_t ks_once(se05x_conn *c, const uint8_t *cmd, size_t n, size_t *olen)
+{
+    el2go_keystore *ks = NULL;
+    uint8_t out[600];
+    assert_int_equal(el2go_ks_se05x_new(EL2GO_KEYSTORE_ID, c, &ks), EL2GO_OK);
+    assert_int_equal(el2go_ks_forward(ks, cmd, n, out, sizeof(out), olen), EL2GO_OK);
+    el2go_ks_free(ks);
+    return sw_of(out, *olen);
+}
+
 /* Create a binary object and read it back through the keystore endpoint;
  * returns after checking every answer is data || 9000. */
 static void keystore_roundtrip(se05x_conn *c, uint32_t id)
@@ -233,13 +245,9 @@ static void test_raw_refused(void **state)
     se05x_conn_close(c);
     /* a plain connection: the keystore answers the SE's refusal */
     c = open_conn(fx->conn, NULL);
-    el2go_keystore *ks = NULL;
-    assert_int_equal(el2go_ks_se05x_new(EL2GO_KEYSTORE_ID, c, &ks), EL2GO_OK);
     size_t olen = 0;
-    assert_int_equal(el2go_ks_forward(ks, cmd, n, out, sizeof(out), &olen), EL2GO_OK);
+    assert_int_equal(ks_once(c, cmd, n, &olen), 0x6982);
     assert_int_equal(olen, 2);
-    assert_int_equal(sw_of(out, olen), 0x6982);
-    el2go_ks_free(ks);
     se05x_conn_close(c);
 }
 
@@ -273,13 +281,9 @@ static void test_forward_bad_input(void **state)
     assert_int_equal(se05x_conn_forward(c, cmd, n, out, sizeof(out), &rl), SE05X_OK);
     assert_int_equal(sw_of(out, rl), 0x9000);
     /* the keystore answers FFFF for commands it does not send */
-    el2go_keystore *ks = NULL;
-    assert_int_equal(el2go_ks_se05x_new(EL2GO_KEYSTORE_ID, c, &ks), EL2GO_OK);
     size_t olen = 0;
-    assert_int_equal(el2go_ks_forward(ks, cmd, 3, out, sizeof(out), &olen), EL2GO_OK);
+    assert_int_equal(ks_once(c, cmd, 3, &olen), 0xFFFF);
     assert_int_equal(olen, 2);
-    assert_int_equal(sw_of(out, olen), 0xFFFF);
-    el2go_ks_free(ks);
     se05x_conn_close(c);
 }
 
