@@ -270,6 +270,19 @@ static void test_config_errors(void **state)
         assert_int_not_equal(el2go_tls_new(&c, &t, &why, err, sizeof(err)), EL2GO_OK);
         assert_int_equal(why, EL2GO_TLS_CONFIG);
         assert_non_null(strstr(err, "unsupported characters"));
+        /* the SCP03 key file path goes into the same configuration text */
+        static const char *const bad_keyfiles[] = {"/tmp/k\nmodule = /evil.so", "/tmp/k;x",
+                                                   "/tmp/$HOME", "/tmp/k#x", "/tmp/k=x",
+                                                   "/tmp/\"k\"", ""};
+        for (size_t i = 0; i < sizeof(bad_keyfiles) / sizeof(bad_keyfiles[0]); i++) {
+            c = base_cfg(f);
+            c.scp03_keyfile = bad_keyfiles[i];
+            assert_int_not_equal(el2go_tls_new(&c, &t, &why, err, sizeof(err)), EL2GO_OK);
+            assert_int_equal(why, EL2GO_TLS_CONFIG);
+            if (!strstr(err, "SCP03 key file path contains unsupported characters"))
+                fail_msg("key file '%s': %s", bad_keyfiles[i], err);
+            assert_null(t);
+        }
     }
     assert_string_equal(el2go_tls_failure_name(EL2GO_TLS_HOSTNAME), "hostname mismatch");
 }
