@@ -4,6 +4,8 @@
  * through the connection's platform SCP03 channel (C-ENC/C-MAC on the
  * wire, plain answers back, last SW and counters updated) and work; a
  * forwarded SELECT goes plain and the channel is re-opened after it;
+ * forwarding stays outside a host applet session (UserID) and the
+ * session is re-opened after a forwarded SELECT;
  * se05x_conn_raw bypasses the channel and is refused (6982), as is a plain
  * connection; forwarding on a plain SE (in-process simulator) works too;
  * bad arguments and malformed APDUs are rejected. */
@@ -119,6 +121,19 @@ static uint16_t sw_of(const uint8_t *r, size_t n)
     return (uint16_t)((r[n - 2] << 8) | r[n - 1]);
 }
 
+/* Count trace lines starting with prefix. */
+static int trace_count(const char *path, const char *prefix)
+{
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    char line[8192];
+    int n = 0;
+    while (fgets(line, sizeof(line), f))
+        n += strncmp(line, prefix, strlen(prefix)) == 0;
+    fclose(f);
+    return n;
+}
+
 /* One command through a fresh keystore endpoint on c: the answer's SW and
  * length. */
 static uint16_t ks_once(se05x_conn *c, const uint8_t *cmd, size_t n, size_t *olen)
@@ -185,19 +200,8 @@ static void test_forward_over_scp03(void **state)
     se05x_conn_close(c);
     /* the wire carried the GetVersion with CLA 84 (secure messaging) and
      * never in plain after the handshake */
-    FILE *f = fopen(trace, "r");
-    assert_non_null(f);
-    char line[8192];
-    int wrapped = 0, plain = 0;
-    while (fgets(line, sizeof(line), f)) {
-        if (strncmp(line, "se05x >> 84 04 00 20", 20) == 0)
-            wrapped++;
-        if (strncmp(line, "se05x >> 80 04 00 20", 20) == 0)
-            plain++;
-    }
-    fclose(f);
-    assert_int_equal(wrapped, 2);
-    assert_int_equal(plain, 0);
+    assert_int_equal(trace_count(trace, "se05x >> 84 04 00 20"), 2);
+    assert_int_equal(trace_count(trace, "se05x >> 80 04 00 20"), 0);
 }
 
 /* The cloud re-selects the applet (our el2go-server does): the SELECT goes
@@ -230,6 +234,53 @@ static void test_forward_select(void **state)
         el2go_ks_free(ks);
         se05x_conn_close(c);
     }
+}
+
+/* With a host applet session open (UserID), forwarded commands still go
+ * outside it (no 80 05 wrapper, the cloud brings its own sessions) but
+ * inside platform SCP03; after a forwarded SELECT the connection has its
+ * session back. */
+static void test_forward_outside_host_session(void **state)
+{
+    fixture *fx = *state;
+    static const uint8_t userid[] = {0xC0, 0x01, 0x02, 0x03, 0x04};
+    char trace[1300];
+    snprintf(trace, sizeof(trace), "%s/trace-session.txt", fx->dir);
+    setenv("SE05X_APDU_TRACE", trace, 1);
+    se05x_conn *c = open_conn(fx->conn, fx->keys);
+    unsetenv("SE05X_APDU_TRACE");
+    uint8_t data[64], cmd[96], out[64];
+    se05x_tlvw w;
+    se05x_tlvw_init(&w, data, sizeof(data));
+    se05x_tlvw_u32(&w, SE05X_TAG_1, 0x7DA00001);
+    se05x_tlvw_bytes(&w, SE05X_TAG_2, userid, sizeof(userid));
+    se05x_apdu wu = {.cla = 0x80, .ins = 0x41, .p1 = 0x07, .p2 = 0x00, .data = data, .lc = w.len};
+    size_t n = enc(&wu, cmd, sizeof(cmd)), olen = 0;
+    assert_int_equal(ks_once(c, cmd, n, &olen), 0x9000);
+    assert_int_equal(se05x_session_open_userid(c, 0x7DA00001, userid, sizeof(userid)), SE05X_OK);
+    int wrapped_before = trace_count(trace, "se05x >> 84 05");
+    n = getver(cmd, sizeof(cmd));
+    assert_int_equal(ks_once(c, cmd, n, &olen), 0x9000);
+    assert_int_equal(trace_count(trace, "se05x >> 84 04 00 20"), 1);
+    assert_int_equal(trace_count(trace, "se05x >> 84 05"), wrapped_before);
+    /* the host's own commands do use the session */
+    se05x_apdu gv = {.cla = 0x80, .ins = 0x04, .p1 = 0, .p2 = 0x20, .ne = SE05X_NE_SHORT};
+    assert_int_equal(se05x_conn_apdu_ok(c, &gv, out, sizeof(out), &olen), SE05X_OK);
+    assert_int_equal(trace_count(trace, "se05x >> 84 05"), wrapped_before + 1);
+    /* a forwarded SELECT ends session and channel on the card: both back */
+    static const uint8_t aid[16] = {0xA0, 0x00, 0x00, 0x03, 0x96, 0x54, 0x53, 0x00,
+                                    0x00, 0x00, 0x01, 0x03, 0x00, 0x00, 0x00, 0x00};
+    se05x_apdu sel = {.cla = 0x00, .ins = 0xA4, .p1 = 0x04, .p2 = 0x00, .data = aid,
+                      .lc = sizeof(aid), .ne = SE05X_NE_SHORT};
+    n = enc(&sel, cmd, sizeof(cmd));
+    assert_int_equal(ks_once(c, cmd, n, &olen), 0x9000);
+    assert_true(se05x_session_active(c));
+    int wrapped_after = trace_count(trace, "se05x >> 84 05"); /* + the re-open's Verify */
+    assert_int_equal(se05x_conn_apdu_ok(c, &gv, out, sizeof(out), &olen), SE05X_OK);
+    assert_int_equal(trace_count(trace, "se05x >> 84 05"), wrapped_after + 1);
+    /* open, forwarded, and the re-setup (SELECT, SCP03, session) after it */
+    assert_int_equal(trace_count(trace, "se05x >> 00 A4 04 00"), 3);
+    se05x_conn_close(c);
 }
 
 static void test_raw_refused(void **state)
@@ -292,6 +343,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_forward_over_scp03),
         cmocka_unit_test(test_forward_select),
+        cmocka_unit_test(test_forward_outside_host_session),
         cmocka_unit_test(test_raw_refused),
         cmocka_unit_test(test_forward_plain),
         cmocka_unit_test(test_forward_bad_input),
