@@ -411,15 +411,6 @@ static sss_status be_generate(sss_session *s, uint32_t id, const sss_keygen *g,
     return st == SE05X_OK ? SSS_OK : be_se05x_map_ex(s, st, id, "generate", false);
 }
 
-static void reverse(uint8_t *p, size_t n)
-{
-    for (size_t i = 0; i < n / 2; i++) {
-        uint8_t t = p[i];
-        p[i] = p[n - 1 - i];
-        p[n - 1 - i] = t;
-    }
-}
-
 /* BIGNUM parameter as big-endian bytes (padded to pad bytes if pad > 0). */
 static size_t bn_param(EVP_PKEY *k, const char *name, uint8_t *out, size_t cap, size_t pad)
 {
@@ -463,7 +454,8 @@ static sss_status import_ec(sss_session *s, uint32_t id, EVP_PKEY *k, bool pair,
     return r;
 }
 
-/* Ed25519: seed as is, public reversed; X25519: both reversed (spec §2.2). */
+/* Ed25519: seed as is, public reversed; X25519: both reversed (spec §2.2,
+ * se05x_curve_raw_order). */
 static sss_status import_25519(sss_session *s, uint32_t id, EVP_PKEY *k, bool pair,
                                const se05x_obj_opts *o)
 {
@@ -476,12 +468,12 @@ static sss_status import_25519(sss_session *s, uint32_t id, EVP_PKEY *k, bool pa
         sss_seterr(s, "import 0x%08X: cannot read the 25519 key", id);
         r = SSS_ERR_CRYPTO;
     } else {
-        reverse(pub, 32);
-        if (!ed && pair)
-            reverse(priv, 32);
-        se05x_status st = se05x_ec_import(be_conn(s), o, id,
-                                          ed ? SE05X_CURVE_ED25519 : SE05X_CURVE_X25519,
-                                          pair ? priv : NULL, pair ? 32 : 0, pub, 32);
+        uint8_t curve = ed ? SE05X_CURVE_ED25519 : SE05X_CURVE_X25519;
+        se05x_curve_raw_order(curve, false, pub, 32);
+        if (pair)
+            se05x_curve_raw_order(curve, true, priv, 32);
+        se05x_status st = se05x_ec_import(be_conn(s), o, id, curve, pair ? priv : NULL,
+                                          pair ? 32 : 0, pub, 32);
         r = st == SE05X_OK ? SSS_OK : be_se05x_map_ex(s, st, id, "import", false);
     }
     OPENSSL_cleanse(priv, sizeof(priv));
