@@ -4,8 +4,10 @@
  * recording of a key object's create APDUs with hostlib's own encoders on a
  * recording connection (se05x/record.h): WriteECKey for EC keys
  * (Weierstrass curves; Ed25519, X25519, X448 as EC objects on their curve
- * ids in the SE's byte order, se05x_curve_raw_order) and the WriteRSAKey
- * sequences for RSA (CRT key pair, or E then N for a public key). */
+ * ids in the SE's byte order) and the WriteRSAKey sequences for RSA (CRT
+ * key pair, or E then N for a public key). The key values come from
+ * hostlib's se05x_ec_values_from_pkey / se05x_rsa_values_from_pkey, the
+ * conversion sss uses for its imports. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -13,8 +15,6 @@
 #include <string.h>
 
 #include <openssl/bio.h>
-#include <openssl/bn.h>
-#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -22,7 +22,6 @@
 #include "rtp.h"
 
 #define KEY_FILE_MAX (64 * 1024)
-#define RSA_MAX 512 /* bytes of a 4096-bit component */
 
 static se05x_status kerr(char *err, size_t errlen, se05x_status st, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -121,83 +120,32 @@ EVP_PKEY *rtp_load_key(const char *path, bool priv, char *err, size_t errlen)
     return k;
 }
 
-/* Big-endian BIGNUM parameter, left-padded to pad bytes (0 = minimal). */
-static size_t bn_param(const EVP_PKEY *k, const char *name, uint8_t *out, size_t cap, size_t pad)
-{
-    BIGNUM *b = NULL;
-    size_t n = 0;
-    if (EVP_PKEY_get_bn_param(k, name, &b)) {
-        size_t need = (size_t)BN_num_bytes(b);
-        size_t w = pad ? pad : need;
-        if (need <= w && w <= cap && BN_bn2binpad(b, out, (int)w) == (int)w)
-            n = w;
-    }
-    BN_clear_free(b);
-    ERR_clear_error();
-    return n;
-}
-
-/* SE curve id of an EC, Ed25519, X25519 or X448 key. */
-static bool key_curve(const EVP_PKEY *k, uint8_t *curve, char *name, size_t cap)
-{
-    const char *t = EVP_PKEY_get0_type_name(k);
-    snprintf(name, cap, "%s", t ? t : "?");
-    if (EVP_PKEY_is_a(k, "EC") && !EVP_PKEY_get_group_name(k, name, cap, NULL))
-        snprintf(name, cap, "explicit parameters");
-    ERR_clear_error();
-    return se05x_curve_from_name(name, curve) == SE05X_OK;
-}
-
-/* Key values in SE format (spec §2.2) into priv / pub. */
-static bool ec_values(const EVP_PKEY *k, uint8_t curve, bool pair, uint8_t *priv, uint8_t *pub,
-                      size_t *pub_len)
-{
-    size_t fl = se05x_curve_field_len(curve);
-    if (se05x_curve_info_get(curve)->raw) {
-        size_t pl = fl, kl = fl;
-        if (!EVP_PKEY_get_raw_public_key(k, pub, &pl) || pl != fl ||
-            (pair && (!EVP_PKEY_get_raw_private_key(k, priv, &kl) || kl != fl)))
-            return false;
-        se05x_curve_raw_order(curve, false, pub, fl);
-        if (pair)
-            se05x_curve_raw_order(curve, true, priv, fl);
-        *pub_len = fl;
-        return true;
-    }
-    pub[0] = 0x04;
-    *pub_len = 1 + 2 * fl;
-    return bn_param(k, OSSL_PKEY_PARAM_EC_PUB_X, pub + 1, fl, fl) == fl &&
-           bn_param(k, OSSL_PKEY_PARAM_EC_PUB_Y, pub + 1 + fl, fl, fl) == fl &&
-           (!pair || bn_param(k, OSSL_PKEY_PARAM_PRIV_KEY, priv, fl, fl) == fl);
-}
-
 static se05x_status make_ec(se05x_conn *c, const se05x_obj_opts *o, const EVP_PKEY *k,
                             uint32_t id, bool pair, rtp_key_desc *d, char *err, size_t errlen)
 {
-    char name[64];
-    uint8_t curve = 0;
-    if (!key_curve(k, &curve, name, sizeof(name)))
-        return kerr(err, errlen, SE05X_ERR_UNSUPPORTED, "EC curve %s not supported", name);
-    uint8_t priv[80], pub[1 + 2 * 80];
-    size_t pub_len = 0;
-    se05x_status st;
-    if (!ec_values(k, curve, pair, priv, pub, &pub_len)) {
-        st = kerr(err, errlen, SE05X_ERR_CRYPTO, "cannot read the %s key values", name);
-    } else {
-        se05x_ec_key ek = {.id = id,
-                           .curve = curve,
-                           .keypart = pair ? SE05X_KEY_PAIR : SE05X_KEY_PUBLIC,
-                           .priv = pair ? priv : NULL,
-                           .priv_len = pair ? se05x_curve_field_len(curve) : 0,
-                           .pub = pub,
-                           .pub_len = pub_len};
-        st = se05x_write_ec_key(c, o, &ek);
-        snprintf(d->algorithm, sizeof(d->algorithm), "%s", se05x_curve_name(curve));
-        d->bits = 8 * se05x_curve_field_len(curve);
-        if (curve == SE05X_CURVE_X448)
-            d->bits = 448;
+    se05x_ec_values v;
+    se05x_status st = se05x_ec_values_from_pkey(k, pair, &v);
+    if (st != SE05X_OK) {
+        char g[64] = "";
+        const char *tn = EVP_PKEY_get0_type_name(k);
+        if (!EVP_PKEY_is_a(k, "EC") || !EVP_PKEY_get_group_name(k, g, sizeof(g), NULL))
+            snprintf(g, sizeof(g), "%s", tn ? tn : "?");
+        ERR_clear_error();
+        if (st == SE05X_ERR_UNSUPPORTED)
+            return kerr(err, errlen, st, "EC curve %s not supported", g[0] ? g : "(explicit)");
+        return kerr(err, errlen, st, "cannot read the %s key values", g);
     }
-    OPENSSL_cleanse(priv, sizeof(priv));
+    se05x_ec_key ek = {.id = id,
+                       .curve = v.curve,
+                       .keypart = pair ? SE05X_KEY_PAIR : SE05X_KEY_PUBLIC,
+                       .priv = pair ? v.priv : NULL,
+                       .priv_len = v.priv_len,
+                       .pub = v.pub,
+                       .pub_len = v.pub_len};
+    st = se05x_write_ec_key(c, o, &ek);
+    snprintf(d->algorithm, sizeof(d->algorithm), "%s", se05x_curve_name(v.curve));
+    d->bits = v.curve == SE05X_CURVE_X448 ? 448 : 8 * se05x_curve_field_len(v.curve);
+    OPENSSL_cleanse(&v, sizeof(v));
     return st;
 }
 
@@ -208,33 +156,18 @@ static se05x_status make_rsa(se05x_conn *c, const se05x_obj_opts *o, const EVP_P
     if (bits != 1024 && bits != 2048 && bits != 3072 && bits != 4096)
         return kerr(err, errlen, SE05X_ERR_UNSUPPORTED,
                     "RSA size %d not supported (1024, 2048, 3072, 4096)", bits);
-    uint8_t *m = OPENSSL_secure_zalloc(7 * RSA_MAX);
-    if (!m)
-        return SE05X_ERR_NOMEM;
-    se05x_rsa_comps r = {.n = m, .e = m + RSA_MAX};
-    r.n_len = bn_param(k, OSSL_PKEY_PARAM_RSA_N, m, RSA_MAX, 0);
-    r.e_len = bn_param(k, OSSL_PKEY_PARAM_RSA_E, m + RSA_MAX, RSA_MAX, 0);
-    bool ok = r.n_len && r.e_len;
-    if (ok && pair) {
-        r.p = m + 2 * RSA_MAX, r.q = m + 3 * RSA_MAX, r.dp = m + 4 * RSA_MAX;
-        r.dq = m + 5 * RSA_MAX, r.qinv = m + 6 * RSA_MAX;
-        r.p_len = bn_param(k, OSSL_PKEY_PARAM_RSA_FACTOR1, m + 2 * RSA_MAX, RSA_MAX, 0);
-        r.q_len = bn_param(k, OSSL_PKEY_PARAM_RSA_FACTOR2, m + 3 * RSA_MAX, RSA_MAX, 0);
-        r.dp_len = bn_param(k, OSSL_PKEY_PARAM_RSA_EXPONENT1, m + 4 * RSA_MAX, RSA_MAX, 0);
-        r.dq_len = bn_param(k, OSSL_PKEY_PARAM_RSA_EXPONENT2, m + 5 * RSA_MAX, RSA_MAX, 0);
-        r.qinv_len = bn_param(k, OSSL_PKEY_PARAM_RSA_COEFFICIENT1, m + 6 * RSA_MAX, RSA_MAX, 0);
-        ok = r.p_len && r.q_len && r.dp_len && r.dq_len && r.qinv_len;
-    }
-    se05x_status st;
-    if (!ok)
-        st = kerr(err, errlen, SE05X_ERR_UNSUPPORTED, "RSA key lacks %s",
-                  pair ? "its CRT components" : "modulus or exponent");
-    else
-        st = se05x_rsa_import(c, o, id, (uint16_t)bits, pair ? SE05X_KEY_PAIR : SE05X_KEY_PUBLIC,
-                              &r, false);
+    se05x_rsa_values v;
+    se05x_status st = se05x_rsa_values_from_pkey(k, pair, &v);
+    if (st == SE05X_ERR_CRYPTO)
+        return kerr(err, errlen, SE05X_ERR_UNSUPPORTED, "RSA key lacks %s",
+                    pair ? "its CRT components" : "modulus or exponent");
+    if (st != SE05X_OK)
+        return st;
+    st = se05x_rsa_import(c, o, id, v.bits, pair ? SE05X_KEY_PAIR : SE05X_KEY_PUBLIC, &v.c,
+                          false);
+    se05x_rsa_values_free(&v);
     snprintf(d->algorithm, sizeof(d->algorithm), "RSA_%d", bits);
     d->bits = (size_t)bits;
-    OPENSSL_secure_clear_free(m, 7 * RSA_MAX);
     return st;
 }
 

@@ -1,5 +1,6 @@
 /* Unit tests of rtp-make's key objects (rtp/common/rtp_make.c) and of the
- * shared 25519/448 byte-order conversion (se05x_curve_raw_order): the APDUs
+ * shared key conversions of hostlib (se05x_curve_raw_order for the 25519/448
+ * byte order, se05x_ec_values_from_pkey, se05x_rsa_values_from_pkey): the APDUs
  * recorded for Ed25519 / X25519 key pairs carry the SE's byte order (seed
  * unchanged, Ed25519 public and X25519 values reversed) and, replayed into
  * the in-process simulator, give a key that signs (verified by OpenSSL) or
@@ -133,6 +134,65 @@ static void test_raw_order(void **state)
         assert_memory_equal(b, in, sizeof(in));
     }
     se05x_curve_raw_order(SE05X_CURVE_X25519, false, NULL, 32); /* no crash */
+}
+
+/* hostlib's key values (se05x_ec_values_from_pkey / se05x_rsa_values_from_pkey) */
+static void test_key_values(void **state)
+{
+    (void)state;
+    se05x_ec_values v;
+    EVP_PKEY *x448 = EVP_PKEY_Q_keygen(NULL, NULL, "X448");
+    uint8_t raw[56];
+    size_t rl = sizeof(raw);
+    assert_int_equal(se05x_ec_values_from_pkey(x448, true, &v), SE05X_OK);
+    assert_int_equal(v.curve, SE05X_CURVE_X448);
+    assert_int_equal(v.priv_len, 56);
+    assert_int_equal(v.pub_len, 56);
+    assert_true(EVP_PKEY_get_raw_private_key(x448, raw, &rl));
+    reversed(v.priv, raw, 56);
+    OPENSSL_cleanse(&v, sizeof(v));
+
+    EVP_PKEY *p521 = EVP_EC_gen("P-521"), *p521p = pub_only(p521);
+    BIGNUM *dbn = NULL;
+    uint8_t dwant[66];
+    assert_int_equal(se05x_ec_values_from_pkey(p521, true, &v), SE05X_OK);
+    assert_int_equal(v.curve, SE05X_CURVE_NIST_P521);
+    assert_int_equal(v.priv_len, 66); /* padded to the field length */
+    assert_int_equal(v.pub_len, 133);
+    assert_int_equal(v.pub[0], 0x04);
+    assert_true(EVP_PKEY_get_bn_param(p521, OSSL_PKEY_PARAM_PRIV_KEY, &dbn));
+    assert_int_equal(BN_bn2binpad(dbn, dwant, 66), 66);
+    BN_clear_free(dbn);
+    assert_memory_equal(v.priv, dwant, 66);
+    assert_int_equal(se05x_ec_values_from_pkey(p521p, false, &v), SE05X_OK);
+    assert_int_equal(v.priv_len, 0);
+    assert_int_equal(se05x_ec_values_from_pkey(p521p, true, &v), SE05X_ERR_CRYPTO);
+    EVP_PKEY *ed448 = EVP_PKEY_Q_keygen(NULL, NULL, "ED448");
+    assert_int_equal(se05x_ec_values_from_pkey(ed448, true, &v), SE05X_ERR_UNSUPPORTED);
+    assert_int_equal(se05x_ec_values_from_pkey(NULL, true, &v), SE05X_ERR_ARG);
+
+    se05x_rsa_values rv;
+    EVP_PKEY *rsa = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)1024), *rsap = pub_only(rsa);
+    assert_int_equal(se05x_ec_values_from_pkey(rsa, true, &v), SE05X_ERR_UNSUPPORTED);
+    assert_int_equal(se05x_rsa_values_from_pkey(rsa, true, &rv), SE05X_OK);
+    assert_int_equal(rv.bits, 1024);
+    assert_int_equal(rv.c.n_len, 128);
+    assert_int_equal(rv.c.p_len, 64);
+    assert_non_null(rv.c.qinv);
+    se05x_rsa_values_free(&rv);
+    assert_null(rv.mem);
+    assert_int_equal(se05x_rsa_values_from_pkey(rsap, false, &rv), SE05X_OK);
+    assert_null(rv.c.p);
+    se05x_rsa_values_free(&rv);
+    assert_int_equal(se05x_rsa_values_from_pkey(rsap, true, &rv), SE05X_ERR_CRYPTO);
+    assert_null(rv.mem);
+    assert_int_equal(se05x_rsa_values_from_pkey(x448, false, &rv), SE05X_ERR_UNSUPPORTED);
+    EVP_PKEY_free(x448);
+    EVP_PKEY_free(p521);
+    EVP_PKEY_free(p521p);
+    EVP_PKEY_free(ed448);
+    EVP_PKEY_free(rsa);
+    EVP_PKEY_free(rsap);
 }
 
 /* ---- Ed25519 / X25519 key pairs -------------------------------------------- */
@@ -467,6 +527,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_raw_order),
+        cmocka_unit_test(test_key_values),
         cmocka_unit_test_setup_teardown(test_ed25519_pair_signs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_x25519_pair_derives, setup, teardown),
         cmocka_unit_test_setup_teardown(test_public_only, setup, teardown),
