@@ -14,8 +14,6 @@
 #include <strings.h>
 
 #include <json-c/json.h>
-#include <openssl/bn.h>
-#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
