@@ -1,8 +1,9 @@
 /* Offline remote trust provisioning (RTP, spec el2go-protocol.md §8):
  * what rtp-server, rtp-client and rtp-make share: the TCP framing
  * (cmd u16 BE | length u16 BE | payload), the JSON provisioning model
- * (json-c) with strict base64 (libcrypto), the device id of a UID, and
- * small helpers (hex, object-id lists). */
+ * (json-c) with strict base64 (libcrypto), the device id of a UID,
+ * small helpers (hex, object-id lists), the server and client sessions, and
+ * rtp-make's key objects (PEM loading, APDUs from hostlib's encoders). */
 #ifndef RTP_H
 #define RTP_H
 
@@ -164,5 +165,37 @@ typedef struct {
 se05x_status rtp_client_run(int fd, se05x_conn *se, const rtp_client_opts *o,
                             rtp_client_result *r);
 void rtp_client_result_free(rtp_client_result *r);
+
+/* ---- rtp-make's key objects (rtp_make.c) ----------------------------------- */
+
+#include <openssl/types.h>
+
+#include "se05x/commands.h"
+
+typedef struct {
+    const char *type;   /* secureObject.type: "KEYPAIR" or "STATIC_PUBLIC_KEY" */
+    char algorithm[32]; /* "NIST_P256", "ED_25519", "MONT_DH_25519", "RSA_2048", ... */
+    size_t bits;        /* key size in bits (256 for Ed25519/X25519) */
+} rtp_key_desc;
+
+/* Load a PEM key file (at most 64 KiB): a private key (priv; PKCS#8 or
+ * traditional, never prompting for a passphrase) or a SubjectPublicKeyInfo
+ * public key. NULL on failure with err saying what the file holds instead
+ * (no PEM, a certificate, a public key where a private key is wanted or
+ * the other way round, an encrypted key). */
+EVP_PKEY *rtp_load_key(const char *path, bool priv, char *err, size_t errlen);
+
+/* Run the commands that create key object id from k (a key pair when pair,
+ * else only its public part) on c, a recording connection
+ * (se05x/record.h), with options o (policy; may be NULL): WriteECKey for EC
+ * keys (Weierstrass curves; Ed25519, X25519, X448 as EC objects on curves
+ * 0x40/0x41/0x43 with the SE's byte order), the WriteRSAKey sequence for
+ * RSA 1024/2048/3072/4096 (CRT components for a pair, E then N for a
+ * public key). *d describes the object for the JSON file. Errors:
+ * SE05X_ERR_UNSUPPORTED (key type, curve or size), SE05X_ERR_CRYPTO (key
+ * values unreadable, e.g. a pair wanted from a public key), encoder errors;
+ * err says why. */
+se05x_status rtp_make_key(se05x_conn *c, const se05x_obj_opts *o, const EVP_PKEY *k,
+                          uint32_t id, bool pair, rtp_key_desc *d, char *err, size_t errlen);
 
 #endif

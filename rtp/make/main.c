@@ -1,18 +1,19 @@
 /* rtp-make: builds RTP provisioning JSON files (spec el2go-protocol.md §8)
  * from local material, so tests and demos need no EdgeLock 2GO access:
- * EC / RSA key pairs (PEM), certificates (PEM/DER), binary objects. The
+ * EC (incl. Ed25519 / X25519 / X448) and RSA key pairs or public keys
+ * (PEM), certificates (PEM/DER), binary objects, each optionally with an
+ * object policy (sss's policy text parser, hostlib's policy encoding). The
  * create / write APDUs come from hostlib's own encoders (WriteECKey,
- * WriteRSAKey CRT sequence, WriteBinary chunks) run on a recording
- * connection (se05x/record.h). */
+ * WriteRSAKey sequences, WriteBinary chunks) run on a recording connection
+ * (se05x/record.h); the key part is rtp_make_key (rtp/common). */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <json-c/json.h>
-#include <openssl/bn.h>
-#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -21,6 +22,7 @@
 #include "rtp.h"
 #include "se05x/commands.h"
 #include "se05x/record.h"
+#include "sss/spec.h"
 
 #define MAX_OBJ_FILE (64 * 1024)
 
@@ -33,26 +35,38 @@ static void usage(FILE *f)
             "  --uid HEX             18-byte SE UID in hex (device id = its signed decimal value)\n"
             "  --device-id DEC       decimal device id as printed by rtp-server\n"
             "ITEM (ID = target object id in hex, e.g. 83000001):\n"
-            "  --ec-key PEM:ID       EC key pair from a PEM private key (type KEYPAIR)\n"
+            "  --ec-key PEM:ID       EC key pair from a PEM private key: NIST, Brainpool, Koblitz\n"
+            "                        curves, Ed25519, X25519, X448 (type KEYPAIR)\n"
             "  --rsa-key PEM:ID      RSA key pair, CRT import (type KEYPAIR)\n"
+            "  --ec-pub PEM:ID       EC public key only, PEM PUBLIC KEY (type STATIC_PUBLIC_KEY)\n"
+            "  --rsa-pub PEM:ID      RSA public key only, PEM PUBLIC KEY (type STATIC_PUBLIC_KEY)\n"
             "  --cert FILE:ID        certificate, PEM or DER, stored as DER (type CERTIFICATE)\n"
             "  --binary FILE:ID      binary object (type BINARY_FILE)\n"
             "  --state STATE         state of the following items (default GENERATION_COMPLETED;\n"
             "                        e.g. PROVISIONING_COMPLETED, GENERATION_FAILED)\n"
+            "  --policy RULES        object policy of the following items, as the se05x CLI's\n"
+            "                        --policy: ';'-separated [AUTHID:]rules, e.g. 'sign,read' or\n"
+            "                        '0x7DA00001:sign;0:read'; 'default' = the SE's default policy\n"
             "Options:\n"
             "  -o, --output FILE     output file ('-' = stdout)\n"
             "      --applet 3|7      applet generation whose encodings to use (default 7)\n"
             "  -h, --help            this help\n"
-            "Curves are not part of the file: rtp-server installs them when needed.\n");
+            "Curves are not part of the file: rtp-server installs them when needed.\n"
+            "Exit status: 0 written; 1 an input file is unusable (unreadable, wrong PEM type,\n"
+            "unsupported key) or the output cannot be written; 2 usage error (options, ids,\n"
+            "UID, policy text).\n");
 }
 
 typedef struct {
     uint8_t major, minor;
     long long next_prov;
     const char *state;
+    se05x_policy policy; /* of the following items; empty = the SE's default */
     json_object *root, *dev_provs;
 } mk;
 
+/* Exit status 1 (bad input file, encoding or output failure); usage
+ * errors in the command line's text return 2 (see usage()). */
 static int die(const char *fmt, const char *a, const char *b)
 {
     fprintf(stderr, "rtp-make: ");
@@ -61,16 +75,16 @@ static int die(const char *fmt, const char *a, const char *b)
     return 1;
 }
 
-/* "PATH:ID" -> path (in buf) and id. */
+/* "PATH:ID" -> path (in buf) and id; 2 (usage error) if malformed. */
 static int split_item(const char *arg, char *path, size_t cap, uint32_t *id)
 {
     const char *c = strrchr(arg, ':');
     if (!c || (size_t)(c - arg) >= cap || c == arg)
-        return die("'%s': expected FILE:ID%s", arg, "");
+        return die("'%s': expected FILE:ID%s", arg, ""), 2;
     memcpy(path, arg, (size_t)(c - arg));
     path[c - arg] = 0;
     if (rtp_parse_objid(c + 1, id) != SE05X_OK)
-        return die("'%s': '%s' is not a hex object id", arg, c + 1);
+        return die("'%s': '%s' is not a hex object id", arg, c + 1), 2;
     return 0;
 }
 
@@ -136,88 +150,6 @@ static int add_prov(mk *m, se05x_recorder *rec, const char *type, const char *al
     return 0;
 }
 
-static EVP_PKEY *load_key(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        die("%s: %s", path, strerror(errno));
-        return NULL;
-    }
-    EVP_PKEY *k = PEM_read_PrivateKey(f, NULL, NULL, NULL);
-    fclose(f);
-    if (!k)
-        die("%s: not a PEM private key%s", path, "");
-    return k;
-}
-
-static size_t bnp(EVP_PKEY *k, const char *name, uint8_t *out, size_t cap, size_t pad)
-{
-    BIGNUM *b = NULL;
-    size_t n = 0;
-    if (EVP_PKEY_get_bn_param(k, name, &b)) {
-        size_t need = (size_t)BN_num_bytes(b);
-        size_t w = pad ? pad : need;
-        if (need <= w && w <= cap && BN_bn2binpad(b, out, (int)w) == (int)w)
-            n = w;
-    }
-    BN_clear_free(b);
-    return n;
-}
-
-static se05x_status rec_ec(se05x_conn *c, EVP_PKEY *k, uint32_t id, const char *path,
-                           char *algo, size_t acap, size_t *bits)
-{
-    char g[64];
-    uint8_t curve = 0;
-    if (!EVP_PKEY_get_group_name(k, g, sizeof(g), NULL) ||
-        se05x_curve_from_name(g, &curve) != SE05X_OK || se05x_curve_info_get(curve)->raw) {
-        die("%s: EC curve not supported by rtp-make%s", path, "");
-        return SE05X_ERR_UNSUPPORTED;
-    }
-    size_t fl = se05x_curve_field_len(curve);
-    uint8_t priv[80], pub[1 + 2 * 80];
-    pub[0] = 0x04;
-    se05x_status st = SE05X_ERR_CRYPTO;
-    if (bnp(k, OSSL_PKEY_PARAM_PRIV_KEY, priv, sizeof(priv), fl) == fl &&
-        bnp(k, OSSL_PKEY_PARAM_EC_PUB_X, pub + 1, 80, fl) == fl &&
-        bnp(k, OSSL_PKEY_PARAM_EC_PUB_Y, pub + 1 + fl, 80, fl) == fl) {
-        se05x_ec_key ek = {.id = id, .curve = curve, .keypart = SE05X_KEY_PAIR, .priv = priv,
-                           .priv_len = fl, .pub = pub, .pub_len = 1 + 2 * fl};
-        st = se05x_write_ec_key(c, NULL, &ek);
-        snprintf(algo, acap, "%s", se05x_curve_name(curve));
-        *bits = 8 * fl;
-    }
-    OPENSSL_cleanse(priv, sizeof(priv));
-    return st;
-}
-
-#define RSA_MAX 512
-
-static se05x_status rec_rsa(se05x_conn *c, EVP_PKEY *k, uint32_t id, char *algo, size_t acap,
-                            size_t *bits)
-{
-    int b = EVP_PKEY_get_bits(k);
-    uint8_t *m = OPENSSL_secure_zalloc(7 * RSA_MAX);
-    if (!m)
-        return SE05X_ERR_NOMEM;
-    se05x_rsa_comps r = {.n = m, .e = m + RSA_MAX, .p = m + 2 * RSA_MAX, .q = m + 3 * RSA_MAX,
-                         .dp = m + 4 * RSA_MAX, .dq = m + 5 * RSA_MAX, .qinv = m + 6 * RSA_MAX};
-    r.n_len = bnp(k, OSSL_PKEY_PARAM_RSA_N, m, RSA_MAX, 0);
-    r.e_len = bnp(k, OSSL_PKEY_PARAM_RSA_E, m + RSA_MAX, RSA_MAX, 0);
-    r.p_len = bnp(k, OSSL_PKEY_PARAM_RSA_FACTOR1, m + 2 * RSA_MAX, RSA_MAX, 0);
-    r.q_len = bnp(k, OSSL_PKEY_PARAM_RSA_FACTOR2, m + 3 * RSA_MAX, RSA_MAX, 0);
-    r.dp_len = bnp(k, OSSL_PKEY_PARAM_RSA_EXPONENT1, m + 4 * RSA_MAX, RSA_MAX, 0);
-    r.dq_len = bnp(k, OSSL_PKEY_PARAM_RSA_EXPONENT2, m + 5 * RSA_MAX, RSA_MAX, 0);
-    r.qinv_len = bnp(k, OSSL_PKEY_PARAM_RSA_COEFFICIENT1, m + 6 * RSA_MAX, RSA_MAX, 0);
-    se05x_status st = SE05X_ERR_CRYPTO;
-    if (r.n_len && r.e_len && r.p_len && r.q_len && r.dp_len && r.dq_len && r.qinv_len)
-        st = se05x_rsa_import(c, NULL, id, (uint16_t)b, SE05X_KEY_PAIR, &r, false);
-    snprintf(algo, acap, "RSA_%d", b);
-    *bits = (size_t)b;
-    OPENSSL_secure_clear_free(m, 7 * RSA_MAX);
-    return st;
-}
-
 static uint8_t *read_all(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");
@@ -273,10 +205,11 @@ static int do_item(mk *m, int opt, const char *arg)
 {
     char path[4096], algo[48] = "", name[64];
     uint32_t id = 0;
-    if (split_item(arg, path, sizeof(path), &id))
-        return 1;
+    int urc = split_item(arg, path, sizeof(path), &id);
+    if (urc)
+        return urc;
     if (!m->dev_provs)
-        return die("%s: an item needs a device first (--uid or --device-id)%s", arg, "");
+        return die("%s: an item needs a device first (--uid or --device-id)%s", arg, ""), 2;
     se05x_conn *c = NULL;
     se05x_recorder *rec = NULL;
     if (se05x_recorder_open(m->major, m->minor, &c, &rec) != SE05X_OK)
@@ -284,30 +217,43 @@ static int do_item(mk *m, int opt, const char *arg)
     se05x_status st = SE05X_ERR_ARG;
     const char *type = "KEYPAIR";
     size_t length = 0;
-    if (opt == 'e' || opt == 'r') {
-        EVP_PKEY *k = load_key(path);
-        if (k && opt == 'e' && !EVP_PKEY_is_a(k, "EC"))
-            die("%s: not an EC key%s", path, "");
-        else if (k && opt == 'r' && !EVP_PKEY_is_a(k, "RSA"))
-            die("%s: not an RSA key%s", path, "");
-        else if (k)
-            st = opt == 'e' ? rec_ec(c, k, id, path, algo, sizeof(algo), &length)
-                            : rec_rsa(c, k, id, algo, sizeof(algo), &length);
+    se05x_obj_opts oo = {.policy = &m->policy};
+    if (opt == 'e' || opt == 'r' || opt == 'E' || opt == 'R') {
+        bool pair = opt == 'e' || opt == 'r', rsa = opt == 'r' || opt == 'R';
+        char err[512];
+        EVP_PKEY *k = rtp_load_key(path, pair, err, sizeof(err));
+        rtp_key_desc d = {0};
+        if (!k)
+            die("%s%s", err, "");
+        else if (rsa != (EVP_PKEY_is_a(k, "RSA") != 0))
+            die("%s: not an %s key", path,
+                rsa ? "RSA" : "EC (NIST/Brainpool/Koblitz curve, Ed25519, X25519, X448)");
+        else if ((st = rtp_make_key(c, &oo, k, id, pair, &d, err, sizeof(err))) != SE05X_OK)
+            die("%s: %s", path, err);
         EVP_PKEY_free(k);
-        snprintf(name, sizeof(name), "%s_%08X", opt == 'e' ? "ec_keypair" : "rsa_keypair", id);
+        if (st == SE05X_OK) {
+            type = d.type;
+            snprintf(algo, sizeof(algo), "%s", d.algorithm);
+            length = d.bits;
+        }
+        snprintf(name, sizeof(name), "%s_%s_%08X", rsa ? "rsa" : "ec",
+                 pair ? "keypair" : "public_key", id);
+        /* errors are reported above */
+        if (st != SE05X_OK)
+            st = SE05X_ERR_ARG;
     } else {
         uint8_t *data = NULL;
         size_t len = 0;
         if (opt == 'c') {
             type = "CERTIFICATE";
             if (cert_der(path, &data, &len) == 0) {
-                st = se05x_write_binary(c, NULL, id, data, len, false);
+                st = se05x_write_binary(c, &oo, id, data, len, false);
                 OPENSSL_free(data);
             }
         } else {
             type = "BINARY_FILE";
             if ((data = read_all(path, &len))) {
-                st = se05x_write_binary(c, NULL, id, data, len, false);
+                st = se05x_write_binary(c, &oo, id, data, len, false);
                 free(data);
             }
         }
@@ -324,35 +270,56 @@ static int do_item(mk *m, int opt, const char *arg)
     return rc;
 }
 
+/* --policy RULES: the policy of the following items ("default": none);
+ * 2 (usage error) if the text does not parse. */
+static int do_policy(mk *m, const char *arg)
+{
+    if (!strcasecmp(arg, "default")) {
+        se05x_policy_init(&m->policy);
+        return 0;
+    }
+    char err[256];
+    if (sss_policy_parse_text(arg, &m->policy, err, sizeof(err)) != SSS_OK)
+        return die("--policy '%s': %s", arg, err), 2;
+    uint8_t buf[SE05X_POLICY_MAX_BYTES];
+    size_t n = 0;
+    if (se05x_policy_serialize(&m->policy, buf, sizeof(buf), &n) != SE05X_OK)
+        return die("--policy '%s': longer than %s bytes once encoded", arg, "256"), 2;
+    return 0;
+}
+
 static int do_device(mk *m, int opt, const char *arg)
 {
     if (opt == 'd') {
         const char *s = arg[0] == '-' ? arg + 1 : arg;
         if (!*s || strspn(s, "0123456789") != strlen(s) || strlen(arg) >= 64)
-            return die("--device-id '%s': not a decimal number%s", arg, "");
+            return die("--device-id '%s': not a decimal number%s", arg, ""), 2;
         return add_device(m, arg);
     }
     uint8_t uid[SE05X_UID_LEN];
     size_t n = 0;
     char dec[64];
     if (rtp_hex_decode(arg, uid, sizeof(uid), &n) != SE05X_OK || n != SE05X_UID_LEN)
-        return die("--uid '%s': expected %s hex bytes", arg, "18");
+        return die("--uid '%s': expected %s hex bytes", arg, "18"), 2;
     if (rtp_device_id(uid, n, dec, sizeof(dec)) != SE05X_OK)
-        return die("--uid '%s': cannot convert%s", arg, "");
+        return die("--uid '%s': cannot convert%s", arg, ""), 2;
     return add_device(m, dec);
 }
 
 int main(int argc, char **argv)
 {
-    enum { O_UID = 'u', O_DEV = 'd', O_EC = 'e', O_RSA = 'r', O_CERT = 'c', O_BIN = 'b',
-           O_STATE = 's', O_APPLET = 'a' };
+    enum { O_UID = 'u', O_DEV = 'd', O_EC = 'e', O_RSA = 'r', O_ECPUB = 'E', O_RSAPUB = 'R',
+           O_CERT = 'c', O_BIN = 'b', O_STATE = 's', O_POLICY = 'P', O_APPLET = 'a' };
     static const struct option lo[] = {
         {"output", required_argument, NULL, 'o'}, {"uid", required_argument, NULL, O_UID},
         {"device-id", required_argument, NULL, O_DEV}, {"ec-key", required_argument, NULL, O_EC},
-        {"rsa-key", required_argument, NULL, O_RSA}, {"cert", required_argument, NULL, O_CERT},
+        {"rsa-key", required_argument, NULL, O_RSA}, {"ec-pub", required_argument, NULL, O_ECPUB},
+        {"rsa-pub", required_argument, NULL, O_RSAPUB}, {"policy", required_argument, NULL, O_POLICY},
+        {"cert", required_argument, NULL, O_CERT},
         {"binary", required_argument, NULL, O_BIN}, {"state", required_argument, NULL, O_STATE},
         {"applet", required_argument, NULL, O_APPLET}, {"help", no_argument, NULL, 'h'}, {0}};
     mk m = {.major = 7, .minor = 2, .next_prov = 1, .state = "GENERATION_COMPLETED"};
+    se05x_policy_init(&m.policy);
     const char *outp = NULL;
     int c, rc = 0;
     /* first pass: options that apply to everything */
@@ -383,11 +350,14 @@ int main(int argc, char **argv)
             rc = do_device(&m, c, optarg);
         else if (c == O_STATE)
             m.state = optarg;
-        else if (c == O_EC || c == O_RSA || c == O_CERT || c == O_BIN)
+        else if (c == O_POLICY)
+            rc = do_policy(&m, optarg);
+        else if (c == O_EC || c == O_RSA || c == O_ECPUB || c == O_RSAPUB || c == O_CERT ||
+                 c == O_BIN)
             rc = do_item(&m, c, optarg);
     }
     if (rc == 0 && json_object_array_length(m.root) == 0)
-        rc = die("no device given (--uid or --device-id)%s%s", "", "");
+        rc = (die("no device given (--uid or --device-id)%s%s", "", ""), 2);
     if (rc == 0) {
         const char *txt = json_object_to_json_string_ext(m.root, JSON_C_TO_STRING_PRETTY |
                                                                   JSON_C_TO_STRING_NOSLASHESCAPE);

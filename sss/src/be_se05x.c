@@ -411,84 +411,35 @@ static sss_status be_generate(sss_session *s, uint32_t id, const sss_keygen *g,
     return st == SE05X_OK ? SSS_OK : be_se05x_map_ex(s, st, id, "generate", false);
 }
 
-static void reverse(uint8_t *p, size_t n)
-{
-    for (size_t i = 0; i < n / 2; i++) {
-        uint8_t t = p[i];
-        p[i] = p[n - 1 - i];
-        p[n - 1 - i] = t;
-    }
-}
-
-/* BIGNUM parameter as big-endian bytes (padded to pad bytes if pad > 0). */
-static size_t bn_param(EVP_PKEY *k, const char *name, uint8_t *out, size_t cap, size_t pad)
-{
-    BIGNUM *bn = NULL;
-    if (!EVP_PKEY_get_bn_param(k, name, &bn))
-        return 0;
-    size_t n = pad ? pad : (size_t)BN_num_bytes(bn);
-    int r = n <= cap ? BN_bn2binpad(bn, out, (int)n) : -1;
-    BN_clear_free(bn);
-    return r < 0 ? 0 : n;
-}
-
+/* EC (named curve), Ed25519 and X25519 keys: values converted by hostlib
+ * (se05x_ec_values_from_pkey: big-endian scalar and 04||X||Y, or the 25519
+ * byte strings in the SE's order, spec §2.2); the curve is created first
+ * when the SE lacks it (Ed25519 is built in). */
 static sss_status import_ec(sss_session *s, uint32_t id, EVP_PKEY *k, bool pair,
                             const se05x_obj_opts *o)
 {
-    char g[64];
-    uint8_t curve = 0;
-    if (!EVP_PKEY_get_group_name(k, g, sizeof(g), NULL) ||
-        se05x_curve_from_name(g, &curve) != SE05X_OK) {
+    se05x_ec_values v;
+    se05x_status st = se05x_ec_values_from_pkey(k, pair, &v);
+    if (st == SE05X_ERR_UNSUPPORTED) {
         sss_seterr(s, "import 0x%08X: unsupported EC curve", id);
         return SSS_ERR_UNSUPPORTED;
     }
-    size_t fl = se05x_curve_field_len(curve);
-    uint8_t priv[80], pub[1 + 2 * 80];
-    size_t pl = 0;
-    pub[0] = 0x04;
-    sss_status r = SSS_OK;
-    if (!fl || bn_param(k, OSSL_PKEY_PARAM_EC_PUB_X, pub + 1, 80, fl) != fl ||
-        bn_param(k, OSSL_PKEY_PARAM_EC_PUB_Y, pub + 1 + fl, 80, fl) != fl)
-        r = SSS_ERR_CRYPTO;
-    if (r == SSS_OK && pair && (pl = bn_param(k, OSSL_PKEY_PARAM_PRIV_KEY, priv, 80, fl)) != fl)
-        r = SSS_ERR_CRYPTO;
-    if (r != SSS_OK) {
+    if (st != SE05X_OK) {
         sss_seterr(s, "import 0x%08X: cannot convert the EC key", id);
-    } else {
-        se05x_status st = se05x_ec_import(be_conn(s), o, id, curve, pair ? priv : NULL,
-                                          pair ? pl : 0, pub, 1 + 2 * fl);
-        r = st == SE05X_OK ? SSS_OK : be_se05x_map_ex(s, st, id, "import", false);
+        return SSS_ERR_CRYPTO;
     }
-    OPENSSL_cleanse(priv, sizeof(priv));
-    return r;
-}
-
-/* Ed25519: seed as is, public reversed; X25519: both reversed (spec §2.2). */
-static sss_status import_25519(sss_session *s, uint32_t id, EVP_PKEY *k, bool pair,
-                               const se05x_obj_opts *o)
-{
-    bool ed = EVP_PKEY_is_a(k, "ED25519");
-    uint8_t priv[32], pub[32];
-    size_t pl = sizeof(pub), kl = sizeof(priv);
     sss_status r = SSS_OK;
-    if (!EVP_PKEY_get_raw_public_key(k, pub, &pl) || pl != 32 ||
-        (pair && (!EVP_PKEY_get_raw_private_key(k, priv, &kl) || kl != 32))) {
-        sss_seterr(s, "import 0x%08X: cannot read the 25519 key", id);
-        r = SSS_ERR_CRYPTO;
-    } else {
-        reverse(pub, 32);
-        if (!ed && pair)
-            reverse(priv, 32);
-        se05x_status st = se05x_ec_import(be_conn(s), o, id,
-                                          ed ? SE05X_CURVE_ED25519 : SE05X_CURVE_X25519,
-                                          pair ? priv : NULL, pair ? 32 : 0, pub, 32);
+    if (v.curve != SE05X_CURVE_ED25519 &&
+        (st = se05x_ec_curve_ensure(be_conn(s), v.curve)) != SE05X_OK)
+        r = be_se05x_map_ex(s, st, id, "import (curve)", false);
+    if (r == SSS_OK) {
+        st = se05x_ec_import(be_conn(s), o, id, v.curve, pair ? v.priv : NULL, v.priv_len, v.pub,
+                             v.pub_len);
         r = st == SE05X_OK ? SSS_OK : be_se05x_map_ex(s, st, id, "import", false);
     }
-    OPENSSL_cleanse(priv, sizeof(priv));
+    OPENSSL_cleanse(&v, sizeof(v));
     return r;
 }
-
-#define RSA_MAX 512
 
 static sss_status import_rsa(sss_session *s, uint32_t id, EVP_PKEY *k, bool pair,
                              const se05x_obj_opts *o)
@@ -499,63 +450,27 @@ static sss_status import_rsa(sss_session *s, uint32_t id, EVP_PKEY *k, bool pair
                    bits);
         return SSS_ERR_UNSUPPORTED;
     }
-    uint8_t *m = OPENSSL_secure_zalloc(8 * RSA_MAX);
-    if (!m)
+    se05x_rsa_values v;
+    se05x_status st = se05x_rsa_values_from_pkey(k, pair, &v);
+    if (st == SE05X_ERR_NOMEM)
         return SSS_ERR_NOMEM;
-    uint8_t *n = m, *e = m + RSA_MAX, *p = m + 2 * RSA_MAX, *q = m + 3 * RSA_MAX,
-            *dp = m + 4 * RSA_MAX, *dq = m + 5 * RSA_MAX, *qi = m + 6 * RSA_MAX;
-    se05x_rsa_comps c = {0};
-    c.n = n;
-    c.e = e;
-    c.n_len = bn_param(k, OSSL_PKEY_PARAM_RSA_N, n, RSA_MAX, 0);
-    c.e_len = bn_param(k, OSSL_PKEY_PARAM_RSA_E, e, RSA_MAX, 0);
-    bool ok = c.n_len && c.e_len;
-    if (ok && pair) {
-        c.p = p, c.q = q, c.dp = dp, c.dq = dq, c.qinv = qi;
-        c.p_len = bn_param(k, OSSL_PKEY_PARAM_RSA_FACTOR1, p, RSA_MAX, 0);
-        c.q_len = bn_param(k, OSSL_PKEY_PARAM_RSA_FACTOR2, q, RSA_MAX, 0);
-        c.dp_len = bn_param(k, OSSL_PKEY_PARAM_RSA_EXPONENT1, dp, RSA_MAX, 0);
-        c.dq_len = bn_param(k, OSSL_PKEY_PARAM_RSA_EXPONENT2, dq, RSA_MAX, 0);
-        c.qinv_len = bn_param(k, OSSL_PKEY_PARAM_RSA_COEFFICIENT1, qi, RSA_MAX, 0);
-        ok = c.p_len && c.q_len && c.dp_len && c.dq_len && c.qinv_len;
-    }
-    sss_status r;
-    if (!ok) {
+    if (st != SE05X_OK) {
         sss_seterr(s, "import 0x%08X: RSA key lacks CRT components", id);
-        r = SSS_ERR_UNSUPPORTED;
-    } else {
-        se05x_status st = se05x_rsa_import(be_conn(s), o, id, (uint16_t)bits,
-                                           pair ? SE05X_KEY_PAIR : SE05X_KEY_PUBLIC, &c, false);
-        r = st == SE05X_OK ? SSS_OK : be_se05x_map_ex(s, st, id, "import", false);
+        return SSS_ERR_UNSUPPORTED;
     }
-    OPENSSL_secure_clear_free(m, 8 * RSA_MAX);
-    return r;
+    st = se05x_rsa_import(be_conn(s), o, id, v.bits, pair ? SE05X_KEY_PAIR : SE05X_KEY_PUBLIC,
+                          &v.c, false);
+    se05x_rsa_values_free(&v);
+    return st == SE05X_OK ? SSS_OK : be_se05x_map_ex(s, st, id, "import", false);
 }
 
 static sss_status be_import_pkey(sss_session *s, uint32_t id, EVP_PKEY *k, bool pair,
                                  const se05x_policy *pol)
 {
     se05x_obj_opts o = {.policy = pol};
-    /* 25519 keys use EC objects with the matching curve: ensure X25519 exists */
-    if (EVP_PKEY_is_a(k, "EC")) {
-        char g[64];
-        uint8_t curve = 0;
-        if (EVP_PKEY_get_group_name(k, g, sizeof(g), NULL) &&
-            se05x_curve_from_name(g, &curve) == SE05X_OK) {
-            se05x_status st = se05x_ec_curve_ensure(be_conn(s), curve);
-            if (st != SE05X_OK)
-                return be_se05x_map_ex(s, st, id, "import (curve)", false);
-        }
+    /* 25519 keys use EC objects with the matching curve */
+    if (EVP_PKEY_is_a(k, "EC") || EVP_PKEY_is_a(k, "ED25519") || EVP_PKEY_is_a(k, "X25519"))
         return import_ec(s, id, k, pair, &o);
-    }
-    if (EVP_PKEY_is_a(k, "ED25519") || EVP_PKEY_is_a(k, "X25519")) {
-        if (EVP_PKEY_is_a(k, "X25519")) {
-            se05x_status st = se05x_ec_curve_ensure(be_conn(s), SE05X_CURVE_X25519);
-            if (st != SE05X_OK)
-                return be_se05x_map_ex(s, st, id, "import (curve)", false);
-        }
-        return import_25519(s, id, k, pair, &o);
-    }
     if (EVP_PKEY_is_a(k, "RSA"))
         return import_rsa(s, id, k, pair, &o);
     sss_seterr(s, "import 0x%08X: unsupported key type", id);

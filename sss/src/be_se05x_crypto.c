@@ -17,15 +17,6 @@
 
 #include "be_se05x.h"
 
-static void reverse(uint8_t *p, size_t n)
-{
-    for (size_t i = 0; i < n / 2; i++) {
-        uint8_t t = p[i];
-        p[i] = p[n - 1 - i];
-        p[n - 1 - i] = t;
-    }
-}
-
 static sss_status mapped(sss_key *k, se05x_status st, const char *what)
 {
     return st == SE05X_OK ? SSS_OK : be_se05x_map(k->s, st, k->info.id, what);
@@ -70,7 +61,7 @@ static sss_status ec_public(sss_key *k, EVP_PKEY **pub)
             sss_seterr(k->s, "key 0x%08X: 25519 public key of %zu bytes", k->info.id, n);
             return SSS_ERR_SE;
         }
-        reverse(pt, n);
+        se05x_curve_raw_order(c, false, pt, n);
         *pub = EVP_PKEY_new_raw_public_key_ex(k->s->libctx, c == SSS_CURVE_ED25519 ? "ED25519" : "X25519",
                                               NULL, pt, n);
         return *pub ? SSS_OK : SSS_ERR_SE;
@@ -380,7 +371,7 @@ sss_status be_se05x_ecdh(sss_key *k, EVP_PKEY *peer, uint8_t *secret, size_t *se
     if (x25519) {
         if (!EVP_PKEY_get_raw_public_key(peer, pt, &pl) || pl != 32)
             return SSS_ERR_FORMAT;
-        reverse(pt, pl);
+        se05x_curve_raw_order(SE05X_CURVE_X25519, false, pt, pl);
     } else {
         /* uncompressed point whatever the peer's encoding was */
         EVP_PKEY *dup = EVP_PKEY_dup(peer);
@@ -400,7 +391,7 @@ sss_status be_se05x_ecdh(sss_key *k, EVP_PKEY *peer, uint8_t *secret, size_t *se
     if (st != SE05X_OK)
         return mapped(k, st, "ECDH");
     if (x25519)
-        reverse(secret, *secretlen);
+        se05x_curve_raw_order(SE05X_CURVE_X25519, false, secret, *secretlen);
     return SSS_OK;
 }
 

@@ -10,7 +10,11 @@
 # a malformed JSON file and a bad-base64 file are reported and skipped; a
 # client that disconnects midway is logged and the next client is served;
 # oversized frames are refused; option and exit-code handling of the three
-# programs. Env: BUILD_DIR.
+# programs. Ed25519 / X25519 key pairs, public-only objects (Ed25519,
+# P-256, RSA) and object policies: the Ed25519 key signs (openssl
+# verifies), the X25519 key derives openssl's secret, public keys read back
+# equal, a policy without "sign" makes signing fail with SW 6986; wrong PEM
+# types and bad policy texts are refused with clear errors. Env: BUILD_DIR.
 set -u
 BUILD_DIR=${BUILD_DIR:-build}
 SIM="$BUILD_DIR/sim/se05x-sim"
@@ -67,13 +71,13 @@ mkdir -p "$T/files" "$T/empty" "$T/unknown" "$T/bad"
 expect_rc 0 "rtp-make --help" "$MAKE" --help
 has "$T/out" "--ec-key" "rtp-make help lists --ec-key"
 expect_rc 2 "rtp-make without -o" "$MAKE" --uid "$UIDHEX"
-expect_rc 1 "rtp-make with a bad UID" "$MAKE" -o "$T/x.json" --uid 0102
+expect_rc 2 "rtp-make with a bad UID" "$MAKE" -o "$T/x.json" --uid 0102
 has "$T/err" "18 hex bytes" "bad UID explained"
-expect_rc 1 "rtp-make item before device" "$MAKE" -o "$T/x.json" --binary "$T/bin1:83000003"
+expect_rc 2 "rtp-make item before device" "$MAKE" -o "$T/x.json" --binary "$T/bin1:83000003"
 expect_rc 1 "rtp-make with a non-key PEM" "$MAKE" -o "$T/x.json" --uid "$UIDHEX" --ec-key "$T/cert.pem:1"
-has "$T/err" "not a PEM private key" "non-key PEM explained"
+has "$T/err" "PEM 'CERTIFICATE' is not usable; expected a private key" "non-key PEM explained"
 expect_rc 1 "rtp-make EC file as RSA key" "$MAKE" -o "$T/x.json" --uid "$UIDHEX" --rsa-key "$T/ec.pem:1"
-expect_rc 1 "rtp-make bad object id" "$MAKE" -o "$T/x.json" --uid "$UIDHEX" --binary "$T/bin1:zz"
+expect_rc 2 "rtp-make bad object id" "$MAKE" -o "$T/x.json" --uid "$UIDHEX" --binary "$T/bin1:zz"
 expect_rc 0 "rtp-make builds the device file" "$MAKE" -o "$T/files/device.json" --uid "$UIDHEX" \
     --ec-key "$T/ec.pem:83000001" --cert "$T/cert.pem:83000002" --binary "$T/bin1:83000003" \
     --rsa-key "$T/rsa.pem:83000004" --ec-key "$T/ec384.pem:83000007" \
@@ -160,6 +164,75 @@ has "$T/unknown.log" "unknown device" "unknown device logged"
 start_server opt "$T/unknown" -o
 expect_rc 0 "-o skips files without the device id in the name" "$CLT" --se "$SE05X_PORT" 127.0.0.1 "$SPORT"
 has "$T/out" "^provisioned: -$" "-o: x.json ignored"
+
+# ---- Ed25519 / X25519, public-only objects, policies ------------------------------
+openssl genpkey -algorithm ED25519 -out "$T/ed.pem" 2>/dev/null
+openssl pkey -in "$T/ed.pem" -pubout -out "$T/ed_pub.pem"
+openssl genpkey -algorithm X25519 -out "$T/x.pem" 2>/dev/null
+openssl pkey -in "$T/x.pem" -pubout -out "$T/x_pub.pem"
+openssl genpkey -algorithm X25519 -out "$T/peer.pem" 2>/dev/null
+openssl pkey -in "$T/peer.pem" -pubout -out "$T/peer_pub.pem"
+openssl genpkey -algorithm ED25519 -out "$T/ed2.pem" 2>/dev/null
+openssl pkey -in "$T/ed2.pem" -pubout -out "$T/ed2_pub.pem"
+openssl pkey -in "$T/ec.pem" -pubout -out "$T/ec_pub.pem"
+openssl genpkey -algorithm ED448 -out "$T/ed448.pem" 2>/dev/null
+mkdir -p "$T/k25519"
+# refused RC PATTERN WHAT ITEM...: rtp-make exits RC and stderr explains (PATTERN)
+refused() {
+    local rc=$1 pat=$2 what=$3; shift 3
+    expect_rc "$rc" "rtp-make refuses $what" "$MAKE" -o "$T/x.json" --uid "$UIDHEX" "$@"
+    has "$T/err" "$pat" "$what explained"
+}
+refused 1 "holds a private key; expected a public key" "a private key for --ec-pub" --ec-pub "$T/ed.pem:1"
+refused 1 "holds a public key; expected a private key" "a public key for --ec-key" --ec-key "$T/ed_pub.pem:1"
+refused 1 "PEM 'CERTIFICATE' is not usable; expected a public key" "a certificate for --rsa-pub" \
+    --rsa-pub "$T/cert.pem:1"
+refused 1 "not an EC .* key" "an RSA key for --ec-pub" --ec-pub "$T/rsa_pub.pem:1"
+refused 1 "not an RSA key" "an Ed25519 key for --rsa-key" --rsa-key "$T/ed.pem:1"
+refused 1 "key type ED448 not supported" "an Ed448 key" --ec-key "$T/ed448.pem:1"
+refused 2 "--policy 'sign,fly': .*fly" "an unknown policy rule" --policy sign,fly --ec-key "$T/ed.pem:1"
+refused 2 "invalid auth object id 'zz'" "a bad policy auth id" --policy "zz:sign" --ec-key "$T/ed.pem:1"
+refused 2 "no access rules given" "an empty policy" --policy "" --ec-key "$T/ed.pem:1"
+[ ! -e "$T/x.json" ] && ok "no output file after errors" || bad "no output file after errors"
+expect_rc 0 "rtp-make: 25519 keys, public keys, policies" "$MAKE" -o "$T/k25519/dev.json" --uid "$UIDHEX" \
+    --ec-key "$T/ed.pem:83000011" --ec-key "$T/x.pem:83000012" \
+    --ec-pub "$T/ed2_pub.pem:83000013" --ec-pub "$T/ec_pub.pem:83000014" \
+    --rsa-pub "$T/rsa_pub.pem:83000015" \
+    --policy "verify,read;0x7DA00001:sign" --ec-key "$T/ed2.pem:83000016" \
+    --policy read --binary "$T/bin1:83000017" --policy default --ec-key "$T/ec.pem:83000018"
+has "$T/k25519/dev.json" '"algorithm":"ED_25519"' "JSON: Ed25519 algorithm"
+has "$T/k25519/dev.json" '"algorithm":"MONT_DH_25519"' "JSON: X25519 algorithm"
+has "$T/k25519/dev.json" '"type":"STATIC_PUBLIC_KEY"' "JSON: public-key object type"
+start_server k25519 "$T/k25519"
+expect_rc 0 "rtp-client provisions 25519 / public / policy objects" "$CLT" --se "$SE05X_PORT" 127.0.0.1 "$SPORT"
+has "$T/out" "^provisioned: 0x83000011, 0x83000012, 0x83000013, 0x83000014, 0x83000015, 0x83000016, 0x83000017, 0x83000018$" "all eight provisioned"
+"$CLI" list >"$T/list"
+has "$T/list" "0x83000011 +EC key pair \(ED_25519\)" "Ed25519 key pair on the SE"
+has "$T/list" "0x83000012 +EC key pair \(MONT_DH_25519\)" "X25519 key pair on the SE (curve installed)"
+has "$T/list" "0x83000013 +EC public key \(ED_25519\)" "Ed25519 public key object"
+has "$T/list" "0x83000014 +EC public key \(NIST_P256\)" "P-256 public key object"
+has "$T/list" "0x83000015 +RSA public key" "RSA public key object"
+expect_rc 0 "Ed25519 key signs" "$CLI" sign 83000011 "$T/msg" "$T/edsig"
+expect_rc 0 "openssl verifies the Ed25519 signature" \
+    openssl pkeyutl -verify -pubin -inkey "$T/ed_pub.pem" -rawin -in "$T/msg" -sigfile "$T/edsig"
+expect_rc 0 "X25519 key derives" "$CLI" derive 83000012 "$T/peer_pub.pem" "$T/secret_se"
+openssl pkeyutl -derive -inkey "$T/peer.pem" -peerkey "$T/x_pub.pem" -out "$T/secret_ossl"
+same "$T/secret_se" "$T/secret_ossl" "X25519 secret equals openssl's"
+for p in 83000013:ed2_pub 83000014:ec_pub 83000015:rsa_pub 83000011:ed_pub 83000012:x_pub; do
+    "$CLI" get pub "${p%%:*}" "$T/back.pem" 2>"$T/err"
+    same "$T/back.pem" "$T/${p#*:}.pem" "public key ${p%%:*} reads back equal"
+done
+openssl pkeyutl -sign -inkey "$T/ed2.pem" -rawin -in "$T/msg" -out "$T/ed2sig"
+expect_rc 0 "Ed25519 public-only object verifies" "$CLI" verify 83000013 "$T/msg" "$T/ed2sig"
+expect_rc 1 "policy without sign: signing refused" "$CLI" sign 83000016 "$T/msg" "$T/nosig"
+has "$T/err" "denied by the object's policy.*6986" "policy denial (SW 6986) reported"
+expect_rc 0 "policy with read: public key readable" "$CLI" get pub 83000016 "$T/back.pem"
+same "$T/back.pem" "$T/ed2_pub.pem" "policy-protected key reads back equal"
+[ "$("$CLI" apdu "80020000000006410483000017 0000" | head -1 | tr 'A-F' 'a-f')" = \
+  "4164$(xxd -p "$T/bin1" | tr -d '\n')" ] && ok "binary with read policy readable" || bad "binary with read policy readable"
+expect_rc 0 "--policy default: key signs again" "$CLI" sign 83000018 "$T/msg" "$T/sig18" --hash sha256
+expect_rc 0 "openssl verifies it" openssl dgst -sha256 -verify "$T/ec_pub.pem" -signature "$T/sig18" "$T/msg"
+kill "${PIDS[-1]}" 2>/dev/null
 
 # ---- options and exit codes ---------------------------------------------------------
 expect_rc 0 "rtp-server -h" "$SRV" -h

@@ -270,6 +270,35 @@ se05x_status se05x_rsa_import(se05x_conn *c, const se05x_obj_opts *o, uint32_t i
                               uint16_t bits, uint8_t keypart, const se05x_rsa_comps *k,
                               bool exists);
 
+/* Key values of an OpenSSL key in SE format (spec §2.2; keyvals.c), for
+ * se05x_ec_import / se05x_write_ec_key: Weierstrass curves of the curve
+ * table give the big-endian private scalar of field length and 04||X||Y;
+ * Ed25519, X25519 and X448 give raw byte strings in the SE's order
+ * (se05x_curve_raw_order). The private value only when pair (priv_len 0
+ * otherwise). SE05X_ERR_UNSUPPORTED: another key type or a curve not in the
+ * table; SE05X_ERR_CRYPTO: values unreadable (e.g. a pair wanted from a
+ * public key). Wipe with OPENSSL_cleanse(v, sizeof(*v)). */
+typedef struct {
+    uint8_t curve;
+    uint8_t priv[80];
+    size_t priv_len;
+    uint8_t pub[1 + 2 * 80];
+    size_t pub_len;
+} se05x_ec_values;
+se05x_status se05x_ec_values_from_pkey(const EVP_PKEY *k, bool pair, se05x_ec_values *v);
+/* RSA components for se05x_rsa_import: N and E, and for a pair the CRT
+ * components P, Q, DP, DQ, QINV (minimal big-endian, in secure memory).
+ * SE05X_ERR_UNSUPPORTED: not RSA or over 4096 bits; SE05X_ERR_CRYPTO: a
+ * component missing (e.g. a pair wanted from a public key). Release with
+ * se05x_rsa_values_free (wipes). */
+typedef struct {
+    se05x_rsa_comps c;
+    uint16_t bits;
+    uint8_t *mem;
+} se05x_rsa_values;
+se05x_status se05x_rsa_values_from_pkey(const EVP_PKEY *k, bool pair, se05x_rsa_values *v);
+void se05x_rsa_values_free(se05x_rsa_values *v);
+
 /* WriteSymmKey: type SE05X_P1_AES / _DES / _HMAC; kek_id 0 = plain key. */
 se05x_status se05x_write_symm_key(se05x_conn *c, const se05x_obj_opts *o, uint32_t id,
                                   uint8_t type, uint32_t kek_id, const uint8_t *key, size_t len);

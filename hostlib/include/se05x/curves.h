@@ -60,4 +60,12 @@ size_t se05x_curve_field_len(uint8_t curve);
 /* OpenSSL EC group name of a Weierstrass curve, NULL for others/unknown. */
 const char *se05x_curve_ossl_name(uint8_t curve);
 
+/* Byte order of Edwards/Montgomery key values (spec §2.2), converted in
+ * place between the RFC 7748 / RFC 8032 byte strings (OpenSSL's raw keys)
+ * and the SE's order; the conversion is its own inverse, so it serves both
+ * directions. X25519/X448: private keys, public keys and ECDH shared
+ * secrets reversed. Ed25519: public keys reversed, the private seed
+ * (is_private) unchanged. Weierstrass and unknown curves: unchanged. */
+void se05x_curve_raw_order(uint8_t curve, bool is_private, uint8_t *buf, size_t len);
+
 #endif

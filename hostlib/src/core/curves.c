@@ -1,5 +1,6 @@
 /* The SE05x curve table (see se05x/curves.h): one place for curve ids,
- * names and sizes, used by hostlib, the simulator and sss. */
+ * names and sizes, used by hostlib, the simulator and sss; and the byte
+ * order of Edwards/Montgomery key values on the SE. */
 #include "se05x/curves.h"
 
 #include <openssl/ec.h>
@@ -58,6 +59,18 @@ const char *se05x_curve_ossl_name(uint8_t curve)
 {
     const se05x_curve_info *ci = se05x_curve_info_get(curve);
     return ci && ci->nid != NID_undef ? ci->ossl : NULL;
+}
+
+void se05x_curve_raw_order(uint8_t curve, bool is_private, uint8_t *buf, size_t len)
+{
+    const se05x_curve_info *ci = se05x_curve_info_get(curve);
+    if (!ci || !ci->raw || !buf || (is_private && curve == SE05X_CURVE_ED25519))
+        return;
+    for (size_t i = 0; i < len / 2; i++) {
+        uint8_t t = buf[i];
+        buf[i] = buf[len - 1 - i];
+        buf[len - 1 - i] = t;
+    }
 }
 
 se05x_status se05x_curve_from_name(const char *name, uint8_t *curve)
