@@ -1,7 +1,7 @@
 /* Connections with their own OpenSSL library context
  * (se05x_conn_opts.libctx): platform SCP03, an AESKey session and an ECKey
- * session against a se05x-sim daemon (started with --require-scp) run with
- * the private context alone. To show that the process default context is
+ * session against a se05x-sim daemon (started with --require-scp), and the
+ * check of an attested read, run with the private context alone. To show that the process default context is
  * not used, this program loads only the "base" provider into the default
  * context before anything else: CMAC, AES, EC and the DRBG are missing
  * there, so any fallback to the default context fails. A connection
@@ -29,6 +29,7 @@
 #define AES_AUTH 0x7DA00012u
 #define EC_AUTH 0x7DA00013u
 #define KP_ECKEY_USER 0x7FFF0201u
+#define ATTEST_KEY 0xF0000012u /* factory attestation key (P-256) */
 
 typedef struct {
     char *dir;
@@ -193,6 +194,30 @@ static void test_eckey_session_private_ctx(void **state)
     se05x_conn_close(c);
 }
 
+/* An attested read over the private-context connection is verified in
+ * that context (recorded in the answer); the default one cannot. */
+static void test_attested_read_private_ctx(void **state)
+{
+    fixture *fx = *state;
+    se05x_conn *c = open_scp(fx, fx->lc);
+    uint8_t pub[160], fresh[16];
+    size_t n = sizeof(pub);
+    memset(fresh, 0xA5, sizeof(fresh));
+    assert_int_equal(se05x_read_object(c, ATTEST_KEY, 0, 0, pub, &n), SE05X_OK);
+    se05x_attested_read *a = calloc(1, sizeof(*a));
+    assert_non_null(a);
+    se05x_status st = se05x_read_object_attested(c, 0xF0000001u, 0, 32, ATTEST_KEY,
+                                                 SE05X_ECSIGN_SHA256, fresh, a);
+    if (st != SE05X_OK)
+        fail_msg("attested read: %s", se05x_conn_errmsg(c));
+    assert_ptr_equal(a->libctx, fx->lc);
+    assert_int_equal(se05x_attested_read_verify(a, SE05X_CURVE_NIST_P256, pub, n), SE05X_OK);
+    a->libctx = NULL; /* base provider only: no EC, no SHA-256 */
+    assert_int_not_equal(se05x_attested_read_verify(a, SE05X_CURVE_NIST_P256, pub, n), SE05X_OK);
+    free(a);
+    se05x_conn_close(c);
+}
+
 /* Without libctx (default context: base provider only) and with a context
  * lacking CMAC/AES the platform channel cannot open; the message says why. */
 static void test_missing_algorithms_refused(void **state)
@@ -251,6 +276,7 @@ int main(void)
         cmocka_unit_test(test_platform_scp03_private_ctx),
         cmocka_unit_test(test_aeskey_session_private_ctx),
         cmocka_unit_test(test_eckey_session_private_ctx),
+        cmocka_unit_test(test_attested_read_private_ctx),
         cmocka_unit_test(test_missing_algorithms_refused),
         cmocka_unit_test(test_algs_cmac_vector),
     };
