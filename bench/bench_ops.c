@@ -2,7 +2,9 @@
  * the operations that dominate TLS and provisioning on an SE05x: P-256
  * ECDSA sign with a factory key, public-key read, and a 1 KB certificate
  * read (ReadSize + 500-byte ReadObject chunks). Measured over the in-process
- * link and over JRCP v1 on loopback against the same simulator directory.
+ * link and over JRCP v1 on loopback against the same simulator directory,
+ * each in plain and with platform SCP03 (the simulator's default SE050E
+ * development keys, written to a key file in the card directory).
  * On a real chip every APDU round trip costs milliseconds, so the APDU and
  * byte counts are the figures that transfer; ops/s shows host overhead. */
 #include <stdio.h>
@@ -13,6 +15,7 @@
 
 #include "se05x/commands.h"
 #include "se05x/conn.h"
+#include "se05x/scp03.h"
 #include "sesim/servers.h"
 #include "sesim/sesim.h"
 
@@ -69,9 +72,40 @@ static int run(const char *name, const char *link, se05x_conn *c, op_fn fn, doub
         n++;
         t = now();
     } while (t - t0 < secs);
-    printf("%-28s %-8s %8llu %13llu %13llu %10.0f\n", name, link, (unsigned long long)ctr.apdus,
+    printf("%-28s %-10s %8llu %13llu %13llu %10.0f\n", name, link, (unsigned long long)ctr.apdus,
            (unsigned long long)ctr.bytes_tx, (unsigned long long)ctr.bytes_rx, (double)n / (t - t0));
     return 0;
+}
+
+/* A key file with the simulator's default platform SCP03 keys in dir. */
+static int write_keyfile(const char *dir, char *path, size_t cap)
+{
+    static const uint8_t *const keys[3] = {se05x_scp03_se050e_enc, se05x_scp03_se050e_mac,
+                                           se05x_scp03_se050e_dek};
+    static const char *const names[3] = {"ENC", "MAC", "DEK"};
+    snprintf(path, cap, "%s/bench-scp03-keys.txt", dir);
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return -1;
+    for (int k = 0; k < 3; k++) {
+        fprintf(f, "%s ", names[k]);
+        for (int i = 0; i < 16; i++)
+            fprintf(f, "%02X", keys[k][i]);
+        fputc('\n', f);
+    }
+    return fclose(f) == 0 ? 0 : -1;
+}
+
+static se05x_conn *open_or_die(const char *cs, const char *keyfile)
+{
+    se05x_conn_opts o = {.scp03_keyfile = keyfile};
+    se05x_conn *c = NULL;
+    char err[300] = "";
+    if (se05x_conn_open_err(cs, &o, &c, err, sizeof(err)) != SE05X_OK) {
+        fprintf(stderr, "bench: cannot open %s%s: %s\n", cs, keyfile ? " with SCP03" : "", err);
+        exit(1);
+    }
+    return c;
 }
 
 int main(int argc, char **argv)
@@ -84,11 +118,12 @@ int main(int argc, char **argv)
         return 2;
     }
     snprintf(cs_sim, sizeof(cs_sim), "sim:%s", dir);
-    se05x_conn *in, *net;
-    if (se05x_conn_open(cs_sim, NULL, &in) != SE05X_OK) {
-        fprintf(stderr, "bench: cannot open %s\n", cs_sim);
+    char keyfile[128];
+    if (write_keyfile(dir, keyfile, sizeof(keyfile)) != 0) {
+        fprintf(stderr, "bench: cannot write %s\n", keyfile);
         return 1;
     }
+    se05x_conn *in = open_or_die(cs_sim, NULL), *in_scp = open_or_die(cs_sim, keyfile);
     /* a 1 KB certificate-sized binary object */
     uint8_t blob[1024];
     for (size_t i = 0; i < sizeof(blob); i++)
@@ -115,11 +150,8 @@ int main(int argc, char **argv)
         return 1;
     }
     snprintf(cs_jrcp, sizeof(cs_jrcp), "127.0.0.1:%u", sesim_jrcp_server_port(srv));
-    if (se05x_conn_open(cs_jrcp, NULL, &net) != SE05X_OK) {
-        fprintf(stderr, "bench: cannot open %s\n", cs_jrcp);
-        return 1;
-    }
-    printf("%-28s %-8s %8s %13s %13s %10s\n", "operation", "link", "APDUs/op", "bytes->SE/op",
+    se05x_conn *net = open_or_die(cs_jrcp, NULL), *net_scp = open_or_die(cs_jrcp, keyfile);
+    printf("%-28s %-10s %8s %13s %13s %10s\n", "operation", "link", "APDUs/op", "bytes->SE/op",
            "bytes<-SE/op", "ops/s");
     int rc = 0;
     struct {
@@ -131,8 +163,12 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
         rc |= run(ops[i].name, "inproc", in, ops[i].fn, secs);
         rc |= run(ops[i].name, "jrcp", net, ops[i].fn, secs);
+        rc |= run(ops[i].name, "inproc+scp", in_scp, ops[i].fn, secs);
+        rc |= run(ops[i].name, "jrcp+scp", net_scp, ops[i].fn, secs);
     }
+    se05x_conn_close(net_scp);
     se05x_conn_close(net);
+    se05x_conn_close(in_scp);
     se05x_conn_close(in);
     sesim_jrcp_server_stop(srv);
     sesim_close(card);

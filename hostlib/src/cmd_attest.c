@@ -1,7 +1,8 @@
 /* ReadObject with attestation (80 22, spec §2.3.1): sends the attested
  * read, keeps the answer and splits it into its parts for the 3.x and 7.x
  * layouts, and verifies the ECDSA attestation signature on the host with
- * the attestation key's public point (OpenSSL EVP). */
+ * the attestation key's public point (OpenSSL EVP, in the library context
+ * of the connection the answer came from). */
 #include <string.h>
 
 #include <openssl/core_names.h>
@@ -18,6 +19,7 @@ se05x_status se05x_read_object_attested(se05x_conn *c, uint32_t id, uint16_t off
     if (!c || !freshness || !a)
         return SE05X_ERR_ARG;
     memset(a, 0, sizeof(*a));
+    a->libctx = c->opts.libctx;
     a->v7 = se05x_applet_is_7x(c);
     se05x_tlvw w;
     se05x_tlvw_init(&w, a->cmd, sizeof(a->cmd));
@@ -57,7 +59,7 @@ se05x_status se05x_read_object_attested(se05x_conn *c, uint32_t id, uint16_t off
     return SE05X_OK;
 }
 
-static EVP_PKEY *ec_pub_key(uint8_t curve, const uint8_t *pub, size_t len)
+static EVP_PKEY *ec_pub_key(OSSL_LIB_CTX *libctx, uint8_t curve, const uint8_t *pub, size_t len)
 {
     const char *group = se05x_curve_ossl_name(curve);
     if (!group || !pub || !len)
@@ -65,7 +67,7 @@ static EVP_PKEY *ec_pub_key(uint8_t curve, const uint8_t *pub, size_t len)
     EVP_PKEY *pkey = NULL;
     OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
     OSSL_PARAM *params = NULL;
-    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(libctx, "EC", NULL);
     if (!bld || !ctx ||
         !OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, group, 0) ||
         !OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, pub, len))
@@ -121,7 +123,7 @@ se05x_status se05x_attested_read_verify(const se05x_attested_read *a, uint8_t cu
         cl = sizeof(hdr);
         memcpy(cmd + cl, a->cmd, a->cmd_len);
         cl += a->cmd_len;
-        if (!EVP_Q_digest(NULL, "SHA256", NULL, cmd, cl, h, NULL))
+        if (!EVP_Q_digest(a->libctx, "SHA256", NULL, cmd, cl, h, NULL))
             return SE05X_ERR_CRYPTO;
         se05x_tlvw_raw(&w, h, sizeof(h));
         put_long(&w, SE05X_TAG_1, a->data ? a->data : &zero, a->data_len, a->data != NULL);
@@ -138,12 +140,12 @@ se05x_status se05x_attested_read_verify(const se05x_attested_read *a, uint8_t cu
     }
     if (w.err != SE05X_OK)
         return w.err;
-    EVP_PKEY *pkey = ec_pub_key(curve, pub, pub_len);
+    EVP_PKEY *pkey = ec_pub_key(a->libctx, curve, pub, pub_len);
     if (!pkey)
         return SE05X_ERR_ARG;
     se05x_status st = SE05X_ERR_CRYPTO;
     EVP_MD_CTX *mctx = EVP_MD_CTX_new();
-    if (mctx && EVP_DigestVerifyInit_ex(mctx, NULL, md, NULL, NULL, pkey, NULL) == 1 &&
+    if (mctx && EVP_DigestVerifyInit_ex(mctx, NULL, md, a->libctx, NULL, pkey, NULL) == 1 &&
         EVP_DigestVerify(mctx, a->signature, a->signature_len, msg, w.len) == 1)
         st = SE05X_OK;
     EVP_MD_CTX_free(mctx);

@@ -32,9 +32,14 @@ typedef se05x_status (*se05x_scp03_send_fn)(se05x_conn *c, const uint8_t *capdu,
  * rule: SE05X_SCP03_RULE_* (se05x/scp03.h). */
 se05x_status se05x_scp03_chan_open(se05x_conn *c, const se05x_scp03_keys *keys, uint8_t kvn,
                                    int rule, se05x_scp03_send_fn send, se05x_scp03_chan **out);
-/* scp03_host.c: a channel holding a copy of an already open context (ECKey
- * sessions, whose keys come from INTERNAL AUTHENTICATE); NULL on ENOMEM. */
-se05x_scp03_chan *se05x_scp03_chan_adopt(const se05x_scp03_ctx *open_ctx);
+/* scp03_host.c: an empty channel with the algorithms of the connection's
+ * library context (c->opts.libctx), for channels keyed by their opener
+ * (ECKey sessions: se05x_eckey_channel_ex on se05x_scp03_chan_ctx with
+ * se05x_scp03_chan_algs). NULL with c->err set when out of memory or the
+ * algorithms are missing in the library context. */
+se05x_scp03_chan *se05x_scp03_chan_new(se05x_conn *c);
+se05x_scp03_ctx *se05x_scp03_chan_ctx(se05x_scp03_chan *s);
+se05x_scp03_algs *se05x_scp03_chan_algs(se05x_scp03_chan *s);
 
 enum { SE05X_SESSION_NONE = 0, SE05X_SESSION_USERID, SE05X_SESSION_AESKEY, SE05X_SESSION_ECKEY };
 

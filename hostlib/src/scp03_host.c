@@ -12,8 +12,11 @@
 #include "conn_internal.h"
 #include "se05x/scp03.h"
 
+/* ctx.algs points to algs: CMAC and AES fetched once per channel from the
+ * connection's library context. */
 struct se05x_scp03_chan {
     se05x_scp03_ctx ctx;
+    se05x_scp03_algs *algs;
 };
 
 se05x_status se05x_scp03_chan_wrap(se05x_scp03_chan *s, const uint8_t *capdu, size_t len,
@@ -37,17 +40,36 @@ void se05x_scp03_chan_free(se05x_scp03_chan *s)
     if (!s)
         return;
     se05x_scp03_ctx_wipe(&s->ctx);
+    se05x_scp03_algs_free(s->algs);
     free(s);
 }
 
-se05x_scp03_chan *se05x_scp03_chan_adopt(const se05x_scp03_ctx *open_ctx)
+se05x_scp03_chan *se05x_scp03_chan_new(se05x_conn *c)
 {
-    if (!open_ctx || !open_ctx->open)
-        return NULL;
     se05x_scp03_chan *ch = calloc(1, sizeof(*ch));
-    if (ch)
-        memcpy(&ch->ctx, open_ctx, sizeof(ch->ctx));
+    if (!ch) {
+        se05x_conn_seterr(c, "SCP03: out of memory");
+        return NULL;
+    }
+    ch->algs = se05x_scp03_algs_new(c->opts.libctx, NULL);
+    if (!ch->algs) {
+        se05x_conn_seterr(c, "SCP03: CMAC or AES-128-CBC/ECB not available in the %s library "
+                          "context", c->opts.libctx ? "connection's" : "default");
+        free(ch);
+        return NULL;
+    }
+    ch->ctx.algs = ch->algs;
     return ch;
+}
+
+se05x_scp03_ctx *se05x_scp03_chan_ctx(se05x_scp03_chan *s)
+{
+    return s ? &s->ctx : NULL;
+}
+
+se05x_scp03_algs *se05x_scp03_chan_algs(se05x_scp03_chan *s)
+{
+    return s ? s->algs : NULL;
 }
 
 /* ---- handshake ------------------------------------------------------- */
@@ -60,7 +82,7 @@ static se05x_status initialize_update(se05x_conn *c, se05x_scp03_chan *ch,
     uint8_t rsp[SE05X_APDU_MAX];
     size_t rlen = 0, dlen = 0;
     uint16_t sw = 0;
-    if (RAND_bytes(cmd + 5, 8) != 1) {
+    if (RAND_bytes_ex(c->opts.libctx, cmd + 5, 8, 0) != 1) {
         se05x_conn_seterr(c, "SCP03: no random bytes for the host challenge");
         return SE05X_ERR_CRYPTO;
     }
@@ -75,7 +97,8 @@ static se05x_status initialize_update(se05x_conn *c, se05x_scp03_chan *ch,
                           kvn, sw, se05x_sw_str(sw));
         return SE05X_ERR_SCP;
     }
-    st = se05x_scp03_host_iu_check(&ch->ctx, sk, cmd + 5, rsp, dlen, (se05x_scp03_rule)rule);
+    st = se05x_scp03_host_iu_check_ex(&ch->ctx, ch->algs, sk, cmd + 5, rsp, dlen,
+                                      (se05x_scp03_rule)rule);
     if (st == SE05X_ERR_RESPONSE)
         se05x_conn_seterr(c, "SCP03: INITIALIZE UPDATE answer malformed (%zu bytes, want 29 or 32 "
                           "with SCP id 03)", dlen);
@@ -118,9 +141,9 @@ se05x_status se05x_scp03_chan_open(se05x_conn *c, const se05x_scp03_keys *keys, 
     if (!c || !keys || !send || !out)
         return SE05X_ERR_ARG;
     *out = NULL;
-    se05x_scp03_chan *ch = calloc(1, sizeof(*ch));
+    se05x_scp03_chan *ch = se05x_scp03_chan_new(c);
     if (!ch)
-        return SE05X_ERR_NOMEM;
+        return SE05X_ERR_CRYPTO;
     se05x_scp03_static sk;
     memcpy(sk.enc, keys->enc, 16);
     memcpy(sk.mac, keys->mac, 16);

@@ -5,7 +5,7 @@
  * key signed by the host key, receipt check, and an SCP03 session channel
  * keyed from the ECKey master key. Byte formats and key derivation are the
  * shared ones in core/scp03.c; the 80 05 wrapper and session bookkeeping
- * are session.c's. */
+ * are session.c's. All crypto runs in the connection's library context. */
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
@@ -71,13 +71,13 @@ static se05x_status read_device_key(se05x_conn *c, uint8_t point[SE05X_ECKEY_POI
     return SE05X_OK;
 }
 
-/* ECDSA-SHA-256 (DER) of msg with key. */
-static se05x_status sign(EVP_PKEY *key, const uint8_t *msg, size_t len, uint8_t *sig,
-                         size_t *siglen)
+/* ECDSA-SHA-256 (DER) of msg with key, in the connection's library context. */
+static se05x_status sign(se05x_conn *c, EVP_PKEY *key, const uint8_t *msg, size_t len,
+                         uint8_t *sig, size_t *siglen)
 {
     EVP_MD_CTX *mc = EVP_MD_CTX_new();
     se05x_status st = SE05X_ERR_CRYPTO;
-    if (mc && EVP_DigestSignInit_ex(mc, NULL, "SHA256", NULL, NULL, key, NULL) > 0 &&
+    if (mc && EVP_DigestSignInit_ex(mc, NULL, "SHA256", c->opts.libctx, NULL, key, NULL) > 0 &&
         EVP_DigestSign(mc, sig, siglen, msg, len) > 0)
         st = SE05X_OK;
     EVP_MD_CTX_free(mc);
@@ -97,7 +97,7 @@ static se05x_status build_auth(se05x_conn *c, EVP_PKEY *host_key,
     if (st != SE05X_OK)
         return st;
     *body_len = dlen;
-    st = sign(host_key, data, dlen, sig, &siglen);
+    st = sign(c, host_key, data, dlen, sig, &siglen);
     if (st != SE05X_OK) {
         se05x_conn_seterr(c, "ECKey session: signing with the host key failed (is it a private "
                           "key?)");
@@ -152,13 +152,15 @@ static se05x_status finish(se05x_conn *c, EVP_PKEY *eph, const uint8_t se_pub[65
                            const uint8_t receipt[16])
 {
     uint8_t z[32], master[16], want[16];
-    se05x_scp03_ctx ctx;
     bool prefix = c->version[0] == 0 || se05x_eckey_counter_prefix(c->version[0], c->version[1]);
-    se05x_status st = se05x_eckey_ecdh(eph, se_pub, z);
+    se05x_scp03_chan *ch = se05x_scp03_chan_new(c);
+    if (!ch)
+        return SE05X_ERR_CRYPTO;
+    se05x_status st = se05x_eckey_ecdh_ex(c->opts.libctx, eph, se_pub, z);
     if (st == SE05X_OK)
-        st = se05x_eckey_master(z, sizeof(z), drse, prefix, master);
+        st = se05x_eckey_master_ex(c->opts.libctx, z, sizeof(z), drse, prefix, master);
     if (st == SE05X_OK)
-        st = se05x_eckey_receipt(master, body, blen, want);
+        st = se05x_eckey_receipt_ex(se05x_scp03_chan_algs(ch), master, body, blen, want);
     if (st != SE05X_OK) {
         se05x_conn_seterr(c, "ECKey session: key agreement failed (%s)", se05x_strerror(st));
     } else if (CRYPTO_memcmp(want, receipt, 16) != 0) {
@@ -166,14 +168,12 @@ static se05x_status finish(se05x_conn *c, EVP_PKEY *eph, const uint8_t se_pub[65
                           "keys (key agreement key 0x%08X or protocol differs)", KP_ECKEY_USER);
         st = SE05X_ERR_SCP;
     } else {
-        st = se05x_eckey_channel(&ctx, master);
-        if (st == SE05X_OK) {
-            c->session.scp = se05x_scp03_chan_adopt(&ctx);
-            if (!c->session.scp)
-                st = SE05X_ERR_NOMEM;
-        }
-        se05x_scp03_ctx_wipe(&ctx);
+        st = se05x_eckey_channel_ex(se05x_scp03_chan_ctx(ch), se05x_scp03_chan_algs(ch), master);
     }
+    if (st == SE05X_OK)
+        c->session.scp = ch;
+    else
+        se05x_scp03_chan_free(ch);
     OPENSSL_cleanse(z, sizeof(z));
     OPENSSL_cleanse(master, sizeof(master));
     return st;
@@ -208,7 +208,7 @@ static se05x_status open_eckey(se05x_conn *c, uint32_t auth_id, EVP_PKEY *host_k
         st = read_device_key(c, se_pub);
     if (st != SE05X_OK)
         return st;
-    EVP_PKEY *eph = EVP_EC_gen("P-256");
+    EVP_PKEY *eph = EVP_PKEY_Q_keygen(c->opts.libctx, NULL, "EC", "P-256");
     if (!eph || key_point(eph, eph_pub) != SE05X_OK) {
         EVP_PKEY_free(eph);
         se05x_conn_seterr(c, "ECKey session: cannot generate the ephemeral key");
@@ -232,7 +232,7 @@ static se05x_status open_eckey(se05x_conn *c, uint32_t auth_id, EVP_PKEY *host_k
 }
 
 /* Rebuild the host key from the stored scalar || point. */
-static EVP_PKEY *stored_key(const uint8_t k[32 + 65])
+static EVP_PKEY *stored_key(OSSL_LIB_CTX *libctx, const uint8_t k[32 + 65])
 {
     char group[] = "prime256v1";
     EVP_PKEY *pk = NULL;
@@ -244,7 +244,7 @@ static EVP_PKEY *stored_key(const uint8_t k[32 + 65])
         OSSL_PARAM_BLD_push_BN(b, OSSL_PKEY_PARAM_PRIV_KEY, d) &&
         OSSL_PARAM_BLD_push_octet_string(b, OSSL_PKEY_PARAM_PUB_KEY, k + 32, 65))
         params = OSSL_PARAM_BLD_to_param(b);
-    EVP_PKEY_CTX *pc = params ? EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL) : NULL;
+    EVP_PKEY_CTX *pc = params ? EVP_PKEY_CTX_new_from_name(libctx, "EC", NULL) : NULL;
     if (!pc || EVP_PKEY_fromdata_init(pc) <= 0 ||
         EVP_PKEY_fromdata(pc, &pk, EVP_PKEY_KEYPAIR, params) <= 0)
         pk = NULL;
@@ -268,7 +268,7 @@ se05x_status se05x_session_eckey_reopen(se05x_conn *c)
                           "exportable", auth_id);
         return SE05X_ERR_STATE;
     }
-    EVP_PKEY *key = stored_key(k);
+    EVP_PKEY *key = stored_key(c->opts.libctx, k);
     OPENSSL_cleanse(k, sizeof(k));
     if (!key) {
         se05x_conn_seterr(c, "ECKey session: cannot rebuild the host key");

@@ -162,7 +162,8 @@ static sss_status be_open(sss_session *s, const sss_session_cfg *cfg)
         s->be = NULL;
         return SSS_ERR_ARG;
     }
-    se05x_conn_opts o = {.scp03_keyfile = cfg->scp03_keyfile};
+    /* hostlib's SCP03 and session crypto runs in the caller's library context */
+    se05x_conn_opts o = {.scp03_keyfile = cfg->scp03_keyfile, .libctx = cfg->libctx};
     char err[300] = "";
     se05x_status st = se05x_conn_open_err(cfg->connstr, &o, &b->c, err, sizeof(err));
     if (st != SE05X_OK) {

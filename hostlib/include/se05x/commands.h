@@ -208,6 +208,7 @@ typedef struct {
     const uint8_t *signature; size_t signature_len;
     uint8_t cmd[300]; size_t cmd_len; /* the command payload as sent */
     uint8_t raw[SE05X_APDU_MAX]; size_t raw_len;
+    OSSL_LIB_CTX *libctx; /* the connection's library context (NULL = default), for _verify */
 } se05x_attested_read;
 
 se05x_status se05x_read_object_attested(se05x_conn *c, uint32_t id, uint16_t offset,

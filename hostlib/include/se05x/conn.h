@@ -28,6 +28,12 @@ typedef struct {
     const char *scp03_keyfile; /* platform SCP03 key file (ENC/MAC/DEK lines); NULL = plain */
     uint8_t scp03_kvn;         /* key version, 0 = default 0x0B */
     bool no_select;            /* do not SELECT the applet on open */
+    /* libcrypto context for all host crypto of the connection (platform
+     * SCP03, AESKey/ECKey session channels, ECKey key agreement, attestation
+     * checks); NULL = the process default. Borrowed: must outlive the
+     * connection. Needs CMAC, AES-128-CBC/ECB (SCP03, AESKey sessions) and
+     * EC, ECDH, SHA-256 (ECKey sessions), e.g. the "default" provider. */
+    OSSL_LIB_CTX *libctx;
 } se05x_conn_opts;
 
 typedef struct {

@@ -17,7 +17,13 @@
  * Every wrap_cmd/unwrap_cmd must be followed by exactly one
  * unwrap_rsp/wrap_rsp: the response step applies the counter rule of the
  * channel (se05x_scp03_rule) and so keeps both ends in step. A failed MAC
- * check leaves the context unusable (the caller drops the channel). */
+ * check leaves the context unusable (the caller drops the channel).
+ *
+ * Library context: a context's crypto runs with the algorithms of its
+ * se05x_scp03_algs (ctx->algs, set by the _ex functions): fetched once from
+ * one OSSL_LIB_CTX and reused for every operation of the channel. Without
+ * one (algs NULL, what the plain functions set) every operation fetches
+ * from the process default library context. */
 #ifndef SE05X_SCP03_H
 #define SE05X_SCP03_H
 
@@ -66,6 +72,17 @@ typedef struct {
     uint8_t mac[SE05X_SCP03_KEY_LEN];
 } se05x_scp03_static;
 
+/* CMAC and AES-128-CBC/ECB fetched once from one library context, with
+ * reusable operation contexts. Not thread-safe: one object serves one
+ * channel (or one caller) at a time; it outlives every ctx pointing to it. */
+typedef struct se05x_scp03_algs se05x_scp03_algs;
+/* libctx NULL = the process default context; propq may be NULL. NULL if
+ * CMAC or AES-128-CBC/ECB cannot be fetched there (or out of memory). */
+se05x_scp03_algs *se05x_scp03_algs_new(OSSL_LIB_CTX *libctx, const char *propq);
+void se05x_scp03_algs_free(se05x_scp03_algs *a);
+/* The library context a was fetched from (NULL = default). */
+OSSL_LIB_CTX *se05x_scp03_algs_libctx(const se05x_scp03_algs *a);
+
 typedef struct {
     uint8_t s_enc[16], s_mac[16], s_rmac[16];
     uint8_t host_chal[8], card_chal[8];
@@ -76,6 +93,7 @@ typedef struct {
     bool open;           /* EXTERNAL AUTHENTICATE done */
     bool pending;        /* a command was wrapped/unwrapped, response step due */
     size_t pending_lc;   /* plain data length of that command */
+    se05x_scp03_algs *algs; /* borrowed; NULL = fetch per operation (default context) */
 } se05x_scp03_ctx;
 
 /* ---- primitives ------------------------------------------------------ */
@@ -87,6 +105,12 @@ se05x_status se05x_scp03_cmac(const uint8_t key[16], const uint8_t *data, size_t
  * lbits/8 bytes (lbits 64 or 128) of CMAC(key, 00*11 | dd | 00 | L | 01 | ctx). */
 se05x_status se05x_scp03_kdf(const uint8_t key[16], uint8_t dd, uint16_t lbits,
                              const uint8_t *context, size_t clen, uint8_t *out);
+/* The same with the algorithms of a (NULL = fetch from the default context). */
+se05x_status se05x_scp03_cmac_ex(se05x_scp03_algs *a, const uint8_t key[16], const uint8_t *data,
+                                 size_t len, uint8_t out[16]);
+se05x_status se05x_scp03_kdf_ex(se05x_scp03_algs *a, const uint8_t key[16], uint8_t dd,
+                                uint16_t lbits, const uint8_t *context, size_t clen,
+                                uint8_t *out);
 
 /* ---- handshake ------------------------------------------------------- */
 
@@ -95,6 +119,10 @@ se05x_status se05x_scp03_kdf(const uint8_t key[16], uint8_t dd, uint16_t lbits,
 se05x_status se05x_scp03_derive(se05x_scp03_ctx *ctx, const se05x_scp03_static *keys,
                                 const uint8_t host_chal[8], const uint8_t card_chal[8],
                                 se05x_scp03_rule rule);
+/* The same, ctx using the algorithms of a from then on (ctx->algs = a). */
+se05x_status se05x_scp03_derive_ex(se05x_scp03_ctx *ctx, se05x_scp03_algs *a,
+                                   const se05x_scp03_static *keys, const uint8_t host_chal[8],
+                                   const uint8_t card_chal[8], se05x_scp03_rule rule);
 /* Card (dd = CARD_CRYPTO) or host (dd = HOST_CRYPTO) cryptogram. */
 se05x_status se05x_scp03_cryptogram(const se05x_scp03_ctx *ctx, uint8_t dd, uint8_t out[8]);
 
@@ -109,6 +137,11 @@ se05x_status se05x_scp03_iu_answer(const se05x_scp03_ctx *ctx, const uint8_t div
 se05x_status se05x_scp03_host_iu_check(se05x_scp03_ctx *ctx, const se05x_scp03_static *keys,
                                        const uint8_t host_chal[8], const uint8_t *rsp,
                                        size_t len, se05x_scp03_rule rule);
+/* The same, ctx using the algorithms of a (ctx->algs = a). */
+se05x_status se05x_scp03_host_iu_check_ex(se05x_scp03_ctx *ctx, se05x_scp03_algs *a,
+                                          const se05x_scp03_static *keys,
+                                          const uint8_t host_chal[8], const uint8_t *rsp,
+                                          size_t len, se05x_scp03_rule rule);
 
 /* Host: build EXTERNAL AUTHENTICATE (21 bytes: 84 82 33 00 10 | host
  * cryptogram | C-MAC) and set the MCV. The channel opens (counter 1) once
@@ -195,13 +228,23 @@ bool se05x_eckey_counter_prefix(uint8_t major, uint8_t minor);
 se05x_status se05x_eckey_master(const uint8_t *z, size_t zlen,
                                 const uint8_t drse[SE05X_ECKEY_DRSE_LEN], bool prefix,
                                 uint8_t out[16]);
+/* The same with SHA-256 fetched from libctx (NULL = default context). */
+se05x_status se05x_eckey_master_ex(OSSL_LIB_CTX *libctx, const uint8_t *z, size_t zlen,
+                                   const uint8_t drse[SE05X_ECKEY_DRSE_LEN], bool prefix,
+                                   uint8_t out[16]);
 /* Receipt = AES-CMAC(master key, A6 TLV || 7F49 TLV as sent). */
 se05x_status se05x_eckey_receipt(const uint8_t master[16], const uint8_t *signed_part,
                                  size_t len, uint8_t out[SE05X_ECKEY_RECEIPT_LEN]);
+se05x_status se05x_eckey_receipt_ex(se05x_scp03_algs *a, const uint8_t master[16],
+                                    const uint8_t *signed_part, size_t len,
+                                    uint8_t out[SE05X_ECKEY_RECEIPT_LEN]);
 /* Reset ctx to an open session channel keyed from the master key: S-ENC,
  * S-MAC, S-RMAC and the initial MCV with KDF constants 04/06/07/08 and an
  * empty context, counter 1, counter rule 7.x. Used by both ends. */
 se05x_status se05x_eckey_channel(se05x_scp03_ctx *ctx, const uint8_t master[16]);
+/* The same, ctx using the algorithms of a (ctx->algs = a). */
+se05x_status se05x_eckey_channel_ex(se05x_scp03_ctx *ctx, se05x_scp03_algs *a,
+                                    const uint8_t master[16]);
 
 /* Host: INTERNAL AUTHENTICATE data without the signature:
  * A6 { 4F 10 <applet AID>, 90 03 AB 01 33, 80 01 88, 81 01 10 } ||
@@ -223,5 +266,10 @@ EVP_PKEY *se05x_eckey_point_pkey(const uint8_t point[SE05X_ECKEY_POINT_LEN]);
 /* ECDH: z (32 bytes) = x-coordinate of priv * peer point. */
 se05x_status se05x_eckey_ecdh(EVP_PKEY *priv, const uint8_t peer[SE05X_ECKEY_POINT_LEN],
                               uint8_t z[32]);
+/* The same in libctx (NULL = default context). */
+EVP_PKEY *se05x_eckey_point_pkey_ex(OSSL_LIB_CTX *libctx,
+                                    const uint8_t point[SE05X_ECKEY_POINT_LEN]);
+se05x_status se05x_eckey_ecdh_ex(OSSL_LIB_CTX *libctx, EVP_PKEY *priv,
+                                 const uint8_t peer[SE05X_ECKEY_POINT_LEN], uint8_t z[32]);
 
 #endif

@@ -3,7 +3,9 @@
  * EXTERNAL AUTHENTICATE, C-MAC/C-ENC command wrapping with ISO 9797-1 M2
  * padding, R-MAC/R-ENC response wrapping, MAC chaining and the counter rules
  * of applet 3.x versus >= 4.3 / applet sessions, and the platform key file
- * parser. See se05x/scp03.h. */
+ * parser. See se05x/scp03.h. A context's algorithms come from its
+ * se05x_scp03_algs (fetched once from one library context) or, without
+ * one, are fetched from the default context per operation. */
 #include "se05x/scp03.h"
 
 #include <ctype.h>
@@ -14,36 +16,114 @@
 #include <openssl/params.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "se05x/apdu.h"
 #include "se05x/tlv.h"
 
+/* ---- algorithms ------------------------------------------------------ */
+
+struct se05x_scp03_algs {
+    OSSL_LIB_CTX *libctx;
+    EVP_MAC *cmac;
+    EVP_MAC_CTX *mac; /* CMAC with AES-128-CBC chosen; keyed per operation */
+    EVP_CIPHER *cbc, *ecb;
+    EVP_CIPHER_CTX *cbc_ctx, *ecb_ctx; /* set to their cipher; keyed per operation */
+};
+
+void se05x_scp03_algs_free(se05x_scp03_algs *a)
+{
+    if (!a)
+        return;
+    EVP_MAC_CTX_free(a->mac); /* the EVP_*_CTX frees wipe their key state */
+    EVP_MAC_free(a->cmac);
+    EVP_CIPHER_CTX_free(a->cbc_ctx);
+    EVP_CIPHER_CTX_free(a->ecb_ctx);
+    EVP_CIPHER_free(a->cbc);
+    EVP_CIPHER_free(a->ecb);
+    free(a);
+}
+
+/* CMAC's parameters: the block cipher and, if given, the property query. */
+static bool cmac_choose_cipher(EVP_MAC_CTX *mc, const char *propq)
+{
+    char cipher[] = "AES-128-CBC";
+    OSSL_PARAM params[3];
+    size_t n = 0;
+    params[n++] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_CIPHER, cipher, 0);
+    if (propq)
+        params[n++] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_PROPERTIES, (char *)propq, 0);
+    params[n] = OSSL_PARAM_construct_end();
+    return EVP_MAC_CTX_set_params(mc, params) == 1;
+}
+
+se05x_scp03_algs *se05x_scp03_algs_new(OSSL_LIB_CTX *libctx, const char *propq)
+{
+    se05x_scp03_algs *a = calloc(1, sizeof(*a));
+    if (!a)
+        return NULL;
+    a->libctx = libctx;
+    a->cmac = EVP_MAC_fetch(libctx, "CMAC", propq);
+    a->mac = a->cmac ? EVP_MAC_CTX_new(a->cmac) : NULL;
+    a->cbc = EVP_CIPHER_fetch(libctx, "AES-128-CBC", propq);
+    a->ecb = EVP_CIPHER_fetch(libctx, "AES-128-ECB", propq);
+    a->cbc_ctx = EVP_CIPHER_CTX_new();
+    a->ecb_ctx = EVP_CIPHER_CTX_new();
+    if (!a->mac || !cmac_choose_cipher(a->mac, propq) || !a->cbc || !a->ecb || !a->cbc_ctx ||
+        !a->ecb_ctx || !EVP_CipherInit_ex2(a->cbc_ctx, a->cbc, NULL, NULL, 1, NULL) ||
+        !EVP_CipherInit_ex2(a->ecb_ctx, a->ecb, NULL, NULL, 1, NULL)) {
+        se05x_scp03_algs_free(a);
+        return NULL;
+    }
+    return a;
+}
+
+OSSL_LIB_CTX *se05x_scp03_algs_libctx(const se05x_scp03_algs *a)
+{
+    return a ? a->libctx : NULL;
+}
+
 /* ---- primitives ------------------------------------------------------ */
 
-se05x_status se05x_scp03_cmac(const uint8_t key[16], const uint8_t *data, size_t len,
-                              uint8_t out[16])
+/* CMAC without an algs object: fetched from the default context per call. */
+static se05x_status cmac_fetching(const uint8_t key[16], const uint8_t *data, size_t len,
+                                  uint8_t out[16])
 {
     se05x_status st = SE05X_ERR_CRYPTO;
     EVP_MAC *mac = EVP_MAC_fetch(NULL, "CMAC", NULL);
     EVP_MAC_CTX *mc = mac ? EVP_MAC_CTX_new(mac) : NULL;
-    char cipher[] = "AES-128-CBC";
-    OSSL_PARAM params[] = {
-        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_CIPHER, cipher, 0),
-        OSSL_PARAM_construct_end(),
-    };
     size_t olen = 0;
-    if (mc && EVP_MAC_init(mc, key, 16, params) && EVP_MAC_update(mc, data, len) &&
-        EVP_MAC_final(mc, out, &olen, 16) && olen == 16)
+    if (mc && cmac_choose_cipher(mc, NULL) && EVP_MAC_init(mc, key, 16, NULL) &&
+        EVP_MAC_update(mc, data, len) && EVP_MAC_final(mc, out, &olen, 16) && olen == 16)
         st = SE05X_OK;
     EVP_MAC_CTX_free(mc);
     EVP_MAC_free(mac);
     return st;
 }
 
-se05x_status se05x_scp03_kdf(const uint8_t key[16], uint8_t dd, uint16_t lbits,
-                             const uint8_t *context, size_t clen, uint8_t *out)
+se05x_status se05x_scp03_cmac_ex(se05x_scp03_algs *a, const uint8_t key[16], const uint8_t *data,
+                                 size_t len, uint8_t out[16])
+{
+    size_t olen = 0;
+    if (!a)
+        return cmac_fetching(key, data, len, out);
+    if (EVP_MAC_init(a->mac, key, 16, NULL) && EVP_MAC_update(a->mac, data, len) &&
+        EVP_MAC_final(a->mac, out, &olen, 16) && olen == 16)
+        return SE05X_OK;
+    return SE05X_ERR_CRYPTO;
+}
+
+se05x_status se05x_scp03_cmac(const uint8_t key[16], const uint8_t *data, size_t len,
+                              uint8_t out[16])
+{
+    return se05x_scp03_cmac_ex(NULL, key, data, len, out);
+}
+
+se05x_status se05x_scp03_kdf_ex(se05x_scp03_algs *a, const uint8_t key[16], uint8_t dd,
+                                uint16_t lbits, const uint8_t *context, size_t clen,
+                                uint8_t *out)
 {
     uint8_t buf[16 + 64];
     uint8_t full[16];
@@ -57,28 +137,37 @@ se05x_status se05x_scp03_kdf(const uint8_t key[16], uint8_t dd, uint16_t lbits,
     buf[15] = 0x01;
     if (clen)
         memcpy(buf + 16, context, clen);
-    se05x_status st = se05x_scp03_cmac(key, buf, 16 + clen, full);
+    se05x_status st = se05x_scp03_cmac_ex(a, key, buf, 16 + clen, full);
     if (st == SE05X_OK)
         memcpy(out, full, lbits / 8);
     OPENSSL_cleanse(full, sizeof(full));
     return st;
 }
 
-/* One AES-128 operation over whole blocks: ECB when iv is NULL. */
-static se05x_status aes_blocks(const uint8_t key[16], const uint8_t *iv, bool enc,
-                               const uint8_t *in, size_t len, uint8_t *out)
+se05x_status se05x_scp03_kdf(const uint8_t key[16], uint8_t dd, uint16_t lbits,
+                             const uint8_t *context, size_t clen, uint8_t *out)
+{
+    return se05x_scp03_kdf_ex(NULL, key, dd, lbits, context, clen, out);
+}
+
+/* One AES-128 operation over whole blocks: ECB when iv is NULL. With a,
+ * its prepared context is re-keyed; without, the cipher is fetched from
+ * the default context. */
+static se05x_status aes_blocks(se05x_scp03_algs *a, const uint8_t key[16], const uint8_t *iv,
+                               bool enc, const uint8_t *in, size_t len, uint8_t *out)
 {
     if (len % 16)
         return SE05X_ERR_ARG;
-    EVP_CIPHER_CTX *cc = EVP_CIPHER_CTX_new();
+    EVP_CIPHER_CTX *cc = a ? (iv ? a->cbc_ctx : a->ecb_ctx) : EVP_CIPHER_CTX_new();
+    const EVP_CIPHER *ciph = a ? NULL : iv ? EVP_aes_128_cbc() : EVP_aes_128_ecb();
     int n = 0, f = 0;
     se05x_status st = SE05X_ERR_CRYPTO;
-    const EVP_CIPHER *ciph = iv ? EVP_aes_128_cbc() : EVP_aes_128_ecb();
     if (cc && EVP_CipherInit_ex2(cc, ciph, key, iv, enc ? 1 : 0, NULL) &&
         EVP_CIPHER_CTX_set_padding(cc, 0) && EVP_CipherUpdate(cc, out, &n, in, (int)len) &&
         EVP_CipherFinal_ex(cc, out + n, &f) && (size_t)(n + f) == len)
         st = SE05X_OK;
-    EVP_CIPHER_CTX_free(cc);
+    if (!a)
+        EVP_CIPHER_CTX_free(cc);
     return st;
 }
 
@@ -119,7 +208,7 @@ static se05x_status rsp_iv(const se05x_scp03_ctx *ctx, uint8_t iv[16])
     if (ctx->rule == SE05X_SCP03_RULE_3X && ctx->pending_lc == 0)
         ctr_add(c, -1);
     c[0] = 0x80;
-    return aes_blocks(ctx->s_enc, NULL, true, c, 16, iv);
+    return aes_blocks(ctx->algs, ctx->s_enc, NULL, true, c, 16, iv);
 }
 
 /* Counter step after the response of one command (spec §5.4 and the
@@ -138,19 +227,22 @@ static void ctr_step(se05x_scp03_ctx *ctx, uint16_t sw)
 
 /* ---- handshake ------------------------------------------------------- */
 
-se05x_status se05x_scp03_derive(se05x_scp03_ctx *ctx, const se05x_scp03_static *keys,
-                                const uint8_t host_chal[8], const uint8_t card_chal[8],
-                                se05x_scp03_rule rule)
+se05x_status se05x_scp03_derive_ex(se05x_scp03_ctx *ctx, se05x_scp03_algs *a,
+                                   const se05x_scp03_static *keys, const uint8_t host_chal[8],
+                                   const uint8_t card_chal[8], se05x_scp03_rule rule)
 {
     uint8_t context[16];
     se05x_scp03_ctx_wipe(ctx);
+    ctx->algs = a;
     memcpy(context, host_chal, 8);
     memcpy(context + 8, card_chal, 8);
-    se05x_status st = se05x_scp03_kdf(keys->enc, SE05X_SCP03_DD_S_ENC, 128, context, 16, ctx->s_enc);
+    se05x_status st = se05x_scp03_kdf_ex(a, keys->enc, SE05X_SCP03_DD_S_ENC, 128, context, 16,
+                                         ctx->s_enc);
     if (st == SE05X_OK)
-        st = se05x_scp03_kdf(keys->mac, SE05X_SCP03_DD_S_MAC, 128, context, 16, ctx->s_mac);
+        st = se05x_scp03_kdf_ex(a, keys->mac, SE05X_SCP03_DD_S_MAC, 128, context, 16, ctx->s_mac);
     if (st == SE05X_OK)
-        st = se05x_scp03_kdf(keys->mac, SE05X_SCP03_DD_S_RMAC, 128, context, 16, ctx->s_rmac);
+        st = se05x_scp03_kdf_ex(a, keys->mac, SE05X_SCP03_DD_S_RMAC, 128, context, 16,
+                                ctx->s_rmac);
     if (st != SE05X_OK) {
         se05x_scp03_ctx_wipe(ctx);
         return st;
@@ -162,6 +254,13 @@ se05x_status se05x_scp03_derive(se05x_scp03_ctx *ctx, const se05x_scp03_static *
     return SE05X_OK;
 }
 
+se05x_status se05x_scp03_derive(se05x_scp03_ctx *ctx, const se05x_scp03_static *keys,
+                                const uint8_t host_chal[8], const uint8_t card_chal[8],
+                                se05x_scp03_rule rule)
+{
+    return se05x_scp03_derive_ex(ctx, NULL, keys, host_chal, card_chal, rule);
+}
+
 se05x_status se05x_scp03_cryptogram(const se05x_scp03_ctx *ctx, uint8_t dd, uint8_t out[8])
 {
     uint8_t context[16];
@@ -169,7 +268,7 @@ se05x_status se05x_scp03_cryptogram(const se05x_scp03_ctx *ctx, uint8_t dd, uint
         return SE05X_ERR_STATE;
     memcpy(context, ctx->host_chal, 8);
     memcpy(context + 8, ctx->card_chal, 8);
-    return se05x_scp03_kdf(ctx->s_mac, dd, 64, context, 16, out);
+    return se05x_scp03_kdf_ex(ctx->algs, ctx->s_mac, dd, 64, context, 16, out);
 }
 
 se05x_status se05x_scp03_iu_answer(const se05x_scp03_ctx *ctx, const uint8_t divdata[10],
@@ -183,14 +282,15 @@ se05x_status se05x_scp03_iu_answer(const se05x_scp03_ctx *ctx, const uint8_t div
     return se05x_scp03_cryptogram(ctx, SE05X_SCP03_DD_CARD_CRYPTO, out + 21);
 }
 
-se05x_status se05x_scp03_host_iu_check(se05x_scp03_ctx *ctx, const se05x_scp03_static *keys,
-                                       const uint8_t host_chal[8], const uint8_t *rsp,
-                                       size_t len, se05x_scp03_rule rule)
+se05x_status se05x_scp03_host_iu_check_ex(se05x_scp03_ctx *ctx, se05x_scp03_algs *a,
+                                          const se05x_scp03_static *keys,
+                                          const uint8_t host_chal[8], const uint8_t *rsp,
+                                          size_t len, se05x_scp03_rule rule)
 {
     uint8_t crypt[8];
     if ((len != 29 && len != 32) || rsp[11] != 0x03)
         return SE05X_ERR_RESPONSE;
-    se05x_status st = se05x_scp03_derive(ctx, keys, host_chal, rsp + 13, rule);
+    se05x_status st = se05x_scp03_derive_ex(ctx, a, keys, host_chal, rsp + 13, rule);
     if (st == SE05X_OK)
         st = se05x_scp03_cryptogram(ctx, SE05X_SCP03_DD_CARD_CRYPTO, crypt);
     if (st == SE05X_OK && CRYPTO_memcmp(crypt, rsp + 21, 8) != 0)
@@ -198,6 +298,13 @@ se05x_status se05x_scp03_host_iu_check(se05x_scp03_ctx *ctx, const se05x_scp03_s
     if (st != SE05X_OK)
         se05x_scp03_ctx_wipe(ctx);
     return st;
+}
+
+se05x_status se05x_scp03_host_iu_check(se05x_scp03_ctx *ctx, const se05x_scp03_static *keys,
+                                       const uint8_t host_chal[8], const uint8_t *rsp,
+                                       size_t len, se05x_scp03_rule rule)
+{
+    return se05x_scp03_host_iu_check_ex(ctx, NULL, keys, host_chal, rsp, len, rule);
 }
 
 /* MCV = CMAC(S-MAC, MCV || msg); mac8 (may be NULL) gets the first 8 bytes. */
@@ -210,7 +317,7 @@ static se05x_status chain_mac(se05x_scp03_ctx *ctx, const uint8_t *key, const ui
         return SE05X_ERR_BUFFER;
     memcpy(buf, ctx->mcv, 16);
     memcpy(buf + 16, msg, len);
-    se05x_status st = se05x_scp03_cmac(key, buf, 16 + len, full);
+    se05x_status st = se05x_scp03_cmac_ex(ctx->algs, key, buf, 16 + len, full);
     if (st == SE05X_OK) {
         if (mac8)
             memcpy(mac8, full, 8);
@@ -305,9 +412,9 @@ se05x_status se05x_scp03_wrap_cmd(se05x_scp03_ctx *ctx, const uint8_t *capdu, si
         return SE05X_ERR_BUFFER;
     if (a.lc) {
         elen = pad_m2(a.data, a.lc, enc);
-        st = aes_blocks(ctx->s_enc, NULL, true, ctx->ctr, 16, iv);
+        st = aes_blocks(ctx->algs, ctx->s_enc, NULL, true, ctx->ctr, 16, iv);
         if (st == SE05X_OK)
-            st = aes_blocks(ctx->s_enc, iv, true, enc, elen, enc);
+            st = aes_blocks(ctx->algs, ctx->s_enc, iv, true, enc, elen, enc);
         if (st != SE05X_OK)
             goto done;
     }
@@ -357,9 +464,9 @@ se05x_status se05x_scp03_unwrap_cmd(se05x_scp03_ctx *ctx, const uint8_t *capdu, 
     if (elen) {
         if (elen % 16 || elen > sizeof(plain))
             return SE05X_ERR_SCP;
-        st = aes_blocks(ctx->s_enc, NULL, true, ctx->ctr, 16, iv);
+        st = aes_blocks(ctx->algs, ctx->s_enc, NULL, true, ctx->ctr, 16, iv);
         if (st == SE05X_OK)
-            st = aes_blocks(ctx->s_enc, iv, false, a.data, elen, plain);
+            st = aes_blocks(ctx->algs, ctx->s_enc, iv, false, a.data, elen, plain);
         if (st != SE05X_OK)
             goto done;
         plen = unpad_m2(plain, elen);
@@ -408,7 +515,7 @@ se05x_status se05x_scp03_wrap_rsp(se05x_scp03_ctx *ctx, const uint8_t *data, siz
         pad_m2(data, dlen, out);
         st = rsp_iv(ctx, iv);
         if (st == SE05X_OK)
-            st = aes_blocks(ctx->s_enc, iv, true, out, elen, out);
+            st = aes_blocks(ctx->algs, ctx->s_enc, iv, true, out, elen, out);
     }
     se05x_put_u16(out + elen, sw);
     if (st == SE05X_OK)
@@ -453,7 +560,7 @@ se05x_status se05x_scp03_unwrap_rsp(se05x_scp03_ctx *ctx, const uint8_t *rapdu, 
     if (elen) {
         st = rsp_iv(ctx, iv);
         if (st == SE05X_OK)
-            st = aes_blocks(ctx->s_enc, iv, false, rapdu, elen, buf);
+            st = aes_blocks(ctx->algs, ctx->s_enc, iv, false, rapdu, elen, buf);
         if (st != SE05X_OK)
             goto done;
         plen = unpad_m2(buf, elen);
@@ -539,18 +646,19 @@ bool se05x_eckey_counter_prefix(uint8_t major, uint8_t minor)
     return major > 3 || (major == 3 && minor >= 5);
 }
 
-se05x_status se05x_eckey_master(const uint8_t *z, size_t zlen,
-                                const uint8_t drse[SE05X_ECKEY_DRSE_LEN], bool prefix,
-                                uint8_t out[16])
+se05x_status se05x_eckey_master_ex(OSSL_LIB_CTX *libctx, const uint8_t *z, size_t zlen,
+                                   const uint8_t drse[SE05X_ECKEY_DRSE_LEN], bool prefix,
+                                   uint8_t out[16])
 {
     static const uint8_t ctr1[4] = {0x00, 0x00, 0x00, 0x01};
     uint8_t md[32];
     unsigned int mdlen = 0;
     if (!z || !drse || !out)
         return SE05X_ERR_ARG;
+    EVP_MD *sha = EVP_MD_fetch(libctx, "SHA256", NULL);
     EVP_MD_CTX *mc = EVP_MD_CTX_new();
     se05x_status st = SE05X_ERR_CRYPTO;
-    if (mc && EVP_DigestInit_ex2(mc, EVP_sha256(), NULL) &&
+    if (sha && mc && EVP_DigestInit_ex2(mc, sha, NULL) &&
         (!prefix || EVP_DigestUpdate(mc, ctr1, sizeof(ctr1))) && EVP_DigestUpdate(mc, z, zlen) &&
         EVP_DigestUpdate(mc, drse, SE05X_ECKEY_DRSE_LEN) &&
         EVP_DigestUpdate(mc, ECKEY_SHARED_INFO, sizeof(ECKEY_SHARED_INFO)) &&
@@ -559,30 +667,47 @@ se05x_status se05x_eckey_master(const uint8_t *z, size_t zlen,
         st = SE05X_OK;
     }
     EVP_MD_CTX_free(mc);
+    EVP_MD_free(sha);
     OPENSSL_cleanse(md, sizeof(md));
     return st;
+}
+
+se05x_status se05x_eckey_master(const uint8_t *z, size_t zlen,
+                                const uint8_t drse[SE05X_ECKEY_DRSE_LEN], bool prefix,
+                                uint8_t out[16])
+{
+    return se05x_eckey_master_ex(NULL, z, zlen, drse, prefix, out);
+}
+
+se05x_status se05x_eckey_receipt_ex(se05x_scp03_algs *a, const uint8_t master[16],
+                                    const uint8_t *signed_part, size_t len,
+                                    uint8_t out[SE05X_ECKEY_RECEIPT_LEN])
+{
+    if (!master || !signed_part || !out)
+        return SE05X_ERR_ARG;
+    return se05x_scp03_cmac_ex(a, master, signed_part, len, out);
 }
 
 se05x_status se05x_eckey_receipt(const uint8_t master[16], const uint8_t *signed_part,
                                  size_t len, uint8_t out[SE05X_ECKEY_RECEIPT_LEN])
 {
-    if (!master || !signed_part || !out)
-        return SE05X_ERR_ARG;
-    return se05x_scp03_cmac(master, signed_part, len, out);
+    return se05x_eckey_receipt_ex(NULL, master, signed_part, len, out);
 }
 
-se05x_status se05x_eckey_channel(se05x_scp03_ctx *ctx, const uint8_t master[16])
+se05x_status se05x_eckey_channel_ex(se05x_scp03_ctx *ctx, se05x_scp03_algs *a,
+                                    const uint8_t master[16])
 {
     if (!ctx || !master)
         return SE05X_ERR_ARG;
     se05x_scp03_ctx_wipe(ctx);
-    se05x_status st = se05x_scp03_kdf(master, SE05X_SCP03_DD_S_ENC, 128, NULL, 0, ctx->s_enc);
+    ctx->algs = a;
+    se05x_status st = se05x_scp03_kdf_ex(a, master, SE05X_SCP03_DD_S_ENC, 128, NULL, 0, ctx->s_enc);
     if (st == SE05X_OK)
-        st = se05x_scp03_kdf(master, SE05X_SCP03_DD_S_MAC, 128, NULL, 0, ctx->s_mac);
+        st = se05x_scp03_kdf_ex(a, master, SE05X_SCP03_DD_S_MAC, 128, NULL, 0, ctx->s_mac);
     if (st == SE05X_OK)
-        st = se05x_scp03_kdf(master, SE05X_SCP03_DD_S_RMAC, 128, NULL, 0, ctx->s_rmac);
+        st = se05x_scp03_kdf_ex(a, master, SE05X_SCP03_DD_S_RMAC, 128, NULL, 0, ctx->s_rmac);
     if (st == SE05X_OK)
-        st = se05x_scp03_kdf(master, ECKEY_DD_MCV, 128, NULL, 0, ctx->mcv);
+        st = se05x_scp03_kdf_ex(a, master, ECKEY_DD_MCV, 128, NULL, 0, ctx->mcv);
     if (st != SE05X_OK) {
         se05x_scp03_ctx_wipe(ctx);
         return st;
@@ -594,6 +719,11 @@ se05x_status se05x_eckey_channel(se05x_scp03_ctx *ctx, const uint8_t master[16])
     ctx->open = true;
     ctx->pending = false;
     return SE05X_OK;
+}
+
+se05x_status se05x_eckey_channel(se05x_scp03_ctx *ctx, const uint8_t master[16])
+{
+    return se05x_eckey_channel_ex(ctx, NULL, master);
 }
 
 /* A two-byte tag (first byte t1) written with the shared TLV writer. */
@@ -711,7 +841,8 @@ se05x_status se05x_eckey_auth_parse(const uint8_t *data, size_t len, size_t *sig
     return SE05X_OK;
 }
 
-EVP_PKEY *se05x_eckey_point_pkey(const uint8_t point[SE05X_ECKEY_POINT_LEN])
+EVP_PKEY *se05x_eckey_point_pkey_ex(OSSL_LIB_CTX *libctx,
+                                    const uint8_t point[SE05X_ECKEY_POINT_LEN])
 {
     char group[] = "prime256v1";
     OSSL_PARAM params[] = {
@@ -723,7 +854,7 @@ EVP_PKEY *se05x_eckey_point_pkey(const uint8_t point[SE05X_ECKEY_POINT_LEN])
     EVP_PKEY *pk = NULL;
     if (!point || point[0] != 0x04)
         return NULL;
-    EVP_PKEY_CTX *pc = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+    EVP_PKEY_CTX *pc = EVP_PKEY_CTX_new_from_name(libctx, "EC", NULL);
     if (!pc || EVP_PKEY_fromdata_init(pc) <= 0 ||
         EVP_PKEY_fromdata(pc, &pk, EVP_PKEY_PUBLIC_KEY, params) <= 0)
         pk = NULL;
@@ -731,7 +862,7 @@ EVP_PKEY *se05x_eckey_point_pkey(const uint8_t point[SE05X_ECKEY_POINT_LEN])
     if (!pk)
         return NULL;
     /* fromdata does not insist on the point being on the curve */
-    EVP_PKEY_CTX *cc = EVP_PKEY_CTX_new_from_pkey(NULL, pk, NULL);
+    EVP_PKEY_CTX *cc = EVP_PKEY_CTX_new_from_pkey(libctx, pk, NULL);
     int ok = cc && EVP_PKEY_public_check(cc) == 1;
     EVP_PKEY_CTX_free(cc);
     if (!ok) {
@@ -741,23 +872,34 @@ EVP_PKEY *se05x_eckey_point_pkey(const uint8_t point[SE05X_ECKEY_POINT_LEN])
     return pk;
 }
 
-se05x_status se05x_eckey_ecdh(EVP_PKEY *priv, const uint8_t peer[SE05X_ECKEY_POINT_LEN],
-                              uint8_t z[32])
+EVP_PKEY *se05x_eckey_point_pkey(const uint8_t point[SE05X_ECKEY_POINT_LEN])
+{
+    return se05x_eckey_point_pkey_ex(NULL, point);
+}
+
+se05x_status se05x_eckey_ecdh_ex(OSSL_LIB_CTX *libctx, EVP_PKEY *priv,
+                                 const uint8_t peer[SE05X_ECKEY_POINT_LEN], uint8_t z[32])
 {
     if (!priv || !peer || !z)
         return SE05X_ERR_ARG;
-    EVP_PKEY *pub = se05x_eckey_point_pkey(peer);
+    EVP_PKEY *pub = se05x_eckey_point_pkey_ex(libctx, peer);
     if (!pub)
         return SE05X_ERR_ARG;
     se05x_status st = SE05X_ERR_CRYPTO;
     size_t zlen = 32;
-    EVP_PKEY_CTX *dc = EVP_PKEY_CTX_new_from_pkey(NULL, priv, NULL);
+    EVP_PKEY_CTX *dc = EVP_PKEY_CTX_new_from_pkey(libctx, priv, NULL);
     if (dc && EVP_PKEY_derive_init(dc) > 0 && EVP_PKEY_derive_set_peer(dc, pub) > 0 &&
         EVP_PKEY_derive(dc, z, &zlen) > 0 && zlen == 32)
         st = SE05X_OK;
     EVP_PKEY_CTX_free(dc);
     EVP_PKEY_free(pub);
     return st;
+}
+
+se05x_status se05x_eckey_ecdh(EVP_PKEY *priv, const uint8_t peer[SE05X_ECKEY_POINT_LEN],
+                              uint8_t z[32])
+{
+    return se05x_eckey_ecdh_ex(NULL, priv, peer, z);
 }
 
 /* ---- platform key file ---------------------------------------------- */
