@@ -20,6 +20,7 @@
 
 struct sesim_scp03_card {
     se05x_scp03_ctx ctx;
+    se05x_scp03_algs *algs; /* CMAC/AES fetched once per channel (ctx.algs) */
 };
 
 #define SW_OK 0x9000u
@@ -37,6 +38,7 @@ static void card_free(struct sesim_scp03_card *sc)
     if (!sc)
         return;
     se05x_scp03_ctx_wipe(&sc->ctx);
+    se05x_scp03_algs_free(sc->algs);
     free(sc);
 }
 
@@ -118,8 +120,8 @@ static size_t init_update(sesim *s, const se05x_apdu *a, const se05x_scp03_stati
     struct sesim_scp03_card *sc = calloc(1, sizeof(*sc));
     if (!sc)
         return sw_only(rapdu, SE05X_SW_NO_MEMORY);
-    if (RAND_bytes(card_chal, 8) != 1 ||
-        se05x_scp03_derive(&sc->ctx, keys, a->data, card_chal, rule) != SE05X_OK ||
+    if (RAND_bytes(card_chal, 8) != 1 || (sc->algs = se05x_scp03_algs_new(NULL, NULL)) == NULL ||
+        se05x_scp03_derive_ex(&sc->ctx, sc->algs, keys, a->data, card_chal, rule) != SE05X_OK ||
         se05x_scp03_iu_answer(&sc->ctx, divdata(s), kvn, rapdu) != SE05X_OK) {
         card_free(sc);
         return sw_only(rapdu, SE05X_SW_NO_DIAGNOSIS);
