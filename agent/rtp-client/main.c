@@ -1,6 +1,7 @@
 /* rtp-client: device side of offline remote trust provisioning (spec
  * el2go-protocol.md §8): connects to rtp-server, forwards every APDU to
- * the SE through hostlib (se05x_conn_raw) and prints the provisioned and
+ * the SE through hostlib (se05x_conn_forward: inside platform SCP03 when
+ * --scp03 is given) and prints the provisioned and
  * failed object lists. Exit: 0 all provisioned, 1 some failed, 2 usage,
  * 3 connection failure (server, SE or protocol). */
 #include <errno.h>
@@ -18,11 +19,13 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: rtp-client [--se CONN] [HOST [PORT]]\n"
+            "usage: rtp-client [--se CONN] [--scp03 KEYFILE] [HOST [PORT]]\n"
             "Connects to rtp-server at HOST:PORT (default 127.0.0.1 %d) and forwards its APDUs\n"
             "to the secure element.\n"
             "      --se CONN   SE connection string (HOST:PORT JRCP, /dev/i2c-N[:0xADDR], t1:PATH,\n"
             "                  sim:DIR); default env SE05X_PORT, then 127.0.0.1:8050\n"
+            "      --scp03 KEYFILE  open platform SCP03 with these keys (ENC/MAC/DEK lines) and\n"
+            "                  send the server's APDUs inside it; default env SE05X_SCP03_KEYFILE\n"
             "  -h, --help      this help (also -help)\n"
             "Exit status: 0 all objects provisioned, 1 some failed, 2 usage error,\n"
             "3 connection failure (server, SE link or protocol).\n",
@@ -56,8 +59,9 @@ static int dial(const char *host, const char *port)
 int main(int argc, char **argv)
 {
     static const struct option lo[] = {{"se", required_argument, NULL, 's'},
+                                       {"scp03", required_argument, NULL, 'k'},
                                        {"help", no_argument, NULL, 'h'}, {0}};
-    const char *se = NULL;
+    const char *se = NULL, *keyfile = getenv("SE05X_SCP03_KEYFILE");
     int c;
     for (int i = 1; i < argc; i++)
         if (!strcmp(argv[i], "-help")) {
@@ -67,6 +71,8 @@ int main(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
         if (c == 's') {
             se = optarg;
+        } else if (c == 'k') {
+            keyfile = optarg;
         } else if (c == 'h') {
             usage(stdout);
             return 0;
@@ -93,9 +99,11 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     se05x_conn *conn = NULL;
     char err[256] = "";
-    if (se05x_conn_open_err(se, NULL, &conn, err, sizeof(err)) != SE05X_OK) {
-        fprintf(stderr, "rtp-client: cannot open the SE (%s): %s\n",
-                se ? se : se05x_connstr_default(), err);
+    se05x_conn_opts opts = {.scp03_keyfile = keyfile && *keyfile ? keyfile : NULL};
+    if (se05x_conn_open_err(se, &opts, &conn, err, sizeof(err)) != SE05X_OK) {
+        fprintf(stderr, "rtp-client: cannot open the SE (%s%s): %s\n",
+                se ? se : se05x_connstr_default(), opts.scp03_keyfile ? ", platform SCP03" : "",
+                err);
         return 3;
     }
     int fd = dial(host, port);
@@ -106,6 +114,9 @@ int main(int argc, char **argv)
     rtp_client_result r;
     se05x_status st = rtp_client_run(fd, conn, NULL, &r);
     close(fd);
+    if (st != SE05X_OK && !opts.scp03_keyfile && se05x_conn_last_sw(conn) == 0x6982)
+        fprintf(stderr, "rtp-client: the SE refused a plain command (SW 6982): it may require "
+                        "platform SCP03; give --scp03 KEYFILE\n");
     se05x_conn_close(conn);
     char list[4096];
     rtp_idlist_format(r.provisioned.ids, r.provisioned.n, list, sizeof(list));

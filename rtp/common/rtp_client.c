@@ -1,5 +1,6 @@
 /* rtp-client's protocol loop (spec el2go-protocol.md §8): echo START,
- * forward each APDU_CMD to the SE with se05x_conn_raw() and return the
+ * forward each APDU_CMD to the SE with se05x_conn_forward() (inside the
+ * connection's platform SCP03 channel, if any) and return the
  * response (data || SW) as APDU_RESPONSE, acknowledge and record the
  * provisioned / failed lists, stop at DONE. Frames are read whole (partial
  * reads looped) into a RTP_CLIENT_MAX buffer; larger ones are refused;
@@ -58,7 +59,7 @@ se05x_status rtp_client_run(int fd, se05x_conn *se, const rtp_client_opts *o,
             reply = RTP_TAG_START;
             break;
         case RTP_TAG_APDU_CMD:
-            st = se05x_conn_raw(se, buf, len, rsp, sizeof(rsp), &rlen);
+            st = se05x_conn_forward(se, buf, len, rsp, sizeof(rsp), &rlen);
             if (st != SE05X_OK)
                 return cfail(r, st, "SE link failed on APDU %zu: %s (%s)", r->apdus + 1,
                              se05x_strerror(st), se05x_conn_errmsg(se));

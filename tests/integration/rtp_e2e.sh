@@ -235,6 +235,30 @@ expect_rc 0 "openssl verifies it" openssl dgst -sha256 -verify "$T/ec_pub.pem" -
 kill "${PIDS[-1]}" 2>/dev/null
 
 # ---- options and exit codes ---------------------------------------------------------
+# ---- an SE that requires platform SCP03 ---------------------------------------------
+KEYS="$T/scp03-keys.txt"
+printf 'ENC 35C256458958A34F6136155F8209D6CD\nMAC AF177D5DBDF7C0D5C10A05B9F1607F78\nDEK A1BC8438BF77935B361A4425FE79FA29\n' >"$KEYS"
+"$SIM" --dir "$T/state_scp" --port 0 --port-file "$T/simport_scp" --require-scp --scp03-keys "$KEYS" 2>"$T/sim_scp.log" &
+PIDS+=($!)
+wait_file "$T/simport_scp" || { echo "FAIL - SCP03 simulator did not start"; exit 1; }
+SE_SCP="127.0.0.1:$(cat "$T/simport_scp")"
+UID_SCP=$("$CLI" -p "$SE_SCP" --scp03 "$KEYS" uid | tr -d '\r\n' | sed 's/^0x//')
+mkdir -p "$T/files_scp"
+expect_rc 0 "rtp-make for the SCP03 device" "$MAKE" -o "$T/files_scp/device.json" --uid "$UID_SCP" \
+    --ec-key "$T/ec.pem:83000011" --binary "$T/bin2:83000012"
+start_server scp "$T/files_scp"
+expect_rc 3 "rtp-client without --scp03: the SE refuses the plain commands" "$CLT" --se "$SE_SCP" 127.0.0.1 "$SPORT"
+has "$T/out" "^provisioned: -$" "nothing provisioned without SCP03"
+has "$T/err" "require platform SCP03; give --scp03" "the error suggests --scp03"
+expect_rc 3 "rtp-client with a missing key file" "$CLT" --se "$SE_SCP" --scp03 "$T/nosuch" 127.0.0.1 "$SPORT"
+has "$T/err" "platform SCP03" "missing key file: clear error"
+start_server scp2 "$T/files_scp"
+expect_rc 0 "rtp-client --scp03 provisions inside platform SCP03" "$CLT" --se "$SE_SCP" --scp03 "$KEYS" 127.0.0.1 "$SPORT"
+has "$T/out" "^provisioned: 0x83000011, 0x83000012$" "both objects provisioned over SCP03"
+expect_rc 0 "the objects are listed over SCP03" "$CLI" -p "$SE_SCP" --scp03 "$KEYS" list
+has "$T/out" "0x83000011" "EC key present"
+has "$T/out" "0x83000012" "binary present"
+
 expect_rc 0 "rtp-server -h" "$SRV" -h
 has "$T/out" "force-curve-install" "server help"
 expect_rc 0 "rtp-server -V" "$SRV" -V
