@@ -22,12 +22,7 @@ SPID=""
 it_on_exit() { [ -n "$SPID" ] && kill "$SPID" 2>/dev/null; }
 
 KEYS="$T/scp03-keys.txt"
-cat >"$KEYS" <<'EOF'
-# platform SCP03 static keys of the simulated SE
-ENC 35C256458958A34F6136155F8209D6CD
-MAC AF177D5DBDF7C0D5C10A05B9F1607F78
-DEK A1BC8438BF77935B361A4425FE79FA29
-EOF
+sim_scp03_keys "$KEYS"
 sim_launch 0 "$T/card" --require-scp --scp03-keys "$KEYS"
 SE=$SIM_ADDR
 D="$T/srv"; ST="$T/state"

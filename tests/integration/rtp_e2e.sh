@@ -31,7 +31,7 @@ cleanup() {
     rm -rf "$T"
 }
 trap cleanup EXIT
-source "$(dirname "$0")/lib/assert.sh"
+source "$(dirname "$0")/lib/sim.sh" # assertions, sim_scp03_keys
 hasnot() {
     if grep -qE -- "$2" "$1"; then bad "$3 (/$2/ in $(basename "$1"))"; sed 's/^/     /' "$1"; else ok "$3"; fi
 }
@@ -237,7 +237,7 @@ kill "${PIDS[-1]}" 2>/dev/null
 # ---- options and exit codes ---------------------------------------------------------
 # ---- an SE that requires platform SCP03 ---------------------------------------------
 KEYS="$T/scp03-keys.txt"
-printf 'ENC 35C256458958A34F6136155F8209D6CD\nMAC AF177D5DBDF7C0D5C10A05B9F1607F78\nDEK A1BC8438BF77935B361A4425FE79FA29\n' >"$KEYS"
+sim_scp03_keys "$KEYS"
 "$SIM" --dir "$T/state_scp" --port 0 --port-file "$T/simport_scp" --require-scp --scp03-keys "$KEYS" 2>"$T/sim_scp.log" &
 PIDS+=($!)
 wait_file "$T/simport_scp" || { echo "FAIL - SCP03 simulator did not start"; exit 1; }

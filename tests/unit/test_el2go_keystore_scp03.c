@@ -38,22 +38,12 @@ static int setup(void **state)
     if (!fx->dir)
         return -1;
     snprintf(fx->keys, sizeof(fx->keys), "%s/keys.txt", fx->dir);
-    FILE *f = fopen(fx->keys, "w");
-    if (!f)
-        return -1;
-    fputs("ENC 35C256458958A34F6136155F8209D6CD\nMAC AF177D5DBDF7C0D5C10A05B9F1607F78\n"
-          "DEK A1BC8438BF77935B361A4425FE79FA29\n",
-          f);
-    fclose(f);
     char card[1200];
     snprintf(card, sizeof(card), "%s/card", fx->dir);
     snprintf(fx->plain, sizeof(fx->plain), "sim:%s/plain", fx->dir);
-    const char *extra[] = {"--require-scp", "--scp03-keys", fx->keys, NULL};
-    if (tu_daemon_start(&fx->d, card, extra) != 0) {
-        fprintf(stderr, "cannot start se05x-sim\n");
+    if (tu_write_scp03_keys(fx->keys) != 0 ||
+        tu_scp03_daemon_start(&fx->d, card, fx->keys, fx->conn, sizeof(fx->conn)) != 0)
         return -1;
-    }
-    snprintf(fx->conn, sizeof(fx->conn), "127.0.0.1:%u", fx->d.port);
     *state = fx;
     return 0;
 }

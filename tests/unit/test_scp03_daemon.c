@@ -40,17 +40,13 @@ static int setup(void **state)
     snprintf(fx->keys, sizeof(fx->keys), "%s/keys.txt", fx->dir);
     snprintf(fx->wrong, sizeof(fx->wrong), "%s/wrong.txt", fx->dir);
     snprintf(fx->wrong_enc, sizeof(fx->wrong_enc), "%s/wrong-enc.txt", fx->dir);
-    write_keys(fx->keys, "35C256458958A34F6136155F8209D6CD", "AF177D5DBDF7C0D5C10A05B9F1607F78");
+    tu_write_scp03_keys(fx->keys);
     write_keys(fx->wrong, "35C256458958A34F6136155F8209D6CD", "AF177D5DBDF7C0D5C10A05B9F1607F79");
     write_keys(fx->wrong_enc, "35C256458958A34F6136155F8209D6CE", "AF177D5DBDF7C0D5C10A05B9F1607F78");
     char card[1200];
     snprintf(card, sizeof(card), "%s/card", fx->dir);
-    const char *extra[] = {"--require-scp", "--scp03-keys", fx->keys, NULL};
-    if (tu_daemon_start(&fx->d, card, extra) != 0) {
-        fprintf(stderr, "cannot start se05x-sim\n");
+    if (tu_scp03_daemon_start(&fx->d, card, fx->keys, fx->conn, sizeof(fx->conn)) != 0)
         return -1;
-    }
-    snprintf(fx->conn, sizeof(fx->conn), "127.0.0.1:%u", fx->d.port);
     *state = fx;
     return 0;
 }

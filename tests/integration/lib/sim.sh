@@ -61,6 +61,9 @@ sim_restart() { # sim_restart (after sim_start): stop if running, start again on
     sim_stop KILL
     sim_launch "$SIM_PORT" "${SIM_ARGS[@]}"
 }
+sim_scp03_keys() { # sim_scp03_keys FILE: write the simulator's platform SCP03 test keys
+    printf '# platform SCP03 test keys of the simulator\nENC 35C256458958A34F6136155F8209D6CD\nMAC AF177D5DBDF7C0D5C10A05B9F1607F78\nDEK A1BC8438BF77935B361A4425FE79FA29\n' >"$1"
+}
 free_port() { # free_port: print a TCP port free on 127.0.0.1 right now
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }

@@ -52,6 +52,30 @@ int tu_daemon_start(tu_daemon *d, const char *dir, const char *const *extra)
     return tu_daemon_start_on(d, dir, 0, extra);
 }
 
+int tu_write_scp03_keys(const char *path)
+{
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return -1;
+    fputs("# platform SCP03 test keys of the simulator\n"
+          "ENC 35C256458958A34F6136155F8209D6CD\nMAC AF177D5DBDF7C0D5C10A05B9F1607F78\n"
+          "DEK A1BC8438BF77935B361A4425FE79FA29\n",
+          f);
+    return fclose(f) == 0 ? 0 : -1;
+}
+
+int tu_scp03_daemon_start(tu_daemon *d, const char *dir, const char *keyfile, char *conn,
+                          size_t connlen)
+{
+    const char *extra[] = {"--require-scp", "--scp03-keys", keyfile, NULL};
+    if (tu_daemon_start(d, dir, extra) != 0) {
+        fprintf(stderr, "cannot start se05x-sim\n");
+        return -1;
+    }
+    snprintf(conn, connlen, "127.0.0.1:%u", d->port);
+    return 0;
+}
+
 int tu_daemon_start_on(tu_daemon *d, const char *dir, uint16_t port, const char *const *extra)
 {
     const char *argv[32];

@@ -30,6 +30,14 @@ int tu_daemon_start_on(tu_daemon *d, const char *dir, uint16_t port, const char 
 /* SIGTERM (or SIGKILL if hard) and reap; returns the exit status from waitpid. */
 int tu_daemon_stop(tu_daemon *d, int hard);
 
+/* The simulator's platform SCP03 test keys as a key file (ENC/MAC/DEK
+ * lines) at path; 0 on success. */
+int tu_write_scp03_keys(const char *path);
+/* se05x-sim on dir requiring platform SCP03 with the keys of keyfile
+ * (--require-scp --scp03-keys); conn receives "127.0.0.1:PORT". 0 on success. */
+int tu_scp03_daemon_start(tu_daemon *d, const char *dir, const char *keyfile, char *conn,
+                          size_t connlen);
+
 /* WriteBinary: create (with total length) or update at offset 0. */
 se05x_status tu_write_binary(se05x_conn *c, uint32_t id, const uint8_t *data, size_t len, int create,
                              uint16_t *sw);
