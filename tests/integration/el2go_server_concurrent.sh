@@ -8,19 +8,15 @@
 # end PROVISIONED with a key in its SE that signs and verifies against the
 # certificate issued for it. Env: BUILD_DIR, EL2GS_DEVICES.
 set -u
-BUILD_DIR=${BUILD_DIR:-build}
+# shellcheck source=lib/sim.sh
+. "$(dirname "$0")/lib/sim.sh"
+it_setup el2gs_conc
 N=${EL2GS_DEVICES:-20}
 SRV="$BUILD_DIR/server/el2go/el2go-server"
-AG="$(cd "$BUILD_DIR" && pwd)/agent/el2go-agent"
-CLI="$BUILD_DIR/cli/se05x"
-T=$(mktemp -d "${SE05X_TEST_TMP:-/tmp}/el2gs_conc.XXXXXX")
+AG="$BUILD_DIR/agent/el2go-agent"
 SPID=""
-cleanup() { [ -n "$SPID" ] && kill "$SPID" 2>/dev/null; rm -rf "$T"; }
-trap cleanup EXIT
+it_on_exit() { [ -n "$SPID" ] && kill "$SPID" 2>/dev/null; }
 unset EDGELOCK2GO_HOSTNAME EDGELOCK2GO_PORT EL2GO_STATE_DIR EL2GO_SERVER_DIR
-fails=0
-ok() { echo "ok   - $1"; }
-bad() { echo "FAIL - $1"; fails=$((fails + 1)); }
 D="$T/srv"
 S() { "$SRV" --dir "$D" "$@"; }
 

@@ -11,18 +11,14 @@
 # (mutual TLS, UID from the client certificate) driven through
 # `openssl s_client` tunnelled to the agent. Env: BUILD_DIR.
 set -u
-BUILD_DIR=${BUILD_DIR:-build}
+# shellcheck source=lib/sim.sh
+. "$(dirname "$0")/lib/sim.sh"
+it_setup el2gs_e2e
 SRV="$BUILD_DIR/server/el2go/el2go-server"
-AG="$(cd "$BUILD_DIR" && pwd)/agent/el2go-agent"
-CLI="$BUILD_DIR/cli/se05x"
-T=$(mktemp -d "${SE05X_TEST_TMP:-/tmp}/el2gs_e2e.XXXXXX")
+AG="$BUILD_DIR/agent/el2go-agent"
 SPID=""
-cleanup() { [ -n "$SPID" ] && kill "$SPID" 2>/dev/null; rm -rf "$T"; }
-trap cleanup EXIT
+it_on_exit() { [ -n "$SPID" ] && kill "$SPID" 2>/dev/null; }
 unset EDGELOCK2GO_HOSTNAME EDGELOCK2GO_PORT EL2GO_STATE_DIR EL2GO_SERVER_DIR
-fails=0
-ok() { echo "ok   - $1"; }
-bad() { echo "FAIL - $1"; fails=$((fails + 1)); }
 check() { if eval "$2"; then ok "$1"; else bad "$1"; fi; }
 # expect_rc WHAT RC OUT_PATTERN CMD...: exit code and a pattern in stdout+stderr
 expect_rc() {
